@@ -1,0 +1,84 @@
+"""automl-tpot: a production training engine around TPOT 1.x.
+
+The public API is re-exported here. Heavy modules (TPOT, scikit-learn, Dask) load on first use,
+so ``import automl_tpot`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .config import TrainerConfig
+from .errors import (
+    AutoMLTPOTError,
+    ConfigError,
+    DataError,
+    SearchSpaceError,
+    StorageError,
+    TrainingError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Alert",
+    "AutoMLTPOTError",
+    "ConfigError",
+    "DataError",
+    "FeatureTypes",
+    "FilesystemStorage",
+    "GenerationProgress",
+    "MetricsBackend",
+    "NullMetrics",
+    "SearchSpaceError",
+    "Storage",
+    "StorageError",
+    "StoredRun",
+    "TabularModel",
+    "Trainer",
+    "TrainerConfig",
+    "TrainingError",
+    "TrainingResult",
+    "load_model",
+    "load_run",
+]
+
+# name -> module that defines it, imported on first access.
+_LAZY = {
+    "Alert": "progress",
+    "FeatureTypes": "data",
+    "FilesystemStorage": "storage",
+    "GenerationProgress": "progress",
+    "MetricsBackend": "metrics",
+    "NullMetrics": "metrics",
+    "Storage": "storage",
+    "StoredRun": "storage",
+    "TabularModel": "model",
+    "Trainer": "trainer",
+    "TrainingResult": "results",
+    "load_model": "storage",
+    "load_run": "storage",
+}
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .data import FeatureTypes
+    from .metrics import MetricsBackend, NullMetrics
+    from .model import TabularModel
+    from .progress import Alert, GenerationProgress
+    from .results import TrainingResult
+    from .storage import FilesystemStorage, Storage, StoredRun, load_model, load_run
+    from .trainer import Trainer
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'automl_tpot' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,218 @@
+"""The ``automl-tpot`` command line.
+
+``automl-tpot train DATA --target COL`` trains and stores a run; ``automl-tpot train --demo``
+does the same on a dataset that ships with scikit-learn; ``automl-tpot predict RUN_DIR DATA``
+writes predictions for new rows. Input errors print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import AutoMLTPOTError
+
+__all__ = ["main", "build_parser", "demo_table"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+DEMO_TARGET = "diagnosis"
+
+
+def demo_table():
+    """The bundled demo: scikit-learn's breast cancer table, labels as words, some gaps.
+
+    The target holds ``"malignant"`` / ``"benign"`` and a few measurements are blanked out, so
+    the demo exercises label decoding and imputation, with nothing downloaded.
+    """
+    import numpy as np
+    from sklearn.datasets import load_breast_cancer
+
+    bunch = load_breast_cancer(as_frame=True)
+    table = bunch.frame.drop(columns="target")
+    table[DEMO_TARGET] = np.asarray(bunch.target_names)[bunch.target.to_numpy()]
+    rng = np.random.default_rng(0)
+    for column in ("mean radius", "worst texture"):
+        table.loc[rng.random(len(table)) < 0.05, column] = np.nan
+    return table
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to render the CLI reference in the docs)."""
+    parser = argparse.ArgumentParser(
+        prog="automl-tpot", description="Train and use TPOT models with budgets and artifacts."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="search for a model and store the run")
+    train.add_argument("data", nargs="?", help="CSV or Parquet file with the target column")
+    train.add_argument("--demo", action="store_true", help="train on the bundled demo table")
+    train.add_argument("--target", dest="target_column", help="the column to predict")
+    train.add_argument("--task", choices=["auto", "classification", "regression"])
+    train.add_argument("--metric", help="a scikit-learn scorer name (default per task)")
+    train.add_argument("--time-left", type=float, help="seconds for the whole run")
+    train.add_argument("--per-run-limit", type=float, help="seconds for one pipeline evaluation")
+    train.add_argument("--generations", type=int)
+    train.add_argument("--population-size", type=int)
+    train.add_argument("--cv", type=int, help="cross-validation folds")
+    train.add_argument("--n-jobs", type=int, help="local Dask worker processes")
+    train.add_argument("--memory-limit-mb", type=int, help="memory limit per worker (MiB)")
+    train.add_argument("--parallel-mode", choices=["local", "distributed"])
+    train.add_argument("--scheduler-file", help="Dask scheduler file (distributed mode)")
+    train.add_argument("--search-space", help="search space name")
+    train.add_argument("--random-state", type=int)
+    train.add_argument("--leaderboard-k", type=int, help="pipelines kept on the leaderboard")
+    train.add_argument("--out", default="runs", help="folder that receives the run (default: runs)")
+    train.add_argument("--run-id", help="identifier of the stored run (default: time + random)")
+    train.add_argument("--quiet", action="store_true", help="no progress display")
+
+    predict = commands.add_parser("predict", help="predict with a stored run's model")
+    predict.add_argument("run_dir", help="the run folder (holding model.joblib and run.json)")
+    predict.add_argument("data", help="CSV or Parquet file of rows to predict")
+    predict.add_argument("--output", "-o", help="CSV file to write (default: standard output)")
+    return parser
+
+
+_CONFIG_OPTIONS = (
+    "target_column", "task", "metric", "time_left", "per_run_limit", "generations",
+    "population_size", "cv", "n_jobs", "memory_limit_mb", "parallel_mode", "scheduler_file",
+    "search_space", "random_state", "leaderboard_k",
+)
+
+
+def _train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .config import TrainerConfig
+    from .storage import FilesystemStorage
+    from .trainer import Trainer
+
+    if args.demo == (args.data is not None):
+        raise _UsageError("give either DATA or --demo")
+    overrides = {k: getattr(args, k) for k in _CONFIG_OPTIONS if getattr(args, k) is not None}
+    if args.demo:
+        overrides.setdefault("target_column", DEMO_TARGET)
+        data: Any = demo_table()
+        source = "demo table (scikit-learn breast cancer)"
+    else:
+        data = args.data
+        source = args.data
+    config = TrainerConfig.from_env(**overrides)
+    trainer = Trainer(config, storage=FilesystemStorage(args.out))
+    print(
+        f"Training on {source}: target {config.target_column!r}, budget {config.time_left:g}s, "
+        f"{config.n_jobs} worker(s), search space {config.to_dict()['search_space']}",
+        file=err,
+    )
+    display = None if args.quiet else _ProgressDisplay(err, config.time_left)
+    result = trainer.train(data, run_id=args.run_id, progress=display)
+    if display is not None:
+        display.close()
+    _print_summary(result, out)
+    return EXIT_OK
+
+
+class _ProgressDisplay:
+    """Prints one line per finished generation."""
+
+    def __init__(self, stream: TextIO, budget: float):
+        self._stream = stream
+        self._budget = budget
+
+    def __call__(self, event: Any) -> None:
+        best = "-" if event.best_score is None else f"{event.best_score:.4f}"
+        print(
+            f"  generation {event.generation:>3}  best {best}  evaluated {event.evaluations:>4}"
+            f"  failed {event.failures:>3}  {event.elapsed:6.1f}s / {self._budget:g}s",
+            file=self._stream,
+            flush=True,
+        )
+
+    def close(self) -> None:
+        self._stream.flush()
+
+
+def _print_summary(result: Any, out: TextIO) -> None:
+    rows = [
+        ("run", result.run_id or "-"),
+        ("stored at", result.location or "-"),
+        ("task", f"{result.task} ({result.task_reason})"),
+        ("metric", result.metric),
+        ("best CV score", f"{result.best_score:.4f}"),
+        ("best pipeline", result.best_pipeline),
+        ("generations", f"{result.generations_completed} (stopped by {result.stopped_by})"),
+        ("evaluations", str(len(result.evaluated_individuals))),
+        ("Pareto front", f"{len(result.pareto_front)} pipeline(s)"),
+        ("wall time", f"{result.timings.get('total', 0):.1f}s"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}", file=out)
+    if result.leaderboard:
+        print("\nLeaderboard", file=out)
+        print(f"{'rank':>4}  {'score':>8}  {'complexity':>10}  pipeline", file=out)
+        for entry in result.leaderboard:
+            complexity = "-" if entry["complexity"] is None else f"{entry['complexity']:g}"
+            print(f"{entry['rank']:>4}  {entry['score']:>8.4f}  {complexity:>10}  {entry['pipeline']}", file=out)
+    for note in result.notes:
+        print(f"note: {note}", file=out)
+
+
+def _predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import pandas as pd
+
+    from .data import load_table
+    from .storage import FilesystemStorage, load_model
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "run.json").is_file():
+        raise _UsageError(f"{run_dir} is not a complete run folder (no run.json)")
+    model = load_model(FilesystemStorage(run_dir.parent if str(run_dir.parent) else "."), run_dir.name)
+    rows = load_table(args.data)
+    started = time.monotonic()
+    frame = pd.DataFrame({"prediction": model.predict(rows)}, index=rows.index)
+    if model.task == "classification" and hasattr(model.estimator, "predict_proba"):
+        probabilities = model.predict_proba(rows)
+        for i, label in enumerate(model.classes_):
+            frame[f"proba_{label}"] = probabilities[:, i]
+    if args.output:
+        frame.to_csv(args.output, index=False)
+        print(f"wrote {len(frame)} prediction(s) to {args.output} in {time.monotonic() - started:.2f}s", file=err)
+    else:
+        frame.to_csv(out, index=False)
+    return EXIT_OK
+
+
+class _UsageError(Exception):
+    pass
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the command line; return the exit status."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handlers = {"train": _train, "predict": _predict}
+    try:
+        return handlers[args.command](args, out, err)
+    except (AutoMLTPOTError, _UsageError) as error:
+        print(f"automl-tpot {args.command}: error: {error}", file=err)
+        return EXIT_USAGE if not _is_runtime_failure(error) else EXIT_FAILED
+    except KeyboardInterrupt:
+        print(f"automl-tpot {args.command}: interrupted", file=err)
+        return 130
+
+
+def _is_runtime_failure(error: Exception) -> bool:
+    from .errors import StorageError, TrainingError
+
+    return isinstance(error, (TrainingError, StorageError))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,386 @@
+"""From a table to training data: loading, the target, the task, feature types, preprocessing.
+
+Everything here runs before any search starts, so bad input fails fast with a
+:class:`~automl_tpot.errors.DataError` and leaves nothing on disk. The preprocessing built here
+(imputation and encoding) becomes the first step of the exported model, so the model predicts on
+raw rows shaped like the training table.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from attrs import define, field
+
+from .errors import DataError
+
+__all__ = [
+    "FeatureTypes",
+    "PreparedData",
+    "load_table",
+    "infer_task",
+    "detect_feature_types",
+    "prepare_training_data",
+    "build_preprocessor",
+]
+
+#: Distinct values up to which an integer target is taken as class labels by ``task="auto"``.
+MAX_CLASSES_FOR_AUTO = 20
+#: String columns with more distinct values than this are "high-cardinality" (text-like):
+#: only their most frequent values are one-hot encoded, the rest share one "infrequent" column.
+HIGH_CARDINALITY = 50
+#: How many of a high-cardinality column's values get a column of their own.
+TOP_CATEGORIES = 20
+
+DataSource = pd.DataFrame | str | os.PathLike
+
+
+def load_table(source: DataSource) -> pd.DataFrame:
+    """Return ``source`` as a DataFrame: a DataFrame as is, or a CSV / Parquet file read."""
+    if isinstance(source, pd.DataFrame):
+        return source
+    if not isinstance(source, (str, os.PathLike)):
+        raise DataError(
+            f"training data must be a pandas DataFrame or a CSV / Parquet path, "
+            f"not {type(source).__name__}"
+        )
+    path = Path(source)
+    suffix = path.suffix.lower()
+    readers = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
+    if suffix not in readers:
+        raise DataError(f"cannot read {str(path)!r}: expected a .csv, .parquet or .pq file")
+    if not path.is_file():
+        raise DataError(f"cannot read {str(path)!r}: no such file")
+    try:
+        return readers[suffix](path)
+    except Exception as error:  # the readers raise many unrelated types
+        raise DataError(f"cannot read {str(path)!r}: {error}") from error
+
+
+@define(frozen=True)
+class FeatureTypes:
+    """The columns of a table by how they are encoded.
+
+    Attributes:
+        numeric: imputed with the median, with a missing-value indicator where values are missing.
+        categorical: one-hot encoded; missing values are a category of their own.
+        boolean: mapped to 0 / 1 and imputed with the most frequent value.
+        text: high-cardinality strings: the most frequent values one-hot, the rest "infrequent".
+        dropped: columns left out, each with the reason.
+    """
+
+    numeric: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+    boolean: tuple[str, ...] = ()
+    text: tuple[str, ...] = ()
+    dropped: dict[str, str] = field(factory=dict)
+
+    @property
+    def used(self) -> tuple[str, ...]:
+        """Every column the model reads."""
+        return self.numeric + self.boolean + self.categorical + self.text
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe view."""
+        return {
+            "numeric": list(self.numeric),
+            "categorical": list(self.categorical),
+            "boolean": list(self.boolean),
+            "text": list(self.text),
+            "dropped": dict(self.dropped),
+        }
+
+
+@define(frozen=True, eq=False)
+class PreparedData:
+    """A validated training table, ready for the search.
+
+    Attributes:
+        features: the raw feature columns (the target removed).
+        target: the raw target column.
+        y: the target as the search sees it: class indices for classification, floats otherwise.
+        task: ``"classification"`` or ``"regression"``.
+        task_reason: why that task was chosen.
+        feature_types: how each column is encoded.
+        classes: the class labels in the target's own values (classification only).
+        cv: the number of folds to use (lowered when a class is too small for the asked-for cv).
+        notes: adjustments made to the input, in words.
+    """
+
+    features: pd.DataFrame
+    target: pd.Series
+    y: np.ndarray
+    task: str
+    task_reason: str
+    feature_types: FeatureTypes
+    classes: np.ndarray | None
+    cv: int
+    notes: tuple[str, ...] = ()
+
+
+def _is_text_like(series: pd.Series) -> bool:
+    return (
+        pd.api.types.is_object_dtype(series.dtype)
+        or pd.api.types.is_string_dtype(series.dtype)
+        or isinstance(series.dtype, pd.CategoricalDtype)
+    )
+
+
+def _is_boolean(series: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return True
+    if pd.api.types.is_object_dtype(series.dtype):
+        values = series.dropna()
+        return len(values) > 0 and all(isinstance(v, (bool, np.bool_)) for v in values)
+    return False
+
+
+def infer_task(target: pd.Series, requested: str = "auto") -> tuple[str, str]:
+    """Decide the task for ``target``; return ``(task, reason)``.
+
+    ``requested`` other than ``"auto"`` is kept (and checked). For ``"auto"``: non-numeric
+    targets are classification; integer-valued targets with at most
+    :data:`MAX_CLASSES_FOR_AUTO` distinct values are classification; the rest is regression.
+    """
+    name = target.name
+    values = target.dropna()
+    n_distinct = int(values.nunique())
+    numeric = pd.api.types.is_numeric_dtype(target.dtype) and not _is_boolean(target)
+    if requested == "regression":
+        if not numeric:
+            raise DataError(
+                f"task 'regression' needs a numeric target, but column {name!r} holds "
+                f"{target.dtype} values such as {values.iloc[0]!r}"
+            )
+        return "regression", "task given as 'regression'"
+    if requested == "classification":
+        return "classification", "task given as 'classification'"
+    if not numeric:
+        return "classification", f"target {name!r} holds non-numeric values ({target.dtype})"
+    integral = bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
+    if integral and n_distinct <= MAX_CLASSES_FOR_AUTO:
+        return "classification", (
+            f"target {name!r} holds {n_distinct} distinct integer values "
+            f"(at most {MAX_CLASSES_FOR_AUTO} are taken as classes)"
+        )
+    kind = "integer" if integral else "non-integer"
+    return "regression", f"target {name!r} holds {n_distinct} distinct {kind} numeric values"
+
+
+def detect_feature_types(features: pd.DataFrame) -> FeatureTypes:
+    """Sort the columns of ``features`` into numeric, boolean, categorical, text and dropped."""
+    numeric: list[str] = []
+    categorical: list[str] = []
+    boolean: list[str] = []
+    text: list[str] = []
+    dropped: dict[str, str] = {}
+    n_rows = len(features)
+    for column in features.columns:
+        series = features[column]
+        label = str(column)
+        non_missing = series.dropna()
+        if non_missing.empty:
+            dropped[label] = "every value is missing"
+            continue
+        n_distinct = int(non_missing.nunique())
+        if n_distinct == 1 and len(non_missing) == n_rows:
+            dropped[label] = "constant: a single value in every row"
+        elif _is_boolean(series):
+            boolean.append(column)
+        elif pd.api.types.is_datetime64_any_dtype(series.dtype) or isinstance(
+            series.dtype, pd.PeriodDtype
+        ):
+            dropped[label] = "date/time columns are not encoded yet: derive numeric features"
+        elif pd.api.types.is_numeric_dtype(series.dtype):
+            numeric.append(column)
+        elif _is_text_like(series):
+            if n_distinct == len(non_missing) and n_rows > TOP_CATEGORIES:
+                dropped[label] = "identifier-like: every value is different"
+            elif n_distinct > HIGH_CARDINALITY:
+                text.append(column)
+            else:
+                categorical.append(column)
+        else:
+            dropped[label] = f"unsupported column type {series.dtype}"
+    return FeatureTypes(
+        numeric=tuple(numeric),
+        categorical=tuple(categorical),
+        boolean=tuple(boolean),
+        text=tuple(text),
+        dropped=dropped,
+    )
+
+
+def prepare_training_data(
+    table: pd.DataFrame, target_column: str | None, task: str = "auto", cv: int = 5
+) -> PreparedData:
+    """Validate ``table`` and split it into features and target for the search.
+
+    Raises :class:`DataError` for an empty table, a missing target column, rows without a
+    target, a target with a single class, a non-numeric regression target, or no usable feature.
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise DataError(f"training data must be a pandas DataFrame, not {type(table).__name__}")
+    if target_column is None:
+        raise DataError("no target column given: set target_column (CLI: --target)")
+    if table.shape[0] == 0:
+        raise DataError("the training table is empty: it has no rows")
+    if target_column not in table.columns:
+        columns = ", ".join(map(repr, map(str, table.columns[:20])))
+        more = ", ..." if len(table.columns) > 20 else ""
+        raise DataError(f"target column {target_column!r} is not in the table ({columns}{more})")
+    if table.columns.duplicated().any():
+        duplicated = sorted(set(map(str, table.columns[table.columns.duplicated()])))
+        raise DataError(f"the table has duplicated column names: {duplicated}")
+
+    target = table[target_column]
+    missing = target.isna()
+    if missing.any():
+        rows = list(table.index[missing][:5])
+        raise DataError(
+            f"{int(missing.sum())} of {len(table)} rows have no value in target column "
+            f"{target_column!r} (first at index {rows}); drop or fill them before training"
+        )
+    features = table.drop(columns=[target_column])
+    if features.shape[1] == 0:
+        raise DataError(f"the table has no feature columns besides the target {target_column!r}")
+    min_rows = 2 * cv
+    if len(table) < min_rows:
+        raise DataError(f"the table has {len(table)} rows; {cv}-fold cross-validation needs >= {min_rows}")
+
+    resolved_task, reason = infer_task(target, task)
+    feature_types = detect_feature_types(features)
+    if not feature_types.used:
+        raise DataError(
+            "no usable feature column: " + "; ".join(f"{c}: {r}" for c, r in feature_types.dropped.items())
+        )
+
+    notes: list[str] = []
+    classes: np.ndarray | None = None
+    effective_cv = cv
+    if resolved_task == "classification":
+        classes, y = np.unique(target.to_numpy(), return_inverse=True)
+        if len(classes) < 2:
+            raise DataError(
+                f"target {target_column!r} has a single class ({classes[0]!r}): "
+                "classification needs at least two"
+            )
+        counts = np.bincount(y)
+        smallest = int(counts.min())
+        if smallest < 2:
+            lonely = [classes[i] for i in np.flatnonzero(counts < 2)][:5]
+            raise DataError(
+                f"target {target_column!r} has classes with a single row ({lonely!r}); each class "
+                "needs at least two rows for cross-validation"
+            )
+        if smallest < cv:
+            effective_cv = smallest
+            notes.append(
+                f"cv lowered from {cv} to {smallest}: the smallest class has {smallest} rows"
+            )
+    else:
+        y = target.to_numpy(dtype=float)
+        if not np.all(np.isfinite(y)):
+            raise DataError(f"target {target_column!r} holds infinite values")
+
+    if feature_types.dropped:
+        notes.extend(f"column {c!r} dropped: {r}" for c, r in feature_types.dropped.items())
+
+    return PreparedData(
+        features=features,
+        target=target,
+        y=np.asarray(y),
+        task=resolved_task,
+        task_reason=reason,
+        feature_types=feature_types,
+        classes=classes,
+        cv=effective_cv,
+        notes=tuple(notes),
+    )
+
+
+# --- preprocessing ----------------------------------------------------------------------------
+
+
+def as_category_strings(values: Any) -> np.ndarray:
+    """Cast a 2-D block of categorical values to strings, keeping missing values as NaN.
+
+    One-hot encoding needs one value type per column; mixed ``int``/``str``/``bool`` cells in a
+    column (common after CSV round trips) would otherwise make it fail.
+    """
+    frame = pd.DataFrame(values)
+    out = frame.astype(object).where(frame.notna(), np.nan)
+    out = out.map(lambda v: v if (isinstance(v, float) and np.isnan(v)) else str(v))
+    return out.to_numpy(dtype=object)
+
+
+def as_float_booleans(values: Any) -> np.ndarray:
+    """Cast a 2-D block of booleans (possibly with missing values) to floats 0.0 / 1.0 / NaN."""
+    frame = pd.DataFrame(values)
+    return frame.apply(lambda col: col.map(lambda v: np.nan if pd.isna(v) else float(bool(v)))).to_numpy(
+        dtype=float
+    )
+
+
+def build_preprocessor(feature_types: FeatureTypes):
+    """The unfitted scikit-learn transformer that turns raw rows into a numeric matrix.
+
+    Unseen categories at prediction time are encoded as all zeros (or as "infrequent" for
+    high-cardinality columns); missing values anywhere are imputed.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
+
+    missing_label = "(missing)"
+    parts: list[tuple[str, Any, Sequence[str]]] = []
+    if feature_types.numeric:
+        parts.append(
+            ("numeric", SimpleImputer(strategy="median", add_indicator=True), list(feature_types.numeric))
+        )
+    if feature_types.boolean:
+        parts.append(
+            (
+                "boolean",
+                make_pipeline(
+                    FunctionTransformer(as_float_booleans, feature_names_out="one-to-one"),
+                    SimpleImputer(strategy="most_frequent"),
+                ),
+                list(feature_types.boolean),
+            )
+        )
+    if feature_types.categorical:
+        parts.append(
+            (
+                "categorical",
+                make_pipeline(
+                    FunctionTransformer(as_category_strings, feature_names_out="one-to-one"),
+                    SimpleImputer(strategy="constant", fill_value=missing_label),
+                    OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                ),
+                list(feature_types.categorical),
+            )
+        )
+    if feature_types.text:
+        parts.append(
+            (
+                "text",
+                make_pipeline(
+                    FunctionTransformer(as_category_strings, feature_names_out="one-to-one"),
+                    SimpleImputer(strategy="constant", fill_value=missing_label),
+                    OneHotEncoder(
+                        handle_unknown="infrequent_if_exist",
+                        max_categories=TOP_CATEGORIES + 1,
+                        sparse_output=False,
+                    ),
+                ),
+                list(feature_types.text),
+            )
+        )
+    return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)

@@ -1,0 +1,57 @@
+"""The typed errors users catch.
+
+Every error the library raises on purpose derives from :class:`AutoMLTPOTError`, so a host
+application can catch one type. Errors about user input also derive from :class:`ValueError`,
+which keeps them natural for code that already catches that.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AutoMLTPOTError",
+    "ConfigError",
+    "DataError",
+    "SearchSpaceError",
+    "StorageError",
+    "TrainingError",
+]
+
+
+class AutoMLTPOTError(Exception):
+    """Base class of every error raised on purpose by automl-tpot."""
+
+
+class ConfigError(AutoMLTPOTError, ValueError):
+    """A configuration value is missing, of the wrong type or out of range.
+
+    Attributes:
+        field: the configuration field (or payload key / environment variable) at fault.
+        value: the value that was given.
+        allowed: a short description of what would have been accepted.
+    """
+
+    def __init__(self, field: str, value: Any, allowed: str, *, source: str | None = None):
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        self.source = source
+        where = f" (from {source})" if source else ""
+        super().__init__(f"{field}{where}: got {value!r}; expected {allowed}")
+
+
+class DataError(AutoMLTPOTError, ValueError):
+    """The training table cannot be used as given (empty, unreadable, bad target, ...)."""
+
+
+class SearchSpaceError(AutoMLTPOTError, ValueError):
+    """A search space name or definition cannot be resolved."""
+
+
+class StorageError(AutoMLTPOTError):
+    """Artifacts could not be written to or read from a storage backend."""
+
+
+class TrainingError(AutoMLTPOTError):
+    """The search ran but produced no usable model."""

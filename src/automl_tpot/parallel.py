@@ -1,0 +1,106 @@
+"""Dask clients for TPOT's evaluations: a local cluster started for the run, or an existing one.
+
+Whatever this module opens it closes, on every path (errors and KeyboardInterrupt included);
+a cluster the library did not start is never shut down.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from attrs import define
+
+from .config import TrainerConfig
+from .errors import TrainingError
+
+__all__ = ["DaskSession", "open_dask_session"]
+
+log = logging.getLogger(__name__)
+
+
+@define
+class DaskSession:
+    """An open client and what it runs on.
+
+    Attributes:
+        client: the client to hand to TPOT.
+        mode: ``"local"`` or ``"distributed"``.
+        n_workers: workers available when the session opened.
+        started_in: seconds it took to open.
+    """
+
+    client: Any
+    mode: str
+    n_workers: int
+    started_in: float
+
+
+class _WorkersView:
+    """What TPOT 1.1 reads from ``client.cluster``: a live mapping of the scheduler's workers.
+
+    A client connected through a scheduler file has no ``cluster`` object, and TPOT's evaluation
+    loop sizes its queue with ``len(client.cluster.workers)``.
+    """
+
+    def __init__(self, client: Any):
+        self._client = client
+
+    @property
+    def workers(self) -> dict[str, Any]:
+        return dict(self._client.scheduler_info(n_workers=-1).get("workers", {}))
+
+
+class _SchedulerClient:
+    """Delegates everything to a ``distributed.Client`` but adds the ``cluster`` view TPOT needs."""
+
+    def __init__(self, client: Any):
+        self._client = client
+        self.cluster = _WorkersView(client)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+@contextmanager
+def open_dask_session(config: TrainerConfig, *, connect_timeout: float = 10.0) -> Iterator[DaskSession]:
+    """Open the Dask client the run's ``parallel_mode`` asks for; close what was opened on exit."""
+    from dask.distributed import Client, LocalCluster
+
+    started = time.monotonic()
+    if config.parallel_mode == "distributed":
+        try:
+            client = Client(scheduler_file=config.scheduler_file, timeout=connect_timeout)
+        except (OSError, TimeoutError, ValueError) as error:
+            raise TrainingError(
+                f"cannot reach the Dask scheduler of {config.scheduler_file!r}: {error}"
+            ) from error
+        try:
+            n_workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
+            yield DaskSession(_SchedulerClient(client), "distributed", n_workers, time.monotonic() - started)
+        finally:
+            client.close()  # never the cluster: it is not ours
+        return
+
+    memory_limit: Any = f"{config.memory_limit_mb}MiB" if config.memory_limit_mb else 0
+    cluster = None
+    client = None
+    try:
+        cluster = LocalCluster(
+            n_workers=config.n_jobs,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=memory_limit,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        client = Client(cluster)
+        yield DaskSession(client, "local", config.n_jobs, time.monotonic() - started)
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,127 @@
+"""Live progress of a search: per-generation events read from TPOT while it runs.
+
+TPOT 1.1 has no working callback, so a watcher thread polls the evolver's generation counter and
+history and emits one :class:`GenerationProgress` per finished generation.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from attrs import define
+
+__all__ = ["Alert", "GenerationProgress", "GenerationWatcher"]
+
+log = logging.getLogger(__name__)
+
+
+@define(frozen=True)
+class GenerationProgress:
+    """One finished generation.
+
+    Attributes:
+        generation: generations finished so far (the initial population is generation 1).
+        elapsed: seconds since the run started.
+        best_score: the best cross-validated score so far (``None`` before any success).
+        evaluations: pipelines evaluated so far.
+        failures: evaluations that failed or timed out so far.
+    """
+
+    generation: int
+    elapsed: float
+    best_score: float | None
+    evaluations: int
+    failures: int
+
+
+@define(frozen=True)
+class Alert:
+    """An operational event: ``kind`` is ``timeout``, ``oom``, ``parallel_fallback`` or
+    ``automl_fallback``; ``reason`` says what happened in words."""
+
+    kind: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        """A JSON-safe view."""
+        return {"kind": self.kind, "reason": self.reason}
+
+
+class GenerationWatcher:
+    """Polls a fitting ``TPOTEstimator`` from a daemon thread and reports finished generations.
+
+    Use as a context manager around ``estimator.fit``; the listener is called from the watcher
+    thread, and its exceptions are logged, never raised into the search.
+    """
+
+    def __init__(
+        self,
+        estimator: Any,
+        listener: Callable[[GenerationProgress], None],
+        *,
+        score_column: str,
+        started_at: float,
+        interval: float = 0.25,
+    ):
+        self._estimator = estimator
+        self._listener = listener
+        self._score_column = score_column
+        self._started_at = started_at
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="automl-tpot-progress", daemon=True)
+        self._reported = 0
+
+    def __enter__(self) -> GenerationWatcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        if exc_info[0] is None:
+            self.poll()  # report the last generation even if it ended between two polls
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.poll()
+
+    def poll(self) -> None:
+        """Report generations finished since the last poll (safe to call at any time)."""
+        evolver = getattr(self._estimator, "_evolver_instance", None)
+        if evolver is None:
+            return
+        generation = int(getattr(evolver, "generation", 0))
+        if generation <= self._reported:
+            return
+        try:
+            progress = self._snapshot(evolver, generation)
+        except Exception:  # the history is being mutated by the search thread: try next poll
+            log.debug("progress snapshot failed", exc_info=True)
+            return
+        self._reported = generation
+        try:
+            self._listener(progress)
+        except Exception:
+            log.warning("progress listener raised; ignoring", exc_info=True)
+
+    def _snapshot(self, evolver: Any, generation: int) -> GenerationProgress:
+        import pandas as pd
+
+        history = evolver.population.evaluated_individuals
+        scores = pd.to_numeric(history[self._score_column], errors="coerce")
+        errors = history["Eval Error"] if "Eval Error" in history else pd.Series(dtype=object)
+        failures = int(errors.isin(["INVALID", "TIMEOUT"]).sum())
+        evaluated = int(scores.notna().sum()) + failures
+        best = scores.max()
+        return GenerationProgress(
+            generation=generation,
+            elapsed=round(time.monotonic() - self._started_at, 3),
+            best_score=None if pd.isna(best) else float(best),
+            evaluations=evaluated,
+            failures=failures,
+        )

@@ -1,0 +1,85 @@
+"""The default storage backend: one folder per run under a root directory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..errors import StorageError
+from .base import MANIFEST, validate_run_id
+
+__all__ = ["FilesystemStorage"]
+
+
+class FilesystemStorage:
+    """Runs as folders: ``ROOT/RUN_ID/model.joblib``, ``ROOT/RUN_ID/run.json``, ...
+
+    Each file is written to a temporary name and renamed into place, so a reader never sees a
+    half-written artifact.
+    """
+
+    def __init__(self, root: str | os.PathLike = "runs"):
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"FilesystemStorage({str(self.root)!r})"
+
+    def run_path(self, run_id: str) -> Path:
+        """The folder of a run."""
+        return self.root / validate_run_id(run_id)
+
+    def location(self, run_id: str) -> str:
+        return str(self.run_path(run_id))
+
+    def write_bytes(self, run_id: str, name: str, data: bytes) -> None:
+        folder = self.run_path(run_id)
+        target = folder / validate_run_id(name)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+            try:
+                with os.fdopen(handle, "wb") as stream:
+                    stream.write(data)
+                    stream.flush()
+                    os.fsync(stream.fileno())
+                os.replace(temporary, target)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+        except OSError as error:
+            raise StorageError(f"cannot write {target}: {error.strerror or error}") from error
+
+    def read_bytes(self, run_id: str, name: str) -> bytes:
+        path = self.run_path(run_id) / validate_run_id(name)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise StorageError(f"no artifact {name!r} in run {run_id!r} ({path})") from None
+        except OSError as error:
+            raise StorageError(f"cannot read {path}: {error.strerror or error}") from error
+
+    def exists(self, run_id: str, name: str) -> bool:
+        return (self.run_path(run_id) / validate_run_id(name)).is_file()
+
+    def list_runs(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        runs = []
+        for child in self.root.iterdir():
+            manifest = child / MANIFEST
+            if child.is_dir() and manifest.is_file():
+                runs.append((manifest.stat().st_mtime, child.name))
+        return [name for _, name in sorted(runs)]
+
+    def delete_run(self, run_id: str) -> None:
+        folder = self.run_path(run_id)
+        try:
+            # The manifest goes first: a run whose deletion is interrupted is never complete.
+            (folder / MANIFEST).unlink(missing_ok=True)
+            shutil.rmtree(folder, ignore_errors=False)
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            raise StorageError(f"cannot delete {folder}: {error.strerror or error}") from error

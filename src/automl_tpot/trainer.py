@@ -1,0 +1,359 @@
+"""Trainer: one training run, from a table to a stored model and its reports.
+
+The Trainer only orchestrates: data preparation (``data``), the search space
+(``search_spaces``), the Dask session (``parallel``), TPOT's search, the reports (``results``),
+storage and metrics. Each of those knows nothing about the others.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import platform
+import time
+import warnings
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from .config import TrainerConfig
+from .data import DataSource, PreparedData, build_preprocessor, load_table, prepare_training_data
+from .errors import ConfigError, StorageError, TrainingError
+from .metrics import MetricsBackend, NullMetrics
+from .progress import GenerationProgress, GenerationWatcher
+from .results import (
+    SCHEMA_VERSION,
+    TrainingResult,
+    describe_pipeline,
+    dumps_json,
+    evaluated_records,
+    leaderboard_from_records,
+    pareto_front_from_records,
+)
+from .search_spaces import SearchContext, resolve_search_space
+from .storage import FilesystemStorage, Storage, new_run_id, validate_run_id, write_run
+from .storage.base import EVALUATED, LEADERBOARD, MANIFEST, MODEL, PARETO_FRONT
+
+__all__ = ["Trainer", "default_metric"]
+
+log = logging.getLogger(__name__)
+
+COMPLEXITY = "complexity"
+#: Seconds kept back from the search for closing the Dask cluster.
+CLOSE_RESERVE = 2.0
+#: Share of the budget kept back for refitting the chosen pipeline on all rows.
+REFIT_SHARE = 0.1
+#: The search needs at least this many seconds to be worth starting.
+MIN_SEARCH_SECONDS = 1.0
+
+
+def default_metric(task: str, n_classes: int | None) -> str:
+    """The metric used when none is configured: ROC AUC, balanced accuracy or R²."""
+    if task == "regression":
+        return "r2"
+    return "roc_auc" if n_classes == 2 else "balanced_accuracy"
+
+
+def _metric_name(metric: Any) -> str:
+    if isinstance(metric, str):
+        return metric
+    return getattr(metric, "__name__", None) or type(metric).__name__
+
+
+class Trainer:
+    """Trains a TPOT model on a table and stores the model and its reports.
+
+    Args:
+        config: the run's settings; ``TrainerConfig()`` defaults when omitted.
+        storage: where runs are written; a :class:`~automl_tpot.storage.FilesystemStorage` under
+            ``./runs`` when omitted. ``store=False`` writes nothing.
+        metrics: receives progress, alerts and the final summary; none when omitted.
+        store: whether :meth:`train` writes the run's artifacts.
+
+    Example:
+        >>> from automl_tpot import Trainer, TrainerConfig
+        >>> trainer = Trainer(TrainerConfig(target_column="label", time_left=60))
+        >>> result = trainer.train("table.csv")  # doctest: +SKIP
+        >>> result.model.predict(new_rows)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        config: TrainerConfig | None = None,
+        *,
+        storage: Storage | None = None,
+        metrics: MetricsBackend | None = None,
+        store: bool = True,
+    ):
+        self.config = config if config is not None else TrainerConfig()
+        if not isinstance(self.config, TrainerConfig):
+            raise ConfigError("config", self.config, "a TrainerConfig")
+        self.storage = storage if storage is not None else FilesystemStorage("runs")
+        self.metrics = metrics if metrics is not None else NullMetrics()
+        self.store = store
+
+    def __repr__(self) -> str:
+        return f"Trainer({self.config!r}, storage={self.storage!r}, metrics={self.metrics!r})"
+
+    # -- the run ---------------------------------------------------------------------------------
+
+    def train(
+        self,
+        data: DataSource,
+        *,
+        run_id: str | None = None,
+        progress: Callable[[GenerationProgress], None] | None = None,
+    ) -> TrainingResult:
+        """Search for the best pipeline on ``data`` and return (and store) the result.
+
+        Args:
+            data: a DataFrame, or the path of a CSV or Parquet file, holding the target column.
+            run_id: the stored run's identifier; a fresh one when omitted.
+            progress: called after every generation with a :class:`GenerationProgress`.
+
+        Raises:
+            DataError: the table cannot be used (nothing is stored).
+            SearchSpaceError: the search space cannot be resolved (nothing is stored).
+            TrainingError: the search produced no usable pipeline (nothing is stored).
+            StorageError: the artifacts could not be written (no complete run is left).
+        """
+        started = time.monotonic()
+        config = self.config
+        timings: dict[str, float] = {}
+
+        if run_id is not None:
+            validate_run_id(run_id)
+        if self.store and run_id is not None and self.storage.exists(run_id, MANIFEST):
+            raise StorageError(f"run {run_id!r} already exists at {self.storage.location(run_id)}")
+
+        prepared = prepare_training_data(load_table(data), config.target_column, config.task, config.cv)
+        preprocessor = build_preprocessor(prepared.feature_types)
+        features = preprocessor.fit_transform(prepared.features, prepared.y)
+        n_classes = None if prepared.classes is None else len(prepared.classes)
+        metric = config.metric if config.metric is not None else default_metric(prepared.task, n_classes)
+        context = SearchContext(
+            task=prepared.task,
+            n_rows=features.shape[0],
+            n_features=features.shape[1],
+            n_classes=n_classes,
+            numeric_columns=tuple(map(str, prepared.feature_types.numeric)),
+            categorical_columns=tuple(
+                map(str, prepared.feature_types.categorical + prepared.feature_types.boolean + prepared.feature_types.text)
+            ),
+            random_state=config.random_state,
+        )
+        search_space = resolve_search_space(config.search_space, context)
+        timings["prepare"] = round(time.monotonic() - started, 3)
+
+        estimator, session_info = self._search(prepared, features, metric, search_space, started, timings, progress)
+
+        records = evaluated_records(
+            estimator.evaluated_individuals,
+            score_column=estimator.objective_names[0],
+            complexity_column=COMPLEXITY,
+            metric=_metric_name(metric),
+        )
+        best_row = estimator.selected_best_score
+        from .model import TabularModel
+
+        model = TabularModel(
+            preprocessor=preprocessor,
+            estimator=estimator.fitted_pipeline_,
+            feature_columns=list(prepared.features.columns),
+            task=prepared.task,
+            classes=prepared.classes,
+            target_column=config.target_column,
+        )
+        generations_done = int(estimator._evolver_instance.generation)
+        finished_all = config.generations is not None and generations_done >= config.generations
+        notes = list(prepared.notes)
+        if not finished_all:
+            notes.append(f"the time budget ended the search after {generations_done} generation(s)")
+        result_fields = dict(
+            model=model,
+            task=prepared.task,
+            task_reason=prepared.task_reason,
+            metric=_metric_name(metric),
+            best_score=float(best_row[estimator.objective_names[0]]),
+            best_pipeline=describe_pipeline(estimator.fitted_pipeline_),
+            leaderboard=leaderboard_from_records(records, config.leaderboard_k),
+            pareto_front=pareto_front_from_records(records),
+            evaluated_individuals=records,
+            generations_completed=generations_done,
+            population_size=config.population_size,
+            stopped_by="generations" if finished_all else "time_left",
+            timings=timings,
+            feature_types=prepared.feature_types,
+            parallel=session_info,
+            config=config,
+            notes=notes,
+        )
+        if not self.store:
+            timings["total"] = round(time.monotonic() - started, 3)
+            result = TrainingResult(**result_fields)
+            self._notify_finished(result, "complete")
+            return result
+
+        run_id = run_id or new_run_id()
+        store_started = time.monotonic()
+        provisional = TrainingResult(**result_fields, run_id=run_id)
+        artifacts = self._artifacts(provisional)
+        timings["store"] = round(time.monotonic() - store_started, 3)
+        timings["total"] = round(time.monotonic() - started, 3)
+        manifest = self._manifest(provisional, artifacts)
+        location = write_run(self.storage, run_id, artifacts, manifest)
+        result = TrainingResult(**result_fields, run_id=run_id, location=location)
+        self._notify_finished(result, "complete")
+        return result
+
+    # -- pieces ----------------------------------------------------------------------------------
+
+    def _search(
+        self,
+        prepared: PreparedData,
+        features: Any,
+        metric: Any,
+        search_space: Any,
+        started: float,
+        timings: dict[str, float],
+        progress: Callable[[GenerationProgress], None] | None,
+    ) -> tuple[Any, dict[str, Any]]:
+        """Run TPOT inside a Dask session sized to the remaining budget."""
+        from tpot import TPOTEstimator
+
+        from .objectives import pipeline_complexity
+        from .parallel import open_dask_session
+
+        config = self.config
+        deadline = started + config.time_left
+        listener = self._progress_listener(progress)
+        with open_dask_session(config) as session:
+            timings["cluster_start"] = round(session.started_in, 3)
+            remaining = deadline - time.monotonic()
+            search_seconds = remaining - CLOSE_RESERVE - REFIT_SHARE * config.time_left
+            if search_seconds < MIN_SEARCH_SECONDS:
+                raise TrainingError(
+                    f"time_left={config.time_left:g}s leaves {max(search_seconds, 0):.1f}s for the "
+                    f"search after preparing the data and starting Dask; raise time_left"
+                )
+            per_run = min(config.per_run_limit, search_seconds)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Both generations and max_time_mins are set")
+                estimator = TPOTEstimator(
+                    search_space=search_space,
+                    scorers=[metric],
+                    scorers_weights=[1.0],
+                    classification=prepared.task == "classification",
+                    cv=prepared.cv,
+                    other_objective_functions=[pipeline_complexity],
+                    other_objective_functions_weights=[-1.0],
+                    objective_function_names=[COMPLEXITY],
+                    population_size=config.population_size,
+                    generations=config.generations,
+                    max_time_mins=search_seconds / 60,
+                    max_eval_time_mins=per_run / 60,
+                    n_jobs=session.n_workers,
+                    client=session.client,
+                    random_state=config.random_state,
+                    verbose=0,
+                )
+            search_started = time.monotonic()
+            try:
+                with GenerationWatcher(
+                    estimator, listener, score_column=estimator.objective_names[0], started_at=started
+                ):
+                    estimator.fit(features, prepared.y)
+            except Exception as error:
+                raise TrainingError(f"the TPOT search failed: {error}") from error
+            timings["search"] = round(time.monotonic() - search_started, 3)
+            if getattr(estimator, "fitted_pipeline_", None) is None:
+                raise TrainingError("the search found no pipeline that could be fitted on all rows")
+            session_info = {
+                "mode_requested": config.parallel_mode,
+                "mode_used": session.mode,
+                "n_workers": session.n_workers,
+            }
+            close_started = time.monotonic()
+        timings["cluster_stop"] = round(time.monotonic() - close_started, 3)
+        return estimator, session_info
+
+    def _progress_listener(
+        self, progress: Callable[[GenerationProgress], None] | None
+    ) -> Callable[[GenerationProgress], None]:
+        def listener(event: GenerationProgress) -> None:
+            try:
+                self.metrics.on_progress(event)
+            except Exception:
+                log.warning("metrics backend failed on progress; ignoring", exc_info=True)
+            if progress is not None:
+                progress(event)
+
+        return listener
+
+    def _notify_finished(self, result: TrainingResult, status: str) -> None:
+        try:
+            self.metrics.on_run_finished({"status": status, "run_id": result.run_id, **result.summary()})
+        except Exception:
+            log.warning("metrics backend failed on run end; ignoring", exc_info=True)
+
+    @staticmethod
+    def _artifacts(result: TrainingResult) -> dict[str, bytes]:
+        import joblib
+
+        buffer = io.BytesIO()
+        joblib.dump(result.model, buffer, compress=3)
+        header = {"schema_version": SCHEMA_VERSION, "run_id": result.run_id, "metric": result.metric}
+        return {
+            MODEL: buffer.getvalue(),
+            LEADERBOARD: dumps_json(
+                {"schema": "automl-tpot/leaderboard", **header, "greater_is_better": True,
+                 "k": result.config.leaderboard_k, "entries": result.leaderboard}
+            ),
+            PARETO_FRONT: dumps_json(
+                {"schema": "automl-tpot/pareto-front", **header,
+                 "objectives": [{"name": result.metric, "direction": "maximize"},
+                                {"name": COMPLEXITY, "direction": "minimize"}],
+                 "front": result.pareto_front}
+            ),
+            EVALUATED: dumps_json(
+                {"schema": "automl-tpot/evaluated-individuals", **header,
+                 "count": len(result.evaluated_individuals), "individuals": result.evaluated_individuals}
+            ),
+        }
+
+    @staticmethod
+    def _manifest(result: TrainingResult, artifacts: dict[str, bytes]) -> bytes:
+        import hashlib
+
+        summary = result.summary()
+        if not math.isfinite(summary["best_score"]):
+            summary["best_score"] = None
+        return dumps_json(
+            {
+                "schema": "automl-tpot/run",
+                "schema_version": SCHEMA_VERSION,
+                "run_id": result.run_id,
+                "status": "complete",
+                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "config": result.config.to_dict(),
+                "summary": summary,
+                "versions": _versions(),
+                "artifacts": {
+                    name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+                    for name, data in artifacts.items()
+                },
+            }
+        )
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for package in ("automl-tpot", "tpot", "scikit-learn", "dask", "distributed", "pandas", "numpy"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "unknown"
+    return found
