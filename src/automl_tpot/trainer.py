@@ -58,6 +58,9 @@ def default_metric(task: str, n_classes: int | None) -> str:
 def _metric_name(metric: Any) -> str:
     if isinstance(metric, str):
         return metric
+    score_function = getattr(metric, "_score_func", None)  # objects made by make_scorer
+    if score_function is not None:
+        return getattr(score_function, "__name__", type(metric).__name__)
     return getattr(metric, "__name__", None) or type(metric).__name__
 
 

@@ -1,0 +1,116 @@
+"""Reports built from TPOT's history: records, leaderboard, Pareto front, JSON round trips."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import GaussianNB
+from sklearn.pipeline import FeatureUnion, make_pipeline
+from sklearn.preprocessing import MaxAbsScaler, StandardScaler
+from tpot.builtin_modules import Passthrough
+
+from automl_tpot.objectives import pipeline_complexity
+from automl_tpot.results import (
+    describe_pipeline,
+    dumps_json,
+    evaluated_records,
+    leaderboard_from_records,
+    pareto_front_from_records,
+)
+
+
+def test_describe_pipeline_flattens_and_skips_placeholders():
+    pipeline = make_pipeline(
+        MaxAbsScaler(),
+        FeatureUnion([("a", StandardScaler()), ("p", Passthrough())]),
+        LogisticRegression(C=np.float64(0.5)),
+    )
+    assert describe_pipeline(pipeline) == "MaxAbsScaler() -> StandardScaler() -> LogisticRegression(C=0.5)"
+
+
+def test_complexity_counts_operators_and_changed_parameters():
+    assert pipeline_complexity(GaussianNB()) == 1.0
+    assert pipeline_complexity(make_pipeline(MaxAbsScaler(), GaussianNB())) == 2.0
+    assert pipeline_complexity(LogisticRegression(C=2.0)) == 1.1
+
+
+def _tpot_like_history() -> pd.DataFrame:
+    """A DataFrame with the columns and value kinds TPOT 1.1 puts in evaluated_individuals."""
+    return pd.DataFrame(
+        {
+            "roc_auc_score": [0.9, np.nan, 0.95, np.nan, 0.95, 0.7],
+            "complexity": [3.0, np.nan, 2.0, np.nan, 4.0, 1.0],
+            "Parents": [np.nan, np.nan, (0,), np.nan, (0, 2), np.nan],
+            "Variation_Function": [np.nan, np.nan, "mutate", np.nan, "crossover", np.nan],
+            "Individual": [object()] * 6,
+            "Generation": [0.0, 0.0, 1.0, 1.0, 2.0, 0.0],
+            "Submitted Timestamp": [1.0, 1.0, 2.0, 2.0, 3.0, 1.0],
+            "Completed Timestamp": [1.5, 1.2, 2.5, np.nan, 3.5, 1.1],
+            "Eval Error": [None, "INVALID", None, None, None, None],
+            "Pareto_Front": [np.nan, np.nan, 1.0, np.nan, np.nan, 1.0],
+            "Instance": [GaussianNB()] * 6,
+        }
+    )
+
+
+def test_records_are_json_safe_and_classify_every_outcome():
+    history = _tpot_like_history()
+    history.loc[3, "Eval Error"] = None
+    history.loc[5, "Eval Error"] = "TIMEOUT"
+    history.loc[5, "roc_auc_score"] = np.nan
+    records = evaluated_records(history, score_column="roc_auc_score", complexity_column="complexity", metric="roc_auc")
+    assert [r["status"] for r in records] == ["ok", "failed", "ok", "not_finished", "ok", "timeout"]
+    assert records[4]["parents"] == [0, 2] and records[4]["variation"] == "crossover"
+    assert records[1]["score"] is None and records[1]["error"] == "INVALID"
+    assert json.loads(dumps_json(records)) == records
+
+
+def test_leaderboard_ranks_by_score_then_simplicity():
+    records = evaluated_records(_tpot_like_history(), score_column="roc_auc_score", complexity_column="complexity", metric="roc_auc")
+    board = leaderboard_from_records(records, k=2)
+    assert [(e["rank"], e["id"]) for e in board] == [(1, 2), (2, 4)]
+    assert board[0]["scores"] == {"roc_auc": 0.95}
+
+
+def test_pareto_front_keeps_only_non_dominated():
+    records = evaluated_records(_tpot_like_history(), score_column="roc_auc_score", complexity_column="complexity", metric="roc_auc")
+    front = pareto_front_from_records(records)
+    assert [r["id"] for r in front] == [2, 5]
+
+
+_record = st.fixed_dictionaries(
+    {
+        "id": st.integers(0, 10_000),
+        "status": st.sampled_from(["ok", "failed"]),
+        "score": st.floats(-1e6, 1e6, allow_nan=False),
+        "complexity": st.none() | st.floats(0, 100, allow_nan=False),
+        "pipeline": st.text(max_size=30),
+        "metric": st.just("r2"),
+        "eval_seconds": st.none() | st.floats(0, 100),
+        "generation": st.integers(0, 50),
+    }
+)
+
+
+@given(st.lists(_record, max_size=40, unique_by=lambda r: r["id"]))
+def test_front_members_are_never_dominated_and_reports_round_trip(records):
+    front = pareto_front_from_records(records)
+    ok = [r for r in records if r["status"] == "ok"]
+    for member in front:
+        mc = member["complexity"] if member["complexity"] is not None else math.inf
+        for other in ok:
+            oc = other["complexity"] if other["complexity"] is not None else math.inf
+            strictly_better = (other["score"] >= member["score"] and oc <= mc) and (
+                other["score"] > member["score"] or oc < mc
+            )
+            assert not strictly_better
+    board = leaderboard_from_records(records, k=5)
+    assert len(board) == min(5, len(ok))
+    for document in (front, board):
+        assert json.loads(dumps_json(document)) == document
