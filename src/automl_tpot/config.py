@@ -156,7 +156,7 @@ class TrainerConfig:
     memory_limit_mb: int | None = field(default=None, validator=_int_at_least(1, optional=True))
     parallel_mode: str = field(default="local", validator=_one_of(PARALLEL_MODES))
     scheduler_file: str | None = field(default=None, validator=_optional_text)
-    search_space: Any = field(default="linear-light", validator=_search_space)
+    search_space: Any = field(default="auto", validator=_search_space)
     random_state: int | None = field(default=None, validator=_random_state)
     leaderboard_k: int = field(default=5, validator=_int_at_least(1))
 

@@ -17,7 +17,7 @@ from attrs import define
 from .config import TrainerConfig
 from .errors import TrainingError
 
-__all__ = ["DaskSession", "open_dask_session"]
+__all__ = ["DaskSession", "open_dask_session", "wait_for_warm_up", "warm_up_workers"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,49 @@ class _SchedulerClient:
         return getattr(self._client, name)
 
 
+def _import_search_modules() -> None:
+    """Import what every evaluation needs (TPOT, scikit-learn's estimators) in a worker."""
+    import sklearn.ensemble  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+    import sklearn.neighbors  # noqa: F401
+    import tpot  # noqa: F401
+
+
+def warm_up_workers(client: Any) -> list[Any]:
+    """Start the heavy imports on every worker now, without waiting for them.
+
+    A fresh worker spends seconds importing TPOT and scikit-learn when its first evaluation
+    arrives; that time would count against the evaluation's time limit. Started here, it overlaps
+    with the preparation of the search in the main process. Keep the returned futures until the
+    search ends.
+    """
+    try:
+        workers = list(client.scheduler_info(n_workers=-1).get("workers", {}))
+        return [
+            client.submit(_import_search_modules, pure=False, workers=[w], allow_other_workers=False)
+            for w in workers
+        ]
+    except Exception:  # an optimisation only: never a reason to fail the run
+        log.debug("worker warm-up failed", exc_info=True)
+        return []
+
+
+def wait_for_warm_up(futures: list[Any], timeout: float) -> None:
+    """Wait (at most ``timeout`` seconds) until the warm-up imports are done on every worker.
+
+    TPOT 1.1 measures an evaluation's time limit from its submission, so an evaluation queued
+    behind a worker's imports could be cancelled as timed out before it ever ran.
+    """
+    from dask.distributed import wait
+
+    if not futures:
+        return
+    try:
+        wait(futures, timeout=timeout)
+    except Exception:  # a slow or lost worker: the search copes with it
+        log.debug("workers still warming up after %.1fs", timeout, exc_info=True)
+
+
 @contextmanager
 def open_dask_session(config: TrainerConfig, *, connect_timeout: float = 10.0) -> Iterator[DaskSession]:
     """Open the Dask client the run's ``parallel_mode`` asks for; close what was opened on exit."""
@@ -103,4 +146,28 @@ def open_dask_session(config: TrainerConfig, *, connect_timeout: float = 10.0) -
         if client is not None:
             client.close()
         if cluster is not None:
-            cluster.close()
+            _close_local_cluster(cluster)
+
+
+#: Seconds a busy local worker gets to stop before its process is killed at shutdown.
+WORKER_CLOSE_GRACE = 0.5
+
+
+def _close_local_cluster(cluster: Any) -> None:
+    """Close a LocalCluster without waiting for evaluations still running on its workers.
+
+    ``LocalCluster.close`` gives each busy worker seconds to finish its task; the result of that
+    task is no longer wanted once the search has ended, and the wait would count against the
+    time budget. All nannies are closed at once with a short grace period, then the cluster.
+    """
+    import asyncio
+
+    async def close_workers() -> None:
+        nannies = list(cluster.workers.values())
+        await asyncio.gather(*(n.close(timeout=WORKER_CLOSE_GRACE) for n in nannies), return_exceptions=True)
+
+    try:
+        cluster.sync(close_workers)
+    except Exception:  # the cluster is closed below whatever happened here
+        log.debug("fast worker shutdown failed; falling back to LocalCluster.close", exc_info=True)
+    cluster.close()

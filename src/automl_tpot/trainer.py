@@ -17,6 +17,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+from attrs import define
+
 from .config import TrainerConfig
 from .data import DataSource, PreparedData, build_preprocessor, load_table, prepare_training_data
 from .errors import ConfigError, StorageError, TrainingError
@@ -41,11 +43,19 @@ log = logging.getLogger(__name__)
 
 COMPLEXITY = "complexity"
 #: Seconds kept back from the search for closing the Dask cluster.
-CLOSE_RESERVE = 2.0
+CLOSE_RESERVE = 1.0
 #: Share of the budget kept back for refitting the chosen pipeline on all rows.
 REFIT_SHARE = 0.1
 #: The search needs at least this many seconds to be worth starting.
 MIN_SEARCH_SECONDS = 1.0
+#: At most this share of the search time goes to one evaluation, whatever per_run_limit says:
+#: a pipeline slower than that cannot be improved on within the budget anyway, and TPOT 1.1
+#: waits for a running evaluation up to its limit before it notices the end of the budget.
+PER_RUN_SHARE = 0.25
+#: ... but never less than this many seconds.
+MIN_PER_RUN_SECONDS = 8.0
+#: At most this share of the budget is spent waiting for the workers' imports before searching.
+WARM_UP_SHARE = 0.2
 
 
 def default_metric(task: str, n_classes: int | None) -> str:
@@ -62,6 +72,16 @@ def _metric_name(metric: Any) -> str:
     if score_function is not None:
         return getattr(score_function, "__name__", type(metric).__name__)
     return getattr(metric, "__name__", None) or type(metric).__name__
+
+
+@define(frozen=True, eq=False)
+class _SearchPlan:
+    """What the search needs besides the data: fitted preprocessing, metric, search space."""
+
+    preprocessor: Any
+    features: Any
+    metric: Any
+    search_space: Any
 
 
 class Trainer:
@@ -131,25 +151,9 @@ class Trainer:
             raise StorageError(f"run {run_id!r} already exists at {self.storage.location(run_id)}")
 
         prepared = prepare_training_data(load_table(data), config.target_column, config.task, config.cv)
-        preprocessor = build_preprocessor(prepared.feature_types)
-        features = preprocessor.fit_transform(prepared.features, prepared.y)
-        n_classes = None if prepared.classes is None else len(prepared.classes)
-        metric = config.metric if config.metric is not None else default_metric(prepared.task, n_classes)
-        context = SearchContext(
-            task=prepared.task,
-            n_rows=features.shape[0],
-            n_features=features.shape[1],
-            n_classes=n_classes,
-            numeric_columns=tuple(map(str, prepared.feature_types.numeric)),
-            categorical_columns=tuple(
-                map(str, prepared.feature_types.categorical + prepared.feature_types.boolean + prepared.feature_types.text)
-            ),
-            random_state=config.random_state,
-        )
-        search_space = resolve_search_space(config.search_space, context)
-        timings["prepare"] = round(time.monotonic() - started, 3)
-
-        estimator, session_info = self._search(prepared, features, metric, search_space, started, timings, progress)
+        timings["validate"] = round(time.monotonic() - started, 3)
+        estimator, plan, session_info = self._search(prepared, started, timings, progress)
+        preprocessor, metric = plan.preprocessor, plan.metric
 
         records = evaluated_records(
             estimator.evaluated_individuals,
@@ -212,27 +216,52 @@ class Trainer:
 
     # -- pieces ----------------------------------------------------------------------------------
 
+    def _plan(self, prepared: PreparedData) -> _SearchPlan:
+        """Fit the preprocessing and resolve the metric and the search space for this table."""
+        config = self.config
+        preprocessor = build_preprocessor(prepared.feature_types)
+        features = preprocessor.fit_transform(prepared.features, prepared.y)
+        n_classes = None if prepared.classes is None else len(prepared.classes)
+        metric = config.metric if config.metric is not None else default_metric(prepared.task, n_classes)
+        types = prepared.feature_types
+        context = SearchContext(
+            task=prepared.task,
+            n_rows=features.shape[0],
+            n_features=features.shape[1],
+            n_classes=n_classes,
+            numeric_columns=tuple(map(str, types.numeric)),
+            categorical_columns=tuple(map(str, types.categorical + types.boolean + types.text)),
+            random_state=config.random_state,
+            population_size=config.population_size,
+        )
+        search_space = resolve_search_space(config.search_space, context)
+        return _SearchPlan(preprocessor, features, metric, search_space)
+
     def _search(
         self,
         prepared: PreparedData,
-        features: Any,
-        metric: Any,
-        search_space: Any,
         started: float,
         timings: dict[str, float],
         progress: Callable[[GenerationProgress], None] | None,
-    ) -> tuple[Any, dict[str, Any]]:
-        """Run TPOT inside a Dask session sized to the remaining budget."""
+    ) -> tuple[Any, _SearchPlan, dict[str, Any]]:
+        """Open the Dask session, plan the search while the workers warm up, run TPOT."""
         from tpot import TPOTEstimator
 
         from .objectives import pipeline_complexity
-        from .parallel import open_dask_session
+        from .parallel import open_dask_session, wait_for_warm_up, warm_up_workers
 
         config = self.config
         deadline = started + config.time_left
         listener = self._progress_listener(progress)
         with open_dask_session(config) as session:
             timings["cluster_start"] = round(session.started_in, 3)
+            warming = warm_up_workers(session.client)
+            plan_started = time.monotonic()
+            plan = self._plan(prepared)
+            features, metric, search_space = plan.features, plan.metric, plan.search_space
+            timings["prepare"] = round(time.monotonic() - plan_started, 3)
+            wait_for_warm_up(warming, timeout=WARM_UP_SHARE * config.time_left)
+            timings["warm_up"] = round(time.monotonic() - plan_started - timings["prepare"], 3)
             remaining = deadline - time.monotonic()
             search_seconds = remaining - CLOSE_RESERVE - REFIT_SHARE * config.time_left
             if search_seconds < MIN_SEARCH_SECONDS:
@@ -240,7 +269,7 @@ class Trainer:
                     f"time_left={config.time_left:g}s leaves {max(search_seconds, 0):.1f}s for the "
                     f"search after preparing the data and starting Dask; raise time_left"
                 )
-            per_run = min(config.per_run_limit, search_seconds)
+            per_run = min(config.per_run_limit, max(MIN_PER_RUN_SECONDS, PER_RUN_SHARE * search_seconds))
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="Both generations and max_time_mins are set")
                 estimator = TPOTEstimator(
@@ -270,6 +299,7 @@ class Trainer:
             except Exception as error:
                 raise TrainingError(f"the TPOT search failed: {error}") from error
             timings["search"] = round(time.monotonic() - search_started, 3)
+            del warming  # released only now: the warm-up must not be cancelled before it ran
             if getattr(estimator, "fitted_pipeline_", None) is None:
                 raise TrainingError("the search found no pipeline that could be fitted on all rows")
             session_info = {
@@ -279,7 +309,7 @@ class Trainer:
             }
             close_started = time.monotonic()
         timings["cluster_stop"] = round(time.monotonic() - close_started, 3)
-        return estimator, session_info
+        return estimator, plan, session_info
 
     def _progress_listener(
         self, progress: Callable[[GenerationProgress], None] | None

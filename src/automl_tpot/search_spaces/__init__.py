@@ -8,10 +8,12 @@ from attrs import define
 
 from ..errors import SearchSpaceError
 
-__all__ = ["SearchContext", "resolve_search_space", "TPOT_TEMPLATES"]
+__all__ = ["DEFAULT_SPACE", "SearchContext", "resolve_search_space", "TPOT_TEMPLATES"]
 
 #: TPOT's own template search spaces, available by name.
 TPOT_TEMPLATES = ("linear", "linear-light", "graph", "graph-light")
+#: The default: strong estimators tuned around their defaults (see ``tuned.py``).
+DEFAULT_SPACE = "auto"
 
 
 @define(frozen=True)
@@ -26,6 +28,7 @@ class SearchContext:
         numeric_columns: raw numeric column names.
         categorical_columns: raw categorical (and boolean, text) column names.
         random_state: the run's seed.
+        population_size: pipelines per generation (seeded spaces fill part of the first one).
     """
 
     task: str
@@ -35,6 +38,7 @@ class SearchContext:
     numeric_columns: tuple[str, ...]
     categorical_columns: tuple[str, ...]
     random_state: int | None
+    population_size: int = 24
 
 
 def resolve_search_space(spec: Any, context: SearchContext) -> Any:
@@ -43,11 +47,16 @@ def resolve_search_space(spec: Any, context: SearchContext) -> Any:
 
     if isinstance(spec, SearchSpace):
         return spec
+    if spec == DEFAULT_SPACE:
+        from .tuned import strong_defaults_space
+
+        return strong_defaults_space(
+            context.task, context.n_rows, context.n_features, context.random_state, context.population_size
+        )
     if isinstance(spec, str):
         if spec not in TPOT_TEMPLATES:
-            raise SearchSpaceError(
-                f"unknown search space {spec!r}; available: {', '.join(TPOT_TEMPLATES)}"
-            )
+            names = ", ".join((DEFAULT_SPACE, *TPOT_TEMPLATES))
+            raise SearchSpaceError(f"unknown search space {spec!r}; available: {names}")
         from tpot.config.template_search_spaces import get_template_search_spaces
 
         return get_template_search_spaces(
