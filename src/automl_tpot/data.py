@@ -9,7 +9,6 @@ raw rows shaped like the training table.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -338,49 +337,26 @@ def build_preprocessor(feature_types: FeatureTypes):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
-    missing_label = "(missing)"
-    parts: list[tuple[str, Any, Sequence[str]]] = []
-    if feature_types.numeric:
-        parts.append(
-            ("numeric", SimpleImputer(strategy="median", add_indicator=True), list(feature_types.numeric))
+    def one_hot(encoder: OneHotEncoder):
+        # Strings first (one type per column), missing values as a category of their own.
+        return make_pipeline(
+            FunctionTransformer(as_category_strings, feature_names_out="one-to-one"),
+            SimpleImputer(strategy="constant", fill_value="(missing)"),
+            encoder,
         )
-    if feature_types.boolean:
-        parts.append(
-            (
-                "boolean",
-                make_pipeline(
-                    FunctionTransformer(as_float_booleans, feature_names_out="one-to-one"),
-                    SimpleImputer(strategy="most_frequent"),
-                ),
-                list(feature_types.boolean),
-            )
-        )
-    if feature_types.categorical:
-        parts.append(
-            (
-                "categorical",
-                make_pipeline(
-                    FunctionTransformer(as_category_strings, feature_names_out="one-to-one"),
-                    SimpleImputer(strategy="constant", fill_value=missing_label),
-                    OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                ),
-                list(feature_types.categorical),
-            )
-        )
-    if feature_types.text:
-        parts.append(
-            (
-                "text",
-                make_pipeline(
-                    FunctionTransformer(as_category_strings, feature_names_out="one-to-one"),
-                    SimpleImputer(strategy="constant", fill_value=missing_label),
-                    OneHotEncoder(
-                        handle_unknown="infrequent_if_exist",
-                        max_categories=TOP_CATEGORIES + 1,
-                        sparse_output=False,
-                    ),
-                ),
-                list(feature_types.text),
-            )
-        )
+
+    booleans = make_pipeline(
+        FunctionTransformer(as_float_booleans, feature_names_out="one-to-one"),
+        SimpleImputer(strategy="most_frequent"),
+    )
+    candidates = [
+        ("numeric", SimpleImputer(strategy="median", add_indicator=True), feature_types.numeric),
+        ("boolean", booleans, feature_types.boolean),
+        ("categorical", one_hot(OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+         feature_types.categorical),
+        ("text", one_hot(OneHotEncoder(handle_unknown="infrequent_if_exist",
+                                       max_categories=TOP_CATEGORIES + 1, sparse_output=False)),
+         feature_types.text),
+    ]
+    parts = [(name, transformer, list(columns)) for name, transformer, columns in candidates if columns]
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
