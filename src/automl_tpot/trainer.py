@@ -18,7 +18,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .config import TrainerConfig
-from .data import DataSource, PreparedData, build_preprocessor, load_table, prepare_training_data
+from .data import (
+    DataSource,
+    PreparedData,
+    build_preprocessor,
+    load_table,
+    output_columns,
+    prepare_training_data,
+)
 from .errors import ConfigError, StorageError, TrainingError
 from .metrics import MetricsBackend, NullMetrics
 from .progress import GenerationProgress, GenerationWatcher
@@ -142,6 +149,10 @@ class Trainer:
                 map(str, prepared.feature_types.categorical + prepared.feature_types.boolean + prepared.feature_types.text)
             ),
             random_state=config.random_state,
+            column_indices=output_columns(preprocessor),
+            feature_names=tuple(map(str, preprocessor.get_feature_names_out())),
+            feature_groups=config.feature_groups,
+            cv=prepared.cv,
         )
         search_space = resolve_search_space(config.search_space, context)
         timings["prepare"] = round(time.monotonic() - started, 3)

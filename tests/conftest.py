@@ -1,0 +1,74 @@
+"""Shared fixtures: real tables that ship with scikit-learn, with a categorical column and gaps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+TARGET = "target"
+
+
+def _with_category_and_gaps(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Add a categorical column derived from the first feature, and blank out some values."""
+    rng = np.random.default_rng(seed)
+    first = frame.columns[0]
+    frame = frame.copy()
+    frame["band"] = pd.qcut(frame[first], 3, labels=["low", "mid", "high"]).astype(object)
+    for column in (frame.columns[1], frame.columns[2], "band"):
+        frame.loc[rng.random(len(frame)) < 0.08, column] = np.nan
+    return frame
+
+
+def breast_cancer_table(n_rows: int = 200) -> pd.DataFrame:
+    """Binary classification: scikit-learn's breast cancer data, 10 columns, labels as words."""
+    from sklearn.datasets import load_breast_cancer
+
+    bunch = load_breast_cancer(as_frame=True)
+    frame = bunch.frame.iloc[:, :10].copy()
+    frame = _with_category_and_gaps(frame, seed=1)
+    frame[TARGET] = np.asarray(bunch.target_names)[bunch.target.to_numpy()]
+    return frame.sample(n=n_rows, random_state=0).reset_index(drop=True)
+
+
+def diabetes_table(n_rows: int = 200) -> pd.DataFrame:
+    """Regression: scikit-learn's diabetes data."""
+    from sklearn.datasets import load_diabetes
+
+    bunch = load_diabetes(as_frame=True)
+    frame = _with_category_and_gaps(bunch.frame.drop(columns="target"), seed=2)
+    frame[TARGET] = bunch.target.to_numpy()
+    return frame.sample(n=n_rows, random_state=0).reset_index(drop=True)
+
+
+TABLES = {"classification": breast_cancer_table, "regression": diabetes_table}
+
+
+@pytest.fixture(params=sorted(TABLES))
+def task(request) -> str:
+    return request.param
+
+
+def prepared_context(task: str, n_rows: int = 200, **extra):
+    """The preprocessed matrix, target and SearchContext the Trainer would build."""
+    from automl_tpot.data import build_preprocessor, output_columns, prepare_training_data
+    from automl_tpot.search_spaces import SearchContext
+
+    prepared = prepare_training_data(TABLES[task](n_rows), TARGET, task, cv=3)
+    preprocessor = build_preprocessor(prepared.feature_types)
+    X = preprocessor.fit_transform(prepared.features, prepared.y)
+    types = prepared.feature_types
+    context = SearchContext(
+        task=task,
+        n_rows=X.shape[0],
+        n_features=X.shape[1],
+        n_classes=None if prepared.classes is None else len(prepared.classes),
+        numeric_columns=tuple(map(str, types.numeric)),
+        categorical_columns=tuple(map(str, types.categorical + types.boolean + types.text)),
+        random_state=0,
+        column_indices=output_columns(preprocessor),
+        feature_names=tuple(map(str, preprocessor.get_feature_names_out())),
+        cv=prepared.cv,
+        **extra,
+    )
+    return X, prepared.y, context
