@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -72,3 +76,55 @@ def prepared_context(task: str, n_rows: int = 200, **extra):
         **extra,
     )
     return X, prepared.y, context
+
+
+# --- the example third-party plugin ------------------------------------------------------------
+
+EXAMPLE_PLUGIN = Path(__file__).resolve().parents[1] / "examples" / "plugin_example"
+EXAMPLE_DISTRIBUTION = "automl-tpot-example-plugin"
+
+
+def _installed_plugin_is_current() -> bool:
+    """Whether the example plugin is installed from the current source (skip reinstalling)."""
+    import importlib.metadata
+
+    try:
+        dist = importlib.metadata.distribution(EXAMPLE_DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    source = EXAMPLE_PLUGIN / "src" / "automl_tpot_example_plugin"
+    for path in source.glob("*.py"):
+        installed = dist.locate_file(f"automl_tpot_example_plugin/{path.name}")
+        if not Path(installed).is_file() or Path(installed).read_bytes() != path.read_bytes():
+            return False
+    pyproject = EXAMPLE_PLUGIN / "pyproject.toml"
+    return dist.version in pyproject.read_text(encoding="utf-8")
+
+
+def _can_build_without_isolation() -> bool:
+    try:
+        import setuptools
+    except ImportError:
+        return False
+    major, minor = (int(p) for p in setuptools.__version__.split(".")[:2])
+    if (major, minor) >= (70, 1):
+        return True
+    try:
+        import wheel  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def example_plugin() -> str:
+    """Install examples/plugin_example into the running interpreter (idempotent); its name."""
+    import importlib
+
+    if not _installed_plugin_is_current():
+        command = [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet"]
+        if _can_build_without_isolation():
+            command.append("--no-build-isolation")
+        subprocess.run([*command, str(EXAMPLE_PLUGIN)], check=True, timeout=300)
+        importlib.invalidate_caches()
+    return EXAMPLE_DISTRIBUTION
