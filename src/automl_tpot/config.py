@@ -104,7 +104,9 @@ def _metric(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
 
 def _search_space_value(value: Any) -> Any:
     """Converter: JSON text (``{...}``) or a ``.json`` path becomes the config dict it holds."""
-    if isinstance(value, str) and (value.strip().startswith("{") or value.strip().endswith(".json")):
+    if isinstance(value, str) and value.strip().startswith(("{", "[")) or (
+        isinstance(value, str) and value.strip().endswith(".json")
+    ):
         from .errors import SearchSpaceError
         from .search_spaces.config_dict import load_config_dict
 

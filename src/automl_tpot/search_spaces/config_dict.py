@@ -55,7 +55,7 @@ def load_config_dict(text: str) -> dict[str, Any]:
     """Parse a config dict given as JSON text or as the path of a JSON file."""
     stripped = text.strip()
     source = "JSON text"
-    if not stripped.startswith("{"):
+    if not stripped.startswith(("{", "[")):
         path = Path(stripped).expanduser()
         if not path.is_file():
             raise SearchSpaceError(
