@@ -36,16 +36,20 @@ CONFIG = {
 }
 
 EQUIVALENT = {
-    RF: ConfigurationSpace({
-        "n_estimators": Constant("n_estimators", 20),
-        "max_features": Categorical("max_features", [0.25, 0.5, 1.0]),
-        "min_samples_leaf": Integer("min_samples_leaf", (1, 10)),
-        "criterion": Constant("criterion", "gini"),
-    }),
-    LR: ConfigurationSpace({
-        "C": Float("C", (0.01, 10.0), log=True),
-        "max_iter": Constant("max_iter", 500),
-    }),
+    RF: ConfigurationSpace(
+        {
+            "n_estimators": Constant("n_estimators", 20),
+            "max_features": Categorical("max_features", [0.25, 0.5, 1.0]),
+            "min_samples_leaf": Integer("min_samples_leaf", (1, 10)),
+            "criterion": Constant("criterion", "gini"),
+        }
+    ),
+    LR: ConfigurationSpace(
+        {
+            "C": Float("C", (0.01, 10.0), log=True),
+            "max_iter": Constant("max_iter", 500),
+        }
+    ),
 }
 
 
@@ -86,13 +90,18 @@ def test_json_text_and_file_give_the_same_dict(tmp_path):
 def test_transformers_form_a_stage_in_front(classification):
     X, y, context = classification
     space = resolve_search_space(
-        {"sklearn.preprocessing.StandardScaler": {}, "sklearn.decomposition.PCA":
-         {"n_components": [2, 3]}, "sklearn.naive_bayes.GaussianNB": {}},
+        {
+            "sklearn.preprocessing.StandardScaler": {},
+            "sklearn.decomposition.PCA": {"n_components": [2, 3]},
+            "sklearn.naive_bayes.GaussianNB": {},
+        },
         context,
     )
     assert isinstance(space, SequentialPipeline)
-    names = {type(p.steps[0][1]).__name__ for p in
-             (space.generate(np.random.default_rng(s)).export_pipeline() for s in range(12))}
+    names = {
+        type(p.steps[0][1]).__name__
+        for p in (space.generate(np.random.default_rng(s)).export_pipeline() for s in range(12))
+    }
     assert names <= {"StandardScaler", "PCA", "Passthrough"} and len(names) >= 2
 
 
@@ -147,10 +156,14 @@ def test_env_payload_and_keyword_precedence(tmp_path):
     path.write_text(json.dumps(CONFIG))
     env = {"TPOT__CONFIG_DICT": str(path)}
     assert TrainerConfig.from_env(env=env).search_space == CONFIG
-    assert TrainerConfig.from_env(env={"TPOT__CONFIG_DICT": json.dumps(CONFIG)}).search_space == CONFIG
+    assert (
+        TrainerConfig.from_env(env={"TPOT__CONFIG_DICT": json.dumps(CONFIG)}).search_space == CONFIG
+    )
     payload = {"search_space": {RF: {"n_estimators": [5]}}}
     assert TrainerConfig.from_payload(payload, env=env).search_space == payload["search_space"]
-    assert TrainerConfig.from_payload(payload, env=env, search_space="choice").search_space == "choice"
+    assert (
+        TrainerConfig.from_payload(payload, env=env, search_space="choice").search_space == "choice"
+    )
     # the payload may carry JSON text or a path too
     text = TrainerConfig.from_payload({"search_space": json.dumps(CONFIG)}, env={})
     assert text.search_space == CONFIG
@@ -181,7 +194,9 @@ def test_config_rejects_malformed_dicts_early():
 
 
 _scalar = st.one_of(
-    st.integers(-1000, 1000), st.floats(-1e3, 1e3, allow_nan=False), st.text(min_size=1, max_size=8),
+    st.integers(-1000, 1000),
+    st.floats(-1e3, 1e3, allow_nan=False),
+    st.text(min_size=1, max_size=8),
     st.booleans(),
 )
 
@@ -194,8 +209,11 @@ _scalar = st.one_of(
 )
 def test_dict_hyperparameters_match_configspace(values, low, width):
     values = [v for i, v in enumerate(values) if all(v != w for w in values[:i])]
-    params = {"choice": values, "ints": {"low": low, "high": low + width},
-              "floats": {"low": float(low), "high": float(low + width)}}
+    params = {
+        "choice": values,
+        "ints": {"low": low, "high": low + width},
+        "floats": {"low": float(low), "high": float(low + width)},
+    }
     expected = ConfigurationSpace()
     expected.add(
         Constant("choice", values[0]) if len(values) == 1 else Categorical("choice", values)

@@ -15,7 +15,12 @@ from automl_tpot.search_spaces import resolve_search_space
 from .conftest import TARGET, breast_cancer_table, diabetes_table, prepared_context
 
 SMALL = dict(
-    population_size=4, generations=1, time_left=30, per_run_limit=10, cv=3, n_jobs=1,
+    population_size=4,
+    generations=1,
+    time_left=30,
+    per_run_limit=10,
+    cv=3,
+    n_jobs=1,
     random_state=0,
 )
 
@@ -53,7 +58,10 @@ def test_spaces_show_describes_what_is_searched(example_plugin):
     "argv, fragment",
     [
         (("spaces", "show", "nope"), "unknown search space 'nope'; available: choice"),
-        (("spaces", "show", "symbolic-regression", "--task", "classification"), "serves regression"),
+        (
+            ("spaces", "show", "symbolic-regression", "--task", "classification"),
+            "serves regression",
+        ),
         (("spaces", "show", "estimator"), "estimator:NAME"),
     ],
 )
@@ -69,7 +77,9 @@ def test_the_plugin_is_used_by_name(example_plugin, tmp_path):
     table = breast_cancer_table(120)
     config = TrainerConfig(target_column=TARGET, search_space="example-trees", **SMALL)
     result = Trainer(config, storage=FilesystemStorage(tmp_path)).train(table)
-    assert any(kind in result.best_pipeline for kind in ("ExtraTreesClassifier", "RandomForestClassifier"))
+    assert any(
+        kind in result.best_pipeline for kind in ("ExtraTreesClassifier", "RandomForestClassifier")
+    )
     model = load_model(FilesystemStorage(tmp_path), result.run_id)
     predictions = model.predict(table.drop(columns=TARGET).head(10))
     assert set(predictions) <= {"malignant", "benign"}

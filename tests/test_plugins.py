@@ -24,8 +24,15 @@ from automl_tpot.search_spaces import resolve_search_space
 from .conftest import prepared_context
 
 BUILT_INS = {
-    "linear", "linear-light", "graph", "graph-light", "choice", "fss",
-    "symbolic-regression", "symbolic-classification", "estimator",
+    "linear",
+    "linear-light",
+    "graph",
+    "graph-light",
+    "choice",
+    "fss",
+    "symbolic-regression",
+    "symbolic-classification",
+    "estimator",
 }
 
 
@@ -56,7 +63,9 @@ def test_builtins_arrive_through_the_packages_own_entry_point():
     assert [ep.value for ep in ours] == ["automl_tpot.search_spaces.presets"]
 
     registry = load_registry()
-    provided = {name for name, space in registry.spaces.items() if space.distribution == "automl-tpot"}
+    provided = {
+        name for name, space in registry.spaces.items() if space.distribution == "automl-tpot"
+    }
     assert provided == BUILT_INS
     assert "estimator:NAME" in registry.names()
 
@@ -72,7 +81,11 @@ def test_unknown_name_lists_the_available_ones():
 
 
 def test_a_third_party_distribution_is_discovered(plugin_dir):
-    make_distribution(plugin_dir, "tiny-spaces", "_plugin_under_test_tiny", """
+    make_distribution(
+        plugin_dir,
+        "tiny-spaces",
+        "_plugin_under_test_tiny",
+        """
         from automl_tpot.plugins import SearchSpaceDefinition, hookimpl
 
         def build(context):
@@ -83,7 +96,8 @@ def test_a_third_party_distribution_is_discovered(plugin_dir):
         @hookimpl
         def automl_tpot_search_spaces():
             return [SearchSpaceDefinition("tiny-ridge", build, ("regression",), "one ridge")]
-    """)
+    """,
+    )
     registry = load_registry()
     assert registry.spaces["tiny-ridge"].distribution == "tiny-spaces"
     _, _, context = prepared_context("regression", n_rows=60)
@@ -95,13 +109,18 @@ def test_a_third_party_distribution_is_discovered(plugin_dir):
 
 
 def test_two_distributions_claiming_one_name_are_both_named(plugin_dir):
-    make_distribution(plugin_dir, "rival-spaces", "_plugin_under_test_rival", """
+    make_distribution(
+        plugin_dir,
+        "rival-spaces",
+        "_plugin_under_test_rival",
+        """
         from automl_tpot.plugins import SearchSpaceDefinition, hookimpl
 
         @hookimpl
         def automl_tpot_search_spaces():
             return [SearchSpaceDefinition("linear-light", lambda context: None)]
-    """)
+    """,
+    )
     with pytest.raises(SearchSpaceError) as caught:
         load_registry()
     message = str(caught.value)
@@ -110,21 +129,31 @@ def test_two_distributions_claiming_one_name_are_both_named(plugin_dir):
 
 
 def test_a_broken_plugin_is_reported_with_its_distribution(plugin_dir):
-    make_distribution(plugin_dir, "broken-spaces", "_plugin_under_test_broken", """
+    make_distribution(
+        plugin_dir,
+        "broken-spaces",
+        "_plugin_under_test_broken",
+        """
         raise ImportError("a dependency is missing")
-    """)
+    """,
+    )
     with pytest.raises(SearchSpaceError, match="broken-spaces.*a dependency is missing"):
         load_registry()
 
 
 def test_a_plugin_returning_no_search_space_is_rejected(plugin_dir):
-    make_distribution(plugin_dir, "lazy-spaces", "_plugin_under_test_lazy", """
+    make_distribution(
+        plugin_dir,
+        "lazy-spaces",
+        "_plugin_under_test_lazy",
+        """
         from automl_tpot.plugins import SearchSpaceDefinition, hookimpl
 
         @hookimpl
         def automl_tpot_search_spaces():
             return [SearchSpaceDefinition("lazy", lambda context: "not a search space")]
-    """)
+    """,
+    )
     registry = load_registry()
     _, _, context = prepared_context("classification", n_rows=60)
     with pytest.raises(SearchSpaceError, match="lazy-spaces.*expected a tpot SearchSpace"):

@@ -11,9 +11,9 @@ import warnings
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from threadpoolctl import threadpool_limits
 
 from automl_tpot.errors import SearchSpaceError
 from automl_tpot.plugins import load_registry
@@ -148,12 +148,15 @@ def test_presets_are_sized_to_the_data():
     node = resolve_search_space("estimator:KNeighbors", small, REGISTRY)
     assert node.space["n_neighbors"].upper <= 30 // 2
     _, _, larger = prepared_context("classification", n_rows=200)
-    assert resolve_search_space("estimator:KNeighbors", larger, REGISTRY).space[
-        "n_neighbors"
-    ].upper > node.space["n_neighbors"].upper
+    assert (
+        resolve_search_space("estimator:KNeighbors", larger, REGISTRY).space["n_neighbors"].upper
+        > node.space["n_neighbors"].upper
+    )
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(seed=st.integers(0, 2**32 - 1), task=st.sampled_from(sorted(TABLES)))
 def test_default_preset_never_emits_future_warnings(seed, task, contexts):
     X, y, context = contexts[task]

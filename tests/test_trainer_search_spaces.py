@@ -15,7 +15,12 @@ from automl_tpot.plugins import load_registry
 from .conftest import TABLES, TARGET
 
 SMALL = dict(
-    population_size=4, generations=1, time_left=30, per_run_limit=10, cv=3, n_jobs=1,
+    population_size=4,
+    generations=1,
+    time_left=30,
+    per_run_limit=10,
+    cv=3,
+    n_jobs=1,
     random_state=0,
 )
 
@@ -73,7 +78,9 @@ def test_bad_search_space_fails_before_anything_runs(tmp_path):
         ("fss", "'missing-column'"),
     ):
         config = TrainerConfig(
-            target_column=TARGET, search_space=space, feature_groups={"g": ["missing-column"]},
+            target_column=TARGET,
+            search_space=space,
+            feature_groups={"g": ["missing-column"]},
             **SMALL,
         )
         with pytest.raises(SearchSpaceError, match=fragment):

@@ -219,8 +219,8 @@ def _spaces(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         header = ("NAME", "PROVIDER", "TASKS", "DESCRIPTION")
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
         for row in [header, *rows]:
-            print("  ".join(f"{cell:<{widths[i]}}" for i, cell in enumerate(row[:3])) + "  " + row[3],
-                  file=out)
+            cells = [f"{cell:<{widths[i]}}" for i, cell in enumerate(row[:3])]
+            print("  ".join([*cells, row[3]]), file=out)
         return EXIT_OK
     return _show_space(registry, args, out)
 

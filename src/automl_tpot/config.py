@@ -118,7 +118,9 @@ def _search_space_value(value: Any) -> Any:
 
 
 def _search_space(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    allowed = "a search space name, a config dict (mapping, JSON text or .json path) or a SearchSpace"
+    allowed = (
+        "a search space name, a config dict (mapping, JSON text or .json path) or a SearchSpace"
+    )
     if isinstance(value, str):
         if not value.strip():
             raise ConfigError(attribute.name, value, allowed)
@@ -294,7 +296,9 @@ class TrainerConfig:
                 value = _config_dict_view(value)
             elif name == "feature_groups" and value is not None:
                 value = {k: list(v) for k, v in value.items()}
-            elif name in ("metric", "search_space") and not (value is None or isinstance(value, str)):
+            elif name in ("metric", "search_space") and not (
+                value is None or isinstance(value, str)
+            ):
                 value = _object_name(value)
             out[name] = value
         return out
@@ -307,7 +311,7 @@ def _config_dict_view(config: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(params, Mapping):
             out[key] = dict(params)
         else:
-            out[key] = [str(hp) for hp in params.values()] if hasattr(params, "values") else str(params)
+            out[key] = [str(hp) for hp in params.values()]  # a ConfigurationSpace
     return out
 
 

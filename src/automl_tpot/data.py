@@ -405,7 +405,8 @@ def output_columns(preprocessor: Any) -> dict[str, tuple[int, ...]]:
         if hasattr(final, "categories_"):  # OneHotEncoder
             infrequent = getattr(final, "infrequent_categories_", [None] * len(columns))
             offset = start
-            for column, categories, rare in zip(columns, final.categories_, infrequent):
+            blocks = zip(columns, final.categories_, infrequent, strict=True)
+            for column, categories, rare in blocks:
                 width = len(categories) if rare is None else len(categories) - len(rare) + 1
                 out.setdefault(column, []).extend(range(offset, offset + width))
                 offset += width

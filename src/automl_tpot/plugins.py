@@ -149,9 +149,7 @@ class SearchSpaceRegistry:
                 )
             return space, (argument.strip() if sep else None)
         if space is not None and space.definition.parametrized:
-            raise SearchSpaceError(
-                f"search space {spec!r} takes an argument: write {name}:NAME"
-            )
+            raise SearchSpaceError(f"search space {spec!r} takes an argument: write {name}:NAME")
         raise SearchSpaceError(
             f"unknown search space {spec!r}; available: {', '.join(self.names())}"
         )

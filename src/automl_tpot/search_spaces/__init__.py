@@ -93,7 +93,7 @@ def resolve_search_space(spec: Any, context: SearchContext, registry: Any = None
 
     if isinstance(spec, SearchSpace):
         return spec
-    if isinstance(spec, str) or isinstance(spec, Mapping):
+    if isinstance(spec, (str, Mapping)):
         from ..plugins import load_registry
 
         registry = registry if registry is not None else load_registry()
@@ -150,9 +150,7 @@ def describe_search_space(space: Any, indent: int = 0) -> list[str]:
     if isinstance(space, EstimatorNode):
         method = space.method
         params = space.space
-        names = (
-            ", ".join(params.keys()) if hasattr(params, "keys") and len(params) else "defaults"
-        )
+        names = ", ".join(params.keys()) if hasattr(params, "keys") and len(params) else "defaults"
         return [f"{pad}{method.__name__} ({names})"]
     if isinstance(space, FSSNode):
         groups = list(getattr(space, "subsets", {}) or {})
@@ -166,7 +164,9 @@ def describe_search_space(space: Any, indent: int = 0) -> list[str]:
             UnionPipeline: "UnionPipeline: side by side",
         }[type(space)]
         return [f"{pad}{kind}"] + [
-            line for child in space.search_spaces for line in describe_search_space(child, indent + 1)
+            line
+            for child in space.search_spaces
+            for line in describe_search_space(child, indent + 1)
         ]
     if isinstance(space, DynamicUnionPipeline):
         children = [("any of", space.search_space)]

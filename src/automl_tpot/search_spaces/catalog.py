@@ -70,7 +70,9 @@ def node(method: type, space: ConfigurationSpace | dict[str, Any], **fixed: Any)
 
     if fixed:
         # functools.partial of a module-level function pickles, so Dask workers can load it.
-        return EstimatorNode(method, space, hyperparameter_parser=functools.partial(_with_fixed, **fixed))
+        return EstimatorNode(
+            method, space, hyperparameter_parser=functools.partial(_with_fixed, **fixed)
+        )
     return EstimatorNode(method, space)
 
 
@@ -159,7 +161,9 @@ def _forest(context: SearchContext, extra: bool) -> Any:
 def _hist_gradient_boosting(context: SearchContext) -> Any:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-    cls = HistGradientBoostingClassifier if context.classification else HistGradientBoostingRegressor
+    cls = (
+        HistGradientBoostingClassifier if context.classification else HistGradientBoostingRegressor
+    )
     leaf = max(2, min(50, _fold_rows(context) // 10))
     return node(
         cls,
@@ -231,12 +235,16 @@ def estimator_node(name: str, context: SearchContext) -> Any | None:
 
     Raises :class:`SearchSpaceError` when the name exists but serves the other task.
     """
-    expected, other = ("Classifier", "Regressor") if context.classification else ("Regressor", "Classifier")
+    expected, other = (
+        ("Classifier", "Regressor") if context.classification else ("Regressor", "Classifier")
+    )
     key = name
     if key.endswith(expected) and key[: -len(expected)] in _ESTIMATORS:
         key = key[: -len(expected)]
     elif key.endswith(other) and key[: -len(other)] in _ESTIMATORS:
-        raise SearchSpaceError(f"estimator {name!r} is for {other.lower()}s; this is {context.task}")
+        raise SearchSpaceError(
+            f"estimator {name!r} is for {other.lower()}s; this is {context.task}"
+        )
     entry = _ESTIMATORS.get(key)
     if entry is None:
         return None
@@ -248,9 +256,7 @@ def estimator_node(name: str, context: SearchContext) -> Any | None:
 
 
 def _build(names: tuple[str, ...], context: SearchContext) -> list[Any]:
-    return [
-        _ESTIMATORS[name][0](context) for name in names if context.task in _ESTIMATORS[name][1]
-    ]
+    return [_ESTIMATORS[name][0](context) for name in names if context.task in _ESTIMATORS[name][1]]
 
 
 def estimators(context: SearchContext) -> list[Any]:
@@ -261,8 +267,15 @@ def estimators(context: SearchContext) -> list[Any]:
 def light_estimators(context: SearchContext) -> list[Any]:
     """Fast estimators: linear models, naive Bayes, k-NN and a single tree."""
     return _build(
-        ("LogisticRegression", "GaussianNB", "BernoulliNB", "Ridge", "ElasticNet", "KNeighbors",
-         "DecisionTree"),
+        (
+            "LogisticRegression",
+            "GaussianNB",
+            "BernoulliNB",
+            "Ridge",
+            "ElasticNet",
+            "KNeighbors",
+            "DecisionTree",
+        ),
         context,
     )
 
@@ -274,7 +287,9 @@ def strong_estimators(context: SearchContext) -> list[Any]:
 
     scaled = [
         SequentialPipeline([node(StandardScaler, {}), estimator])
-        for estimator in _build(("LogisticRegression", "Ridge", "ElasticNet", "KNeighbors"), context)
+        for estimator in _build(
+            ("LogisticRegression", "Ridge", "ElasticNet", "KNeighbors"), context
+        )
     ]
     return _build(("HistGradientBoosting", "RandomForest", "ExtraTrees"), context) + scaled
 
@@ -342,14 +357,20 @@ def transformers(context: SearchContext) -> list[Any]:
                 kernel=["rbf", "poly", "sigmoid", "linear", "cosine"],
                 gamma=Float("gamma", (1e-3, 1.0), log=True, default=0.1),
                 n_components=Integer(
-                    "n_components", (1, max(2, min(100, fold_rows // 2))), default=min(10, fold_rows // 2 or 1)
+                    "n_components",
+                    (1, max(2, min(100, fold_rows // 2))),
+                    default=min(10, fold_rows // 2 or 1),
                 ),
             ),
         ),
         node(
             QuantileTransformer,
             _space(
-                n_quantiles=Integer("n_quantiles", (10, max(11, min(1000, fold_rows))), default=min(100, max(10, fold_rows))),
+                n_quantiles=Integer(
+                    "n_quantiles",
+                    (10, max(11, min(1000, fold_rows))),
+                    default=min(100, max(10, fold_rows)),
+                ),
                 output_distribution=["uniform", "normal"],
             ),
         ),
@@ -368,7 +389,10 @@ def transformers(context: SearchContext) -> list[Any]:
         )
     if features <= 20:
         out.append(
-            node(PolynomialFeatures, _space(interaction_only=[True, False], degree=2, include_bias=False))
+            node(
+                PolynomialFeatures,
+                _space(interaction_only=[True, False], degree=2, include_bias=False),
+            )
         )
     return out
 
@@ -386,6 +410,12 @@ def arithmetic() -> list[Any]:
 
     return [
         node(cls, {})
-        for cls in (AddTransformer, MulTransformer, mul_neg_1_Transformer,
-                    SafeReciprocalTransformer, MinTransformer, MaxTransformer)
+        for cls in (
+            AddTransformer,
+            MulTransformer,
+            mul_neg_1_Transformer,
+            SafeReciprocalTransformer,
+            MinTransformer,
+            MaxTransformer,
+        )
     ]

@@ -80,7 +80,9 @@ def check_config_dict(config: Any) -> None:
     from ConfigSpace import ConfigurationSpace
 
     if not isinstance(config, Mapping) or not config:
-        raise SearchSpaceError("a config dict must be a non-empty mapping of class paths to parameters")
+        raise SearchSpaceError(
+            "a config dict must be a non-empty mapping of class paths to parameters"
+        )
     for key, params in config.items():
         if not isinstance(key, str) or not key.strip():
             raise SearchSpaceError(f"config dict key {key!r}: expected a class path string")
@@ -111,10 +113,13 @@ def _hyperparameter(where: str, name: str, spec: Any) -> Any:
         low, high, log = spec["low"], spec["high"], bool(spec.get("log", False))
         numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high))
         if not numbers:
-            raise SearchSpaceError(f"config dict parameter {where!r}: 'low' and 'high' must be numbers")
+            raise SearchSpaceError(
+                f"config dict parameter {where!r}: 'low' and 'high' must be numbers"
+            )
         if not low < high:
             raise SearchSpaceError(
-                f"config dict parameter {where!r}: empty range, low={low!r} is not below high={high!r}"
+                f"config dict parameter {where!r}: empty range, "
+                f"low={low!r} is not below high={high!r}"
             )
         if log and low <= 0:
             raise SearchSpaceError(f"config dict parameter {where!r}: a log range needs low > 0")
@@ -124,8 +129,10 @@ def _hyperparameter(where: str, name: str, spec: Any) -> Any:
             return kind(name, (low, high), log=log, **extra)
         except (ValueError, TypeError) as error:
             raise SearchSpaceError(f"config dict parameter {where!r}: {error}") from None
-    if isinstance(spec, (Sequence, range)) and not isinstance(spec, (str, bytes)) or hasattr(
-        spec, "tolist"
+    if (
+        isinstance(spec, (Sequence, range))
+        and not isinstance(spec, (str, bytes))
+        or hasattr(spec, "tolist")
     ):
         values = list(spec.tolist() if hasattr(spec, "tolist") else spec)
         if not values:
@@ -171,9 +178,13 @@ def resolve_class(path: str, extra_classes: Mapping[str, type] | None = None) ->
     )
     if not _DOTTED.match(path):
         registered = ", ".join(sorted(k for k in extra if "." not in k)) or "none"
-        raise SearchSpaceError(f"{outside}; give a full class path (registered short names: {registered})")
+        raise SearchSpaceError(
+            f"{outside}; give a full class path (registered short names: {registered})"
+        )
     module_name, _, class_name = path.rpartition(".")
-    in_allowlist = any(module_name == p or module_name.startswith(p + ".") for p in ALLOWED_PACKAGES)
+    in_allowlist = any(
+        module_name == p or module_name.startswith(p + ".") for p in ALLOWED_PACKAGES
+    )
     if not in_allowlist:
         raise SearchSpaceError(outside)
     if class_name.startswith("_"):
@@ -181,7 +192,9 @@ def resolve_class(path: str, extra_classes: Mapping[str, type] | None = None) ->
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise SearchSpaceError(f"config dict key {path!r}: cannot import {module_name!r}: {error}") from None
+        raise SearchSpaceError(
+            f"config dict key {path!r}: cannot import {module_name!r}: {error}"
+        ) from None
     cls = getattr(module, class_name, None)
     if not isinstance(cls, type) or not hasattr(cls, "fit"):
         raise SearchSpaceError(
@@ -243,10 +256,12 @@ def config_dict_search_space(
     wanted = "classifier" if context.task == "classification" else "regressor"
     for key, params in config.items():
         cls = resolve_class(key, extra_classes)
-        space = params if isinstance(params, ConfigurationSpace) else to_configspace(params, key=key)
+        space = (
+            params if isinstance(params, ConfigurationSpace) else to_configspace(params, key=key)
+        )
         accepted = _parameter_names(cls)
         if accepted is not None:
-            for name in space.keys():
+            for name in space:
                 if name not in accepted:
                     raise SearchSpaceError(
                         f"config dict parameter '{key}.{name}': {cls.__name__} takes no parameter "

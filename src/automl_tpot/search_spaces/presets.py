@@ -60,11 +60,17 @@ def linear(context: SearchContext) -> Any:
         WrapperPipeline,
     )
 
-    transformers = UnionPipeline([
-        _choice([DynamicUnionPipeline(_choice(catalog.transformers(context)), max_estimators=3),
-                 catalog.skip()]),
-        catalog.passthrough(),
-    ])
+    transformers = UnionPipeline(
+        [
+            _choice(
+                [
+                    DynamicUnionPipeline(_choice(catalog.transformers(context)), max_estimators=3),
+                    catalog.skip(),
+                ]
+            ),
+            catalog.passthrough(),
+        ]
+    )
     inner = WrapperPipeline(
         tpot.builtin_modules.EstimatorTransformer,
         # "predict" both ways: TPOT 1.1's EstimatorTransformer uses cross_val_predict's default
@@ -73,17 +79,21 @@ def linear(context: SearchContext) -> Any:
         {"cross_val_predict_cv": _inner_cv(context), "method": "predict"},
         _choice(catalog.light_estimators(context)),
     )
-    stacked = UnionPipeline([
-        _choice([DynamicUnionPipeline(inner, max_estimators=2), catalog.skip()]),
-        catalog.passthrough(),
-    ])
-    return SequentialPipeline([
-        _choice([*catalog.scalers(context), catalog.passthrough()]),
-        _choice([*catalog.selectors(context), catalog.passthrough()]),
-        transformers,
-        stacked,
-        _choice(catalog.estimators(context)),
-    ])
+    stacked = UnionPipeline(
+        [
+            _choice([DynamicUnionPipeline(inner, max_estimators=2), catalog.skip()]),
+            catalog.passthrough(),
+        ]
+    )
+    return SequentialPipeline(
+        [
+            _choice([*catalog.scalers(context), catalog.passthrough()]),
+            _choice([*catalog.selectors(context), catalog.passthrough()]),
+            transformers,
+            stacked,
+            _choice(catalog.estimators(context)),
+        ]
+    )
 
 
 def _graph(context: SearchContext, *, light: bool) -> Any:
@@ -130,8 +140,10 @@ def feature_groups(context: SearchContext) -> dict[str, list[int]]:
                 raise SearchSpaceError(f"feature group {name!r} is empty")
             groups[name] = context.indices_of(columns, group=name)
     else:
-        for name, columns in (("numeric", context.numeric_columns),
-                              ("categorical", context.categorical_columns)):
+        for name, columns in (
+            ("numeric", context.numeric_columns),
+            ("categorical", context.categorical_columns),
+        ):
             present = [c for c in columns if c in context.column_indices]
             if present:
                 groups[name] = context.indices_of(present)
@@ -200,58 +212,76 @@ _BOTH = ("classification", "regression")
 def automl_tpot_search_spaces() -> list[SearchSpaceDefinition]:
     return [
         SearchSpaceDefinition(
-            "linear-light", linear_light, _BOTH,
+            "linear-light",
+            linear_light,
+            _BOTH,
             "scaler, selector, transformer, then a fast estimator (the default)",
             "A SequentialPipeline: a scaler (or none), a feature selector (or none), one "
             "transformer (or none), then one of logistic regression / ridge / elastic net, "
             "naive Bayes, k-NN or a decision tree.",
         ),
         SearchSpaceDefinition(
-            "linear", linear, _BOTH,
+            "linear",
+            linear,
+            _BOTH,
             "linear pipelines with stacked transformers and inner estimators",
             "A SequentialPipeline: scaler, selector, a union of up to three transformers beside "
             "the raw features, up to two inner estimators whose cross-validated predictions "
             "become features, then any catalog estimator (boosting, forests, linear, k-NN, ...).",
         ),
         SearchSpaceDefinition(
-            "graph", graph, _BOTH,
+            "graph",
+            graph,
+            _BOTH,
             "GraphSearchPipeline: any DAG of transformers and estimators",
             "A GraphSearchPipeline of at most 10 nodes: any catalog estimator at the root, "
             "transformers, scalers, selectors and fast estimators inside.",
         ),
         SearchSpaceDefinition(
-            "graph-light", graph_light, _BOTH,
+            "graph-light",
+            graph_light,
+            _BOTH,
             "small GraphSearchPipeline over preprocessing and fast estimators",
             "A GraphSearchPipeline of at most 5 nodes: a fast estimator at the root, "
             "transformers, scalers and selectors inside.",
         ),
         SearchSpaceDefinition(
-            "choice", choice, _BOTH,
+            "choice",
+            choice,
+            _BOTH,
             "ChoicePipeline over strong estimators, tuned",
             "A ChoicePipeline: histogram gradient boosting, random forest, extra trees, and "
             "scaled logistic regression / ridge / elastic net and k-NN.",
         ),
         SearchSpaceDefinition(
-            "fss", fss, _BOTH,
+            "fss",
+            fss,
+            _BOTH,
             "FSSNode over named feature groups, then a strong estimator",
             "A SequentialPipeline: an FSSNode choosing one feature group (the config's "
             "feature_groups, or the detected numeric / categorical groups, and 'all'), then the "
             "'choice' estimators.",
         ),
         SearchSpaceDefinition(
-            "symbolic-regression", _symbolic, ("regression",),
+            "symbolic-regression",
+            _symbolic,
+            ("regression",),
             "arithmetic trees over single features under linear regression",
             "A GraphSearchPipeline: single features at the leaves, add / multiply / negate / "
             "reciprocal / min / max inside, linear regression at the root.",
         ),
         SearchSpaceDefinition(
-            "symbolic-classification", _symbolic, ("classification",),
+            "symbolic-classification",
+            _symbolic,
+            ("classification",),
             "arithmetic trees over single features under logistic regression",
             "A GraphSearchPipeline: single features at the leaves, add / multiply / negate / "
             "reciprocal / min / max inside, logistic regression at the root.",
         ),
         SearchSpaceDefinition(
-            "estimator", estimator, _BOTH,
+            "estimator",
+            estimator,
+            _BOTH,
             "one estimator, tuned: estimator:RandomForest, estimator:sklearn.svm.SVC, ...",
             "A single EstimatorNode. NAME is a catalog estimator ("
             + ", ".join(catalog.ESTIMATOR_NAMES)
