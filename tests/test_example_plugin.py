@@ -93,6 +93,9 @@ def test_config_dicts_may_name_classes_a_plugin_registered(example_plugin):
     for key in ("ShrunkRidge", "automl_tpot_example_plugin.spaces.ShrunkRidge"):
         space = resolve_search_space({key: {"alpha": [1.0, 100.0]}}, context, registry)
         assert space.search_spaces[0].method.__name__ == "ShrunkRidge"
+    assert resolve_search_space("estimator:ShrunkRidge", context, registry).method.__name__ == (
+        "ShrunkRidge"
+    )
 
 
 def test_payload_config_dict_trains_with_a_plugin_class(example_plugin):

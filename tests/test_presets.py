@@ -97,6 +97,8 @@ def test_estimator_preset_task_specific_and_class_paths(contexts):
         resolve_search_space("estimator:Magic", context, REGISTRY)
     with pytest.raises(SearchSpaceError, match="'os.system'"):
         resolve_search_space("estimator:os.system", context, REGISTRY)
+    with pytest.raises(SearchSpaceError, match="'sklearn.svm.SVR' is a regressor"):
+        resolve_search_space("estimator:sklearn.svm.SVR", context, REGISTRY)
     assert set(ESTIMATOR_NAMES) >= {"HistGradientBoosting", "RandomForest", "ExtraTrees"}
 
 
@@ -137,9 +139,12 @@ def test_fss_uses_configured_groups(task):
     assert selected <= {"size", "band", "all"} and selected
 
 
-def test_fss_rejects_unknown_columns():
+def test_fss_rejects_unknown_columns_and_a_single_group():
     _, _, context = prepared_context("regression", feature_groups={"g": ["no-such-column"]})
     with pytest.raises(SearchSpaceError, match="feature group 'g'.*'no-such-column'"):
+        resolve_search_space("fss", context, REGISTRY)
+    _, _, context = prepared_context("regression", feature_groups={"all": ["band"]})
+    with pytest.raises(SearchSpaceError, match="at least one group besides 'all'"):
         resolve_search_space("fss", context, REGISTRY)
 
 

@@ -183,6 +183,8 @@ def _plugin_manager() -> tuple[pluggy.PluginManager, dict[str, tuple[str, str]]]
             continue
         try:
             plugin = entry_point.load()
+            if manager.is_registered(plugin):  # two entry points naming one module
+                continue
             manager.register(plugin, name=plugin_name)
         except Exception as error:
             raise SearchSpaceError(
@@ -201,7 +203,8 @@ def load_registry() -> SearchSpaceRegistry:
     """
     manager, origins = _plugin_manager()
     spaces: dict[str, RegisteredSpace] = {}
-    # Each implementation is called on its own so every result is tied to its distribution.
+    # Each implementation is called on its own (rather than through ``manager.hook``, which
+    # returns one merged list) so every result is tied to the distribution that provided it.
     for impl in manager.hook.automl_tpot_search_spaces.get_hookimpls():
         distribution, label = origins[impl.plugin_name]
         for definition in impl.function() or ():

@@ -220,7 +220,7 @@ def _parameter_names(cls: type) -> set[str] | None:
     return {name for name in signature.parameters if name != "self"}
 
 
-def _role(cls: type) -> str:
+def estimator_role(cls: type) -> str:
     """``"classifier"``, ``"regressor"`` or ``"transformer"``."""
     from sklearn.base import is_classifier, is_regressor
 
@@ -267,7 +267,7 @@ def config_dict_search_space(
                         f"config dict parameter '{key}.{name}': {cls.__name__} takes no parameter "
                         f"{name!r}; it takes: {', '.join(sorted(accepted))}"
                     )
-        role = _role(cls)
+        role = estimator_role(cls)
         node = EstimatorNode(cls, space if len(space) else {})
         if role == "transformer":
             preprocessing.append(node)

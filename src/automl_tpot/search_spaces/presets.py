@@ -148,6 +148,8 @@ def feature_groups(context: SearchContext) -> dict[str, list[int]]:
             if present:
                 groups[name] = context.indices_of(present)
     groups.setdefault("all", list(range(context.n_features)))
+    if len(groups) < 2:  # FSSNode mutates by switching to another group
+        raise SearchSpaceError("feature_groups: give at least one group besides 'all'")
     return groups
 
 
@@ -188,21 +190,30 @@ def _symbolic(context: SearchContext) -> Any:
 
 
 def estimator(context: SearchContext, name: str) -> Any:
-    """A single estimator: a catalog name, or an allowlisted class path with its defaults."""
+    """A single estimator: a catalog name, or an allowlisted (or plugin) class with its defaults."""
     from tpot.search_spaces.nodes import EstimatorNode
+
+    from ..plugins import load_registry
+    from .config_dict import estimator_role, resolve_class
 
     built = catalog.estimator_node(name, context)
     if built is not None:
         return built
-    if "." not in name:
+    extra = load_registry().estimators
+    if "." not in name and name not in extra:
         raise SearchSpaceError(
             f"unknown estimator {name!r} for estimator:NAME; catalog names: "
             f"{', '.join(catalog.ESTIMATOR_NAMES)} (with or without Classifier/Regressor), "
             "or a class path such as sklearn.svm.SVC"
         )
-    from .config_dict import resolve_class
-
-    return EstimatorNode(resolve_class(name), {})
+    cls = resolve_class(name, extra)
+    wanted = "classifier" if context.classification else "regressor"
+    role = estimator_role(cls)
+    if role != wanted:
+        raise SearchSpaceError(
+            f"estimator {name!r} is a {role}; a {context.task} task needs a {wanted}"
+        )
+    return EstimatorNode(cls, {})
 
 
 _BOTH = ("classification", "regression")
