@@ -223,3 +223,27 @@ def test_dict_hyperparameters_match_configspace(values, low, width):
     assert to_configspace(params) == expected
     json_round_trip = json.loads(json.dumps(params))
     assert to_configspace(json_round_trip) == expected
+
+
+@pytest.mark.parametrize(
+    "package, key, params",
+    [
+        ("xgboost", "xgboost.XGBClassifier", {"n_estimators": [10], "max_depth": [2, 3]}),
+        ("lightgbm", "lightgbm.LGBMClassifier", {"n_estimators": [10], "verbose": [-1]}),
+    ],
+)
+def test_allowlisted_boosting_libraries(package, key, params, classification):
+    pytest.importorskip(package)
+    X, y, context = classification
+    space = config_dict_search_space({key: params}, context)
+    assert sampled(space, X, y, range(2))
+
+
+def test_only_tpots_builtin_modules_are_allowed(classification):
+    _, _, context = classification
+    space = config_dict_search_space(
+        {"tpot.builtin_modules.ZeroCount": {}, "sklearn.naive_bayes.GaussianNB": {}}, context
+    )
+    assert isinstance(space, SequentialPipeline)
+    with pytest.raises(SearchSpaceError, match="'tpot.TPOTEstimator'"):
+        config_dict_search_space({"tpot.TPOTEstimator": {}}, context)

@@ -205,17 +205,23 @@ def resolve_class(path: str, extra_classes: Mapping[str, type] | None = None) ->
 
 
 def _parameter_names(cls: type) -> set[str] | None:
-    """The constructor parameters of ``cls``; ``None`` when they cannot be known."""
+    """The constructor parameters of ``cls``; ``None`` when it takes any keyword (``**kwargs``).
+
+    xgboost and lightgbm pass extra keywords on to their boosters, so they accept any name.
+    """
+    try:
+        signature = inspect.signature(cls.__init__)
+    except (TypeError, ValueError):
+        signature = None
+    if signature is not None and any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()
+    ):
+        return None
     try:
         return set(cls().get_params(deep=False))
     except Exception:  # estimators are cheap to construct; some need arguments
         pass
-    try:
-        signature = inspect.signature(cls.__init__)
-    except (TypeError, ValueError):
-        return None
-    kinds = {p.kind for p in signature.parameters.values()}
-    if inspect.Parameter.VAR_KEYWORD in kinds:
+    if signature is None:
         return None
     return {name for name in signature.parameters if name != "self"}
 
