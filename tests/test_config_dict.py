@@ -247,3 +247,31 @@ def test_only_tpots_builtin_modules_are_allowed(classification):
     assert isinstance(space, SequentialPipeline)
     with pytest.raises(SearchSpaceError, match="'tpot.TPOTEstimator'"):
         config_dict_search_space({"tpot.TPOTEstimator": {}}, context)
+
+
+_param_spec = st.one_of(
+    st.lists(st.integers(1, 50), min_size=1, max_size=4, unique=True),
+    st.integers(1, 20).map(lambda low: {"low": low, "high": low + 5}),
+    st.sampled_from(["sqrt", "log2"]),
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    config=st.dictionaries(
+        st.sampled_from([RF, "sklearn.ensemble.ExtraTreesClassifier"]),
+        st.dictionaries(st.sampled_from(["n_estimators", "max_depth"]), _param_spec, max_size=2),
+        min_size=1,
+    ),
+    as_file=st.booleans(),
+)
+def test_config_dicts_survive_env_payload_and_run_json(config, as_file, tmp_path_factory):
+    text = json.dumps(config)
+    if as_file:
+        path = tmp_path_factory.mktemp("spaces") / "space.json"
+        path.write_text(text)
+        text = str(path)
+    from_env = TrainerConfig.from_env(env={"TPOT__CONFIG_DICT": text})
+    from_payload = TrainerConfig.from_payload({"search_space": text}, env={})
+    assert from_env.search_space == from_payload.search_space == config
+    assert json.loads(json.dumps(from_env.to_dict()))["search_space"] == config

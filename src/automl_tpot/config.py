@@ -103,10 +103,16 @@ def _metric(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
 
 
 def _search_space_value(value: Any) -> Any:
-    """Converter: JSON text (``{...}``) or a ``.json`` path becomes the config dict it holds."""
-    if isinstance(value, str) and value.strip().startswith(("{", "[")) or (
-        isinstance(value, str) and value.strip().endswith(".json")
-    ):
+    """Converter: JSON text (``{...}``) or a ``.json`` path becomes the config dict it holds.
+
+    A mapping is copied, so the frozen config cannot change behind its back.
+    """
+    if isinstance(value, Mapping):
+        return dict(value)
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith(("{", "[")) or text.endswith(".json"):
         from .errors import SearchSpaceError
         from .search_spaces.config_dict import load_config_dict
 
