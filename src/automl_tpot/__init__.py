@@ -31,6 +31,8 @@ __all__ = [
     "GenerationProgress",
     "MetricsBackend",
     "NullMetrics",
+    "SearchContext",
+    "SearchSpaceDefinition",
     "SearchSpaceError",
     "Storage",
     "StorageError",
@@ -52,6 +54,8 @@ _LAZY = {
     "GenerationProgress": "progress",
     "MetricsBackend": "metrics",
     "NullMetrics": "metrics",
+    "SearchContext": "search_spaces",
+    "SearchSpaceDefinition": "plugins",
     "Storage": "storage",
     "StoredRun": "storage",
     "TabularModel": "model",
@@ -65,8 +69,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .data import FeatureTypes
     from .metrics import MetricsBackend, NullMetrics
     from .model import TabularModel
+    from .plugins import SearchSpaceDefinition
     from .progress import Alert, GenerationProgress
     from .results import TrainingResult
+    from .search_spaces import SearchContext
     from .storage import FilesystemStorage, Storage, StoredRun, load_model, load_run
     from .trainer import Trainer
 

@@ -2,7 +2,9 @@
 
 ``automl-tpot train DATA --target COL`` trains and stores a run; ``automl-tpot train --demo``
 does the same on a dataset that ships with scikit-learn; ``automl-tpot predict RUN_DIR DATA``
-writes predictions for new rows. Input errors print one line and exit with status 2.
+writes predictions for new rows; ``automl-tpot spaces list`` and ``automl-tpot spaces show NAME``
+describe the search spaces the installed plugins provide. Input errors print one line and exit
+with status 2.
 """
 
 from __future__ import annotations
@@ -65,7 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--memory-limit-mb", type=int, help="memory limit per worker (MiB)")
     train.add_argument("--parallel-mode", choices=["local", "distributed"])
     train.add_argument("--scheduler-file", help="Dask scheduler file (distributed mode)")
-    train.add_argument("--search-space", help="search space name")
+    train.add_argument(
+        "--search-space",
+        help="search space name (see 'spaces list'), config dict JSON or a .json file path",
+    )
     train.add_argument("--random-state", type=int)
     train.add_argument("--leaderboard-k", type=int, help="pipelines kept on the leaderboard")
     train.add_argument("--out", default="runs", help="folder that receives the run (default: runs)")
@@ -76,6 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("run_dir", help="the run folder (holding model.joblib and run.json)")
     predict.add_argument("data", help="CSV or Parquet file of rows to predict")
     predict.add_argument("--output", "-o", help="CSV file to write (default: standard output)")
+
+    spaces = commands.add_parser("spaces", help="list or show the installed search spaces")
+    spaces_commands = spaces.add_subparsers(dest="spaces_command", required=True, metavar="ACTION")
+    spaces_commands.add_parser("list", help="name, provider distribution, tasks, description")
+    show = spaces_commands.add_parser("show", help="what one search space searches")
+    show.add_argument("name", help="a search space name, e.g. linear-light or estimator:Ridge")
+    show.add_argument("--task", choices=["classification", "regression"],
+                      help="the task to build it for (default: the first it serves)")
+    show.add_argument("--rows", type=int, default=1000, help="table rows to size it for")
+    show.add_argument("--features", type=int, default=10, help="table columns to size it for")
     return parser
 
 
@@ -187,6 +202,54 @@ def _predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _spaces(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .plugins import load_registry
+
+    registry = load_registry()
+    if args.spaces_command == "list":
+        rows = [
+            (
+                f"{space.name}:NAME" if space.definition.parametrized else space.name,
+                space.distribution,
+                ",".join(space.definition.tasks),
+                space.definition.description,
+            )
+            for space in sorted(registry.spaces.values(), key=lambda s: s.name)
+        ]
+        header = ("NAME", "PROVIDER", "TASKS", "DESCRIPTION")
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+        for row in [header, *rows]:
+            cells = [f"{cell:<{widths[i]}}" for i, cell in enumerate(row[:3])]
+            print("  ".join([*cells, row[3]]), file=out)
+        return EXIT_OK
+    return _show_space(registry, args, out)
+
+
+def _show_space(registry: Any, args: argparse.Namespace, out: TextIO) -> int:
+    from .search_spaces import SearchContext, describe_search_space, resolve_search_space
+
+    if args.rows < 10 or args.features < 1:
+        raise _UsageError("--rows must be >= 10 and --features >= 1")
+    space, _argument = registry.get(args.name)
+    definition = space.definition
+    task = args.task or definition.tasks[0]
+    names = tuple(f"x{i}" for i in range(args.features))
+    context = SearchContext(
+        task=task, n_rows=args.rows, n_features=args.features,
+        n_classes=2 if task == "classification" else None,
+        numeric_columns=names, categorical_columns=(), random_state=0,
+        column_indices={name: (i,) for i, name in enumerate(names)}, feature_names=names,
+    )
+    built = resolve_search_space(args.name, context, registry)
+    print(f"{args.name}  (from {space.distribution}; entry point {space.entry_point})", file=out)
+    print(f"tasks: {', '.join(definition.tasks)}", file=out)
+    print(definition.details or definition.description, file=out)
+    print(f"\nBuilt for {task} on {args.rows} rows x {args.features} numeric features:", file=out)
+    for line in describe_search_space(built, indent=1):
+        print(line, file=out)
+    return EXIT_OK
+
+
 class _UsageError(Exception):
     pass
 
@@ -197,7 +260,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     err = err or sys.stderr
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"train": _train, "predict": _predict}
+    handlers = {"train": _train, "predict": _predict, "spaces": _spaces}
     try:
         return handlers[args.command](args, out, err)
     except (AutoMLTPOTError, _UsageError) as error:

@@ -36,6 +36,8 @@ ENV_VARIABLES: dict[str, str] = {
     "TPOT__MEMORY_LIMIT_MB": "memory_limit_mb",
     "TPOT__DASK_SCHEDULER_FILE": "scheduler_file",
     "TPOT__TIME_LEFT": "time_left",
+    # A config dict as JSON text or the path of a JSON file; it becomes the search space.
+    "TPOT__CONFIG_DICT": "search_space",
 }
 
 #: Payload keys that belong to the job rather than to the training configuration.
@@ -100,13 +102,67 @@ def _metric(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
         )
 
 
+def _search_space_value(value: Any) -> Any:
+    """Converter: JSON text (``{...}``) or a ``.json`` path becomes the config dict it holds.
+
+    A mapping is copied, so the frozen config cannot change behind its back.
+    """
+    if isinstance(value, Mapping):
+        return dict(value)
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith(("{", "[")) or text.endswith(".json"):
+        from .errors import SearchSpaceError
+        from .search_spaces.config_dict import load_config_dict
+
+        try:
+            return load_config_dict(value)
+        except SearchSpaceError as error:
+            raise ConfigError("search_space", value, f"a valid config dict ({error})") from None
+    return value
+
+
 def _search_space(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    allowed = (
+        "a search space name, a config dict (mapping, JSON text or .json path) or a SearchSpace"
+    )
     if isinstance(value, str):
         if not value.strip():
-            raise ConfigError(attribute.name, value, "a search space name or object")
+            raise ConfigError(attribute.name, value, allowed)
         return
+    if isinstance(value, Mapping):
+        from .errors import SearchSpaceError
+        from .search_spaces.config_dict import check_config_dict
+
+        try:
+            check_config_dict(value)
+        except SearchSpaceError as error:
+            raise ConfigError(attribute.name, value, f"a valid config dict ({error})") from None
+        return
+    if value is None or isinstance(value, (int, float, bool, list, tuple, set)):
+        raise ConfigError(attribute.name, value, allowed)
+
+
+def _feature_groups_value(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in value.items()}
+    return value
+
+
+def _feature_groups(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     if value is None:
-        raise ConfigError(attribute.name, value, "a search space name or object")
+        return
+    allowed = "None or a non-empty mapping of group names to non-empty lists of column names"
+    if not isinstance(value, Mapping) or not value:
+        raise ConfigError(attribute.name, value, allowed)
+    for name, columns in value.items():
+        ok = (
+            isinstance(name, str) and name.strip() and isinstance(columns, tuple) and columns
+            and all(isinstance(c, str) and c for c in columns)
+        )
+        if not ok:
+            raise ConfigError(f"{attribute.name}[{name!r}]", columns, allowed)
 
 
 def _random_state(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
@@ -138,8 +194,11 @@ class TrainerConfig:
         parallel_mode: ``"local"`` (a Dask cluster started for the run) or ``"distributed"``
             (an existing scheduler named by ``scheduler_file``).
         scheduler_file: the Dask scheduler file, required by ``"distributed"``.
-        search_space: a search space name (see ``automl-tpot spaces list``) or a TPOT
-            ``SearchSpace`` object.
+        search_space: a search space name (see ``automl-tpot spaces list``), a config dict
+            (TPOT 0.12 style, values may be ``ConfigurationSpace`` objects; as a mapping, JSON
+            text or the path of a ``.json`` file) or a TPOT ``SearchSpace`` object.
+        feature_groups: named groups of raw feature columns for the ``fss`` preset; ``None``
+            uses the detected numeric and categorical groups.
         random_state: seed for reproducible searches; ``None`` for a fresh one every run.
         leaderboard_k: how many pipelines the leaderboard keeps.
     """
@@ -156,7 +215,12 @@ class TrainerConfig:
     memory_limit_mb: int | None = field(default=None, validator=_int_at_least(1, optional=True))
     parallel_mode: str = field(default="local", validator=_one_of(PARALLEL_MODES))
     scheduler_file: str | None = field(default=None, validator=_optional_text)
-    search_space: Any = field(default="auto", validator=_search_space)
+    search_space: Any = field(
+        default="auto", converter=_search_space_value, validator=_search_space
+    )
+    feature_groups: Mapping[str, tuple[str, ...]] | None = field(
+        default=None, converter=_feature_groups_value, validator=_feature_groups
+    )
     random_state: int | None = field(default=None, validator=_random_state)
     leaderboard_k: int = field(default=5, validator=_int_at_least(1))
 
@@ -234,10 +298,27 @@ class TrainerConfig:
         out: dict[str, Any] = {}
         for name in self.field_names():
             value = getattr(self, name)
-            if name in ("metric", "search_space") and not (value is None or isinstance(value, str)):
+            if name == "search_space" and isinstance(value, Mapping):
+                value = _config_dict_view(value)
+            elif name == "feature_groups" and value is not None:
+                value = {k: list(v) for k, v in value.items()}
+            elif name in ("metric", "search_space") and not (
+                value is None or isinstance(value, str)
+            ):
                 value = _object_name(value)
             out[name] = value
         return out
+
+
+def _config_dict_view(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A config dict as JSON: ConfigurationSpace values by their hyperparameters' text."""
+    out: dict[str, Any] = {}
+    for key, params in config.items():
+        if isinstance(params, Mapping):
+            out[key] = dict(params)
+        else:
+            out[key] = [str(hp) for hp in params.values()]  # a ConfigurationSpace
+    return out
 
 
 def _object_name(value: Any) -> str:
@@ -276,6 +357,19 @@ _INT_FIELDS = {"generations", "population_size", "n_jobs", "memory_limit_mb"}
 _FLOAT_FIELDS = {"time_left"}
 
 
+def _config_dict_from_env(raw: str, variable: str) -> dict[str, Any]:
+    from .errors import SearchSpaceError
+    from .search_spaces.config_dict import load_config_dict
+
+    try:
+        return load_config_dict(raw)
+    except SearchSpaceError as error:
+        raise ConfigError(
+            "search_space", raw, f"a config dict as JSON text or a JSON file path ({error})",
+            source=variable,
+        ) from None
+
+
 def _values_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for variable, name in ENV_VARIABLES.items():
@@ -293,6 +387,8 @@ def _values_from_env(env: Mapping[str, str]) -> dict[str, Any]:
                 values[name] = float(raw)
             except ValueError:
                 raise ConfigError(name, raw, "a number of seconds", source=variable) from None
+        elif variable == "TPOT__CONFIG_DICT":
+            values[name] = _config_dict_from_env(raw, variable)
         else:
             values[name] = raw
     return values

@@ -26,6 +26,7 @@ __all__ = [
     "detect_feature_types",
     "prepare_training_data",
     "build_preprocessor",
+    "output_columns",
 ]
 
 #: Distinct values up to which an integer target is taken as class labels by ``task="auto"``.
@@ -360,3 +361,40 @@ def build_preprocessor(feature_types: FeatureTypes):
     ]
     parts = [(name, transformer, list(columns)) for name, transformer, columns in candidates if columns]
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
+
+
+def output_columns(preprocessor: Any) -> dict[str, tuple[int, ...]]:
+    """Map each raw column to the columns it became in the fitted preprocessor's output.
+
+    The search sees the preprocessed matrix, so anything that names raw columns (feature groups
+    for ``FSSNode``) must be translated to these indices. Missing-value indicators belong to the
+    column they flag; one-hot columns (including the "infrequent" one) to their source column.
+    Derived from the fitted transformers' public attributes, never from parsed feature names.
+    """
+    out: dict[str, list[int]] = {}
+    for name, transformer, columns in preprocessor.transformers_:
+        if name == "remainder" or transformer == "drop":
+            continue
+        start = preprocessor.output_indices_[name].start
+        columns = [str(c) for c in columns]
+        final = transformer.steps[-1][1] if hasattr(transformer, "steps") else transformer
+        if hasattr(final, "categories_"):  # OneHotEncoder
+            infrequent = getattr(final, "infrequent_categories_", [None] * len(columns))
+            offset = start
+            blocks = zip(columns, final.categories_, infrequent, strict=True)
+            for column, categories, rare in blocks:
+                width = len(categories) if rare is None else len(categories) - len(rare) + 1
+                out.setdefault(column, []).extend(range(offset, offset + width))
+                offset += width
+            continue
+        # imputers (numeric, boolean): one output per input, then the missing-value indicators
+        for i, column in enumerate(columns):
+            out.setdefault(column, []).append(start + i)
+        indicator = getattr(final, "indicator_", None)
+        if indicator is not None:
+            for j, feature in enumerate(indicator.features_):
+                out.setdefault(columns[int(feature)], []).append(start + len(columns) + j)
+    width = sum(s.stop - s.start for s in preprocessor.output_indices_.values())
+    if sorted(i for indices in out.values() for i in indices) != list(range(width)):
+        raise DataError("internal: the preprocessed columns could not be traced to the raw columns")
+    return {column: tuple(indices) for column, indices in out.items()}

@@ -20,7 +20,14 @@ from typing import Any
 from attrs import define
 
 from .config import TrainerConfig
-from .data import DataSource, PreparedData, build_preprocessor, load_table, prepare_training_data
+from .data import (
+    DataSource,
+    PreparedData,
+    build_preprocessor,
+    load_table,
+    output_columns,
+    prepare_training_data,
+)
 from .errors import ConfigError, StorageError, TrainingError
 from .metrics import MetricsBackend, NullMetrics
 from .progress import GenerationProgress, GenerationWatcher
@@ -232,6 +239,10 @@ class Trainer:
             numeric_columns=tuple(map(str, types.numeric)),
             categorical_columns=tuple(map(str, types.categorical + types.boolean + types.text)),
             random_state=config.random_state,
+            column_indices=output_columns(preprocessor),
+            feature_names=tuple(map(str, preprocessor.get_feature_names_out())),
+            feature_groups=config.feature_groups,
+            cv=prepared.cv,
             population_size=config.population_size,
         )
         search_space = resolve_search_space(config.search_space, context)

@@ -1,24 +1,40 @@
-"""Search spaces: a name or a TPOT ``SearchSpace`` object, resolved for one task and table."""
+"""Search spaces: resolve what the configuration names into a TPOT ``SearchSpace`` for one table.
+
+``search_space`` may be
+
+- a name registered by a plugin (``automl-tpot spaces list``), such as ``"linear-light"``,
+  ``"choice"`` or ``"estimator:RandomForestClassifier"``; the package's own presets arrive
+  through the same entry points as third-party plugins (see :mod:`automl_tpot.plugins`);
+- a config dict in TPOT 0.12 style, ``{"sklearn.ensemble.RandomForestClassifier":
+  {"n_estimators": [100], ...}}``, whose values may also be ``ConfigSpace.ConfigurationSpace``
+  objects (see :mod:`automl_tpot.search_spaces.config_dict`);
+- a TPOT ``SearchSpace`` object, used as it is.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from attrs import define
+from attrs import define, field
 
 from ..errors import SearchSpaceError
 
-__all__ = ["DEFAULT_SPACE", "SearchContext", "resolve_search_space", "TPOT_TEMPLATES"]
+__all__ = ["SearchContext", "resolve_search_space", "describe_search_space"]
 
-#: TPOT's own template search spaces, available by name.
-TPOT_TEMPLATES = ("linear", "linear-light", "graph", "graph-light")
-#: The default: strong estimators tuned around their defaults (see ``tuned.py``).
-DEFAULT_SPACE = "auto"
+
+def _frozen_groups(value: Any) -> dict[str, tuple[str, ...]] | None:
+    if value is None:
+        return None
+    return {str(k): tuple(map(str, v)) for k, v in dict(value).items()}
 
 
 @define(frozen=True)
 class SearchContext:
-    """What a search space may be sized to.
+    """What a search space is told about the run, so it can size itself to the data.
+
+    The matrix TPOT searches on is the *preprocessed* one (imputed, one-hot encoded), so
+    ``n_features`` counts its columns and ``column_indices`` maps each raw column to them.
 
     Attributes:
         task: ``"classification"`` or ``"regression"``.
@@ -28,7 +44,11 @@ class SearchContext:
         numeric_columns: raw numeric column names.
         categorical_columns: raw categorical (and boolean, text) column names.
         random_state: the run's seed.
-        population_size: pipelines per generation (seeded spaces fill part of the first one).
+        column_indices: raw column name -> its column indices in the preprocessed matrix.
+        feature_names: the preprocessed matrix's column names (for readable pipelines).
+        feature_groups: named groups of raw columns from the configuration, or ``None``.
+        cv: the run's cross-validation folds (inner cross-validated predictions use fewer).
+        population_size: pipelines per generation (a seeded space fills part of the first one).
     """
 
     task: str
@@ -38,36 +58,145 @@ class SearchContext:
     numeric_columns: tuple[str, ...]
     categorical_columns: tuple[str, ...]
     random_state: int | None
+    column_indices: Mapping[str, tuple[int, ...]] = field(factory=dict)
+    feature_names: tuple[str, ...] = field(default=(), converter=tuple)
+    feature_groups: Mapping[str, tuple[str, ...]] | None = field(
+        default=None, converter=_frozen_groups
+    )
+    cv: int = 5
     population_size: int = 24
 
+    @property
+    def classification(self) -> bool:
+        return self.task == "classification"
 
-def resolve_search_space(spec: Any, context: SearchContext) -> Any:
-    """Turn ``spec`` (a name or a ``SearchSpace``) into a TPOT ``SearchSpace``."""
+    def indices_of(self, columns: tuple[str, ...] | list[str], *, group: str = "") -> list[int]:
+        """The preprocessed column indices of raw ``columns``; unknown names are an error."""
+        out: list[int] = []
+        for column in columns:
+            if column not in self.column_indices:
+                known = ", ".join(sorted(self.column_indices)) or "(none)"
+                where = f"feature group {group!r}: " if group else ""
+                raise SearchSpaceError(
+                    f"{where}column {column!r} is not a feature column the model uses; "
+                    f"known columns: {known}"
+                )
+            out.extend(self.column_indices[column])
+        return sorted(set(out))
+
+
+def resolve_search_space(spec: Any, context: SearchContext, registry: Any = None) -> Any:
+    """Turn ``spec`` into a TPOT ``SearchSpace`` for ``context``.
+
+    ``registry`` (a :class:`~automl_tpot.plugins.SearchSpaceRegistry`) defaults to the installed
+    plugins, read now. Raises :class:`SearchSpaceError` before any search starts.
+    """
     from tpot.search_spaces.base import SearchSpace
 
     if isinstance(spec, SearchSpace):
         return spec
-    if spec == DEFAULT_SPACE:
-        from .tuned import strong_defaults_space
+    if isinstance(spec, (str, Mapping)):
+        from ..plugins import load_registry
 
-        return strong_defaults_space(
-            context.task, context.n_rows, context.n_features, context.random_state, context.population_size
-        )
-    if isinstance(spec, str):
-        if spec not in TPOT_TEMPLATES:
-            names = ", ".join((DEFAULT_SPACE, *TPOT_TEMPLATES))
-            raise SearchSpaceError(f"unknown search space {spec!r}; available: {names}")
-        from tpot.config.template_search_spaces import get_template_search_spaces
+        registry = registry if registry is not None else load_registry()
+        if isinstance(spec, Mapping):
+            from .config_dict import config_dict_search_space
 
-        return get_template_search_spaces(
-            spec,
-            classification=context.task == "classification",
-            inner_predictors=True,
-            n_classes=context.n_classes,
-            n_samples=context.n_rows,
-            n_features=context.n_features,
-            random_state=context.random_state,
-        )
+            return config_dict_search_space(spec, context, extra_classes=registry.estimators)
+        space, argument = registry.get(spec.strip())
+        definition = space.definition
+        if context.task not in definition.tasks:
+            raise SearchSpaceError(
+                f"search space {spec!r} (from {space.distribution}) serves "
+                f"{' and '.join(definition.tasks)}, not {context.task}"
+            )
+        try:
+            built = (
+                definition.build(context, argument)
+                if definition.parametrized
+                else definition.build(context)
+            )
+        except SearchSpaceError:
+            raise
+        except Exception as error:
+            raise SearchSpaceError(
+                f"search space {spec!r} from distribution {space.distribution!r} failed to "
+                f"build: {type(error).__name__}: {error}"
+            ) from error
+        if not isinstance(built, SearchSpace):
+            raise SearchSpaceError(
+                f"search space {spec!r} from distribution {space.distribution!r} returned "
+                f"{type(built).__name__}; expected a tpot SearchSpace"
+            )
+        return built
     raise SearchSpaceError(
-        f"search_space must be a name or a tpot SearchSpace, not {type(spec).__name__}"
+        "search_space must be a name, a config dict or a tpot SearchSpace, "
+        f"not {type(spec).__name__}"
     )
+
+
+def describe_search_space(space: Any, indent: int = 0) -> list[str]:
+    """Lines that show what a TPOT search space searches: nodes, choices and stages."""
+    from tpot.search_spaces.nodes import EstimatorNode, FSSNode
+    from tpot.search_spaces.pipelines import (
+        ChoicePipeline,
+        DynamicLinearPipeline,
+        DynamicUnionPipeline,
+        GraphSearchPipeline,
+        SequentialPipeline,
+        UnionPipeline,
+        WrapperPipeline,
+    )
+
+    pad = "  " * indent
+    inner = getattr(space, "inner", None)  # a SeededSearchSpace
+    if inner is not None:
+        return [f"{pad}{type(space).__name__}: the first generation holds each estimator at its defaults"] + (
+            describe_search_space(inner, indent + 1)
+        )
+    if isinstance(space, EstimatorNode):
+        method = space.method
+        params = space.space
+        names = ", ".join(params.keys()) if hasattr(params, "keys") and len(params) else "defaults"
+        return [f"{pad}{method.__name__} ({names})"]
+    if isinstance(space, FSSNode):
+        groups = list(getattr(space, "subsets", {}) or {})
+        shown = ", ".join(map(str, groups[:8])) + (", ..." if len(groups) > 8 else "")
+        return [f"{pad}FSSNode: one of {len(groups)} feature groups ({shown})"]
+    children: list[tuple[str, Any]] = []
+    if isinstance(space, (ChoicePipeline, SequentialPipeline, UnionPipeline)):
+        kind = {
+            ChoicePipeline: "ChoicePipeline: one of",
+            SequentialPipeline: "SequentialPipeline: in order",
+            UnionPipeline: "UnionPipeline: side by side",
+        }[type(space)]
+        return [f"{pad}{kind}"] + [
+            line
+            for child in space.search_spaces
+            for line in describe_search_space(child, indent + 1)
+        ]
+    if isinstance(space, DynamicUnionPipeline):
+        children = [("any of", space.search_space)]
+        head = "DynamicUnionPipeline: several, side by side"
+    elif isinstance(space, DynamicLinearPipeline):
+        children = [("steps from", space.search_space)]
+        head = "DynamicLinearPipeline: a chain"
+    elif isinstance(space, WrapperPipeline):
+        children = [("wrapped", space.estimator_search_space)]
+        head = f"WrapperPipeline: {space.method.__name__} around"
+    elif isinstance(space, GraphSearchPipeline):
+        children = [
+            ("root (final estimator)", space.root_search_space),
+            ("inner nodes", space.inner_search_space),
+            ("leaves", space.leaf_search_space),
+        ]
+        head = f"GraphSearchPipeline: a graph of at most {space.max_size} nodes"
+    else:
+        return [f"{pad}{type(space).__name__}"]
+    lines = [f"{pad}{head}"]
+    for label, child in children:
+        if child is None:
+            continue
+        lines.append(f"{pad}  {label}:")
+        lines.extend(describe_search_space(child, indent + 2))
+    return lines

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from ConfigSpace import Categorical, ConfigurationSpace, Float, Integer
 from tpot.search_spaces.base import SearchSpace
-from tpot.search_spaces.nodes.estimator_node import EstimatorNodeIndividual
+from tpot.search_spaces.nodes.estimator_node import EstimatorNode, EstimatorNodeIndividual
 from tpot.search_spaces.pipelines import ChoicePipeline, SequentialPipeline
 
 __all__ = ["TunedEstimatorNode", "SeededSearchSpace", "strong_defaults_space", "reset_to_defaults"]
@@ -73,12 +73,11 @@ def _step(hyperparameter: Any, value: Any, rng: np.random.Generator) -> Any:
     return value
 
 
-class TunedEstimatorNode(SearchSpace):
+class TunedEstimatorNode(EstimatorNode):
     """Like TPOT's ``EstimatorNode``, but its individuals mutate locally (see module docs)."""
 
     def __init__(self, method: type, space: ConfigurationSpace, hyperparameter_parser: Callable | None = None):
-        self.method = method
-        self.space = space
+        super().__init__(method, space)
         self.hyperparameter_parser = hyperparameter_parser
 
     def generate(self, rng: Any = None) -> TunedEstimatorIndividual:
@@ -183,7 +182,6 @@ def strong_defaults_space(
     from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
     from sklearn.preprocessing import StandardScaler
-    from tpot.search_spaces.nodes import EstimatorNode
 
     seed = 0 if random_state is None else int(random_state)
     classification = task == "classification"

@@ -1,0 +1,1 @@
+"""An example automl-tpot search-space plugin (see ``spaces``)."""
