@@ -38,7 +38,9 @@ class MotoServer:
             memory only).
     """
 
-    def __init__(self, port: int | None = None, *, auth: bool = False, recording: Path | None = None):
+    def __init__(
+        self, port: int | None = None, *, auth: bool = False, recording: Path | None = None
+    ):
         self.port = port or free_port()
         self.auth = auth
         self.recording = recording
@@ -97,6 +99,12 @@ class MotoServer:
         )
         with urllib.request.urlopen(request, timeout=60):
             pass
+
+    def storage(self, url: str):
+        """The fsspec backend for ``url`` on this server, with the test credentials."""
+        from automl_tpot.storage import FsspecStorage
+
+        return FsspecStorage(url, endpoint_url=self.endpoint, key=KEY, secret=SECRET)
 
     def create_bucket(self, name: str) -> None:
         import boto3

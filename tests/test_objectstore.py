@@ -12,7 +12,7 @@ import traceback
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from moto_server import KEY, SECRET, MotoServer, bucket, free_port, s3_server  # noqa: F401
+from moto_server import KEY, SECRET, MotoServer, free_port
 
 from automl_tpot import StorageError
 from automl_tpot.storage import (
@@ -43,7 +43,7 @@ def storage(request, tmp_path):
         return FsspecStorage(f"memory://{tmp_path.name}/runs")
     server = request.getfixturevalue("s3_server")
     name = request.getfixturevalue("bucket")
-    return FsspecStorage(f"s3://{name}/runs", endpoint_url=server.endpoint, key=KEY, secret=SECRET)
+    return server.storage(f"s3://{name}/runs")
 
 
 class _FailOn:
@@ -116,7 +116,9 @@ def test_reading_a_missing_artifact_names_it(storage):
         storage.read_bytes("r", "model.joblib")
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.binary(max_size=4096) | st.text().map(lambda t: t.encode("utf-8", "surrogatepass")))
 def test_bytes_come_back_byte_for_byte(storage, data):
     storage.write_bytes("bytes", "blob.bin", data)
@@ -149,14 +151,16 @@ def test_a_run_url_splits_into_storage_and_run(tmp_path):
         run_from_url("memory://bucket/..")
 
 
-def test_s3_reads_endpoint_and_credentials_from_the_standard_variables(s3_server, bucket, monkeypatch):
+def test_s3_reads_endpoint_and_credentials_from_the_standard_variables(
+    s3_server, bucket, monkeypatch
+):
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
     storage = storage_from_url(f"s3://{bucket}/env")
     assert storage.endpoint_url == s3_server.endpoint
     write_run(storage, "from-env", ARTIFACTS, MANIFEST)
-    explicit = FsspecStorage(f"s3://{bucket}/env", endpoint_url=s3_server.endpoint, key=KEY, secret=SECRET)
+    explicit = s3_server.storage(f"s3://{bucket}/env")
     assert explicit.list_runs() == ["from-env"]
     assert SECRET not in repr(storage)
 
@@ -170,7 +174,7 @@ def _assert_secret_free(error: BaseException) -> None:
 
 
 def test_a_missing_bucket_is_a_storage_error(s3_server):
-    storage = FsspecStorage("s3://no-such-bucket/runs", endpoint_url=s3_server.endpoint, key=KEY, secret=SECRET)
+    storage = s3_server.storage("s3://no-such-bucket/runs")
     for action in (storage.list_runs, lambda: write_run(storage, "r", ARTIFACTS, MANIFEST)):
         with pytest.raises(StorageError, match="bucket 'no-such-bucket' does not exist") as caught:
             action()
@@ -180,8 +184,9 @@ def test_a_missing_bucket_is_a_storage_error(s3_server):
 
 def test_bad_credentials_are_a_storage_error_without_the_secret():
     with MotoServer(auth=True) as server:
-        storage = FsspecStorage("s3://models/runs", endpoint_url=server.endpoint, key=KEY, secret=SECRET)
-        for action in (storage.list_runs, lambda: storage.write_bytes("r", "leaderboard.json", b"{}")):
+        storage = server.storage("s3://models/runs")
+        write = lambda: storage.write_bytes("r", "leaderboard.json", b"{}")  # noqa: E731
+        for action in (storage.list_runs, write):
             with pytest.raises(StorageError, match="access denied") as caught:
                 action()
             message = str(caught.value)

@@ -28,9 +28,12 @@ __all__ = [
     "DataError",
     "FeatureTypes",
     "FilesystemStorage",
+    "FsspecStorage",
     "GenerationProgress",
+    "LoggingMetrics",
     "MetricsBackend",
     "NullMetrics",
+    "PrometheusMetrics",
     "SearchSpaceError",
     "Storage",
     "StorageError",
@@ -42,6 +45,8 @@ __all__ = [
     "TrainingResult",
     "load_model",
     "load_run",
+    "metrics_from_name",
+    "storage_from_url",
 ]
 
 # name -> module that defines it, imported on first access.
@@ -49,9 +54,12 @@ _LAZY = {
     "Alert": "progress",
     "FeatureTypes": "data",
     "FilesystemStorage": "storage",
+    "FsspecStorage": "storage",
     "GenerationProgress": "progress",
+    "LoggingMetrics": "metrics",
     "MetricsBackend": "metrics",
     "NullMetrics": "metrics",
+    "PrometheusMetrics": "metrics",
     "Storage": "storage",
     "StoredRun": "storage",
     "TabularModel": "model",
@@ -59,15 +67,31 @@ _LAZY = {
     "TrainingResult": "results",
     "load_model": "storage",
     "load_run": "storage",
+    "metrics_from_name": "metrics",
+    "storage_from_url": "storage",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .data import FeatureTypes
-    from .metrics import MetricsBackend, NullMetrics
+    from .metrics import (
+        LoggingMetrics,
+        MetricsBackend,
+        NullMetrics,
+        PrometheusMetrics,
+        metrics_from_name,
+    )
     from .model import TabularModel
     from .progress import Alert, GenerationProgress
     from .results import TrainingResult
-    from .storage import FilesystemStorage, Storage, StoredRun, load_model, load_run
+    from .storage import (
+        FilesystemStorage,
+        FsspecStorage,
+        Storage,
+        StoredRun,
+        load_model,
+        load_run,
+        storage_from_url,
+    )
     from .trainer import Trainer
 
 
