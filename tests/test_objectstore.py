@@ -33,11 +33,13 @@ ARTIFACTS = {
 MANIFEST = b'{"status": "complete"}\n'
 
 
-@pytest.fixture(params=["filesystem", "memory", "s3"])
+@pytest.fixture(params=["filesystem", "fsspec-file", "memory", "s3"])
 def storage(request, tmp_path):
     """Each backend, empty."""
     if request.param == "filesystem":
         return FilesystemStorage(tmp_path / "runs")
+    if request.param == "fsspec-file":
+        return FsspecStorage(f"file://{tmp_path}/runs")
     if request.param == "memory":
         # memory:// is process-global: a per-test prefix keeps tests apart
         return FsspecStorage(f"memory://{tmp_path.name}/runs")

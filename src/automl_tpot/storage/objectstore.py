@@ -203,6 +203,8 @@ class FsspecStorage:
         path = self._path(run_id, name)
         self._check_container()
         with self._translate(f"write {name} of run {run_id!r}"):
+            if self.protocol not in _BUCKET_PROTOCOLS:  # stores with real folders (file://, ...)
+                self._fs.makedirs(self._path(run_id), exist_ok=True)
             self._fs.pipe_file(path, bytes(data))
 
     def read_bytes(self, run_id: str, name: str) -> bytes:
