@@ -3,6 +3,7 @@ the command line with --storage and --metrics, a storage server killed mid-write
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -204,23 +205,42 @@ def test_prometheus_scraped_during_and_after_a_run_cut_by_its_budget(tmp_path, t
 
 
 def test_cli_trains_into_s3_from_the_environment_and_predicts_from_the_run_url(
-    s3_server, bucket, monkeypatch, tmp_path, table, caplog
+    s3_server, bucket, monkeypatch, tmp_path, table
 ):
+    from moto_server import free_port
+
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    port = free_port()
     out, err = io.StringIO(), io.StringIO()
     argv = [
         "train", "--demo", "--storage", f"s3://{bucket}/cli", "--run-id", "cli-run",
-        "--metrics", "logging", "--population-size", "4", "--generations", "1",
+        "--metrics", "prometheus", "--metrics-port", str(port),
+        "--population-size", "4", "--generations", "1",
         "--time-left", "30", "--n-jobs", "1", "--cv", "3", "--random-state", "0", "--quiet",
     ]
-    with caplog.at_level("INFO", logger="automl_tpot.metrics"):
+    scrapes: list[dict] = []
+    finished = threading.Event()
+
+    def scraper():
+        while not finished.is_set():
+            with contextlib.suppress(OSError):  # not up yet, or already closed
+                scrapes.append(_scrape(port))
+            finished.wait(0.1)
+
+    thread = threading.Thread(target=scraper)
+    thread.start()
+    try:
         assert main(argv, out=out, err=err) == 0, err.getvalue()
+    finally:
+        finished.set()
+        thread.join()
+    assert f"metrics on http://127.0.0.1:{port}/metrics" in err.getvalue()
     assert f"s3://{bucket}/cli/cli-run" in out.getvalue()
-    events = [getattr(r, "automl_tpot", {}) for r in caplog.records]
-    finished = [e for e in events if e.get("event") == "training.finished"]
-    assert finished and finished[0]["status"] == "complete"
+    assert any(s.get(("tp_generations", ())) == 1 for s in scrapes), len(scrapes)
+    with pytest.raises(OSError):  # the command closed its server on the way out
+        _scrape(port)
     assert storage_from_url(f"s3://{bucket}/cli").list_runs() == ["cli-run"]
 
     rows = tmp_path / "rows.csv"
