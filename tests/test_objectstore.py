@@ -141,6 +141,10 @@ def test_urls_pick_backends(tmp_path):
     assert isinstance(storage_from_url("memory://somewhere"), FsspecStorage)
     with pytest.raises(StorageError, match="no storage backend for nosuchscheme://"):
         storage_from_url("nosuchscheme://x/y")
+    with pytest.raises(StorageError, match="takes no options, got endpoint_url"):
+        storage_from_url(str(tmp_path), endpoint_url="http://x")
+    with pytest.raises(StorageError, match="apply to s3:// URLs"):
+        storage_from_url("memory://x", key="k")
 
 
 def test_a_run_url_splits_into_storage_and_run(tmp_path):

@@ -24,8 +24,12 @@ class FilesystemStorage:
         self.root = Path(root)
 
     @classmethod
-    def from_url(cls, url: str | os.PathLike) -> FilesystemStorage:
-        """The backend for a folder given as a path or a ``file://`` URL."""
+    def from_url(cls, url: str | os.PathLike, **options: object) -> FilesystemStorage:
+        """The backend for a folder given as a path or a ``file://`` URL (no options)."""
+        if options:
+            raise StorageError(
+                f"the filesystem backend takes no options, got {', '.join(sorted(options))}"
+            )
         text = os.fspath(url)
         if text.startswith("file://"):
             from urllib.parse import unquote, urlsplit

@@ -209,14 +209,12 @@ class FsspecStorage:
 
     def read_bytes(self, run_id: str, name: str) -> bytes:
         path = self._path(run_id, name)
-        try:
-            with self._translate(f"read {name} of run {run_id!r}"):
+        with self._translate(f"read {name} of run {run_id!r}"):
+            try:
                 return self._fs.cat_file(path)
-        except StorageError:
-            if not self.exists(run_id, name):
+            except FileNotFoundError:
                 where = self.location(run_id)
                 raise StorageError(f"no artifact {name!r} in run {run_id!r} ({where})") from None
-            raise
 
     def exists(self, run_id: str, name: str) -> bool:
         path = self._path(run_id, name)
@@ -229,7 +227,8 @@ class FsspecStorage:
         with self._translate("list runs"):
             if not self._fs.exists(self.root):
                 return []
-            found = self._fs.find(self.root, maxdepth=2, detail=True)
+            # no maxdepth: on S3 one paginated listing beats one listing per run folder
+            found = self._fs.find(self.root, detail=True)
         runs = []
         for path, info in found.items():
             parent, _, leaf = path.rstrip("/").rpartition("/")
