@@ -227,11 +227,12 @@ def _predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import pandas as pd
 
     from .data import load_table
-    from .storage import MANIFEST, load_model, run_from_url
+    from .storage import MANIFEST, FilesystemStorage, load_model, run_from_url
 
     storage, run_id = run_from_url(args.run_dir)
     if not storage.exists(run_id, MANIFEST):
-        raise _UsageError(f"{args.run_dir} is not a complete run (no {MANIFEST})")
+        what = "run folder" if isinstance(storage, FilesystemStorage) else "run"
+        raise _UsageError(f"{args.run_dir} is not a complete {what} (no {MANIFEST})")
     model = load_model(storage, run_id)
     rows = load_table(args.data)
     started = time.monotonic()
