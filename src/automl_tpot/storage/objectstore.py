@@ -59,7 +59,9 @@ class FsspecStorage:
         key: the access key id; ``AWS_ACCESS_KEY_ID`` (or the usual AWS chain) when omitted.
         secret: the secret access key; ``AWS_SECRET_ACCESS_KEY`` (or the chain) when omitted.
         storage_options: further keyword arguments for the fsspec filesystem; they win over the
-            arguments above.
+            arguments above. For S3 the defaults keep a dead endpoint from stalling a run: a
+            5 s connect timeout and few retries (``retries=2`` for s3fs, ``config_kwargs=
+            {"retries": {"max_attempts": 2}}`` for botocore); pass others here.
 
     Example:
         >>> storage = FsspecStorage("s3://models/tpot", endpoint_url="http://minio:9000")
@@ -86,18 +88,16 @@ class FsspecStorage:
         except (ImportError, ValueError) as error:
             raise StorageError(f"cannot use {self.url}: {error}") from None
         storage_options = dict(storage_options or {})
-        retries = storage_options.pop("retries", _S3_RETRIES)
+        is_s3 = self.protocol in ("s3", "s3a")
+        retries = storage_options.pop("retries", _S3_RETRIES) if is_s3 else None
         options = self._options(endpoint_url, key, secret, storage_options)
-        # values worth scrubbing from messages (too short ones would mangle ordinary words)
-        self._secrets = tuple(
-            str(value)
-            for name, value in options.items()
-            if name in ("key", "secret", "token") and len(str(value or "")) >= 6
+        self._secrets = _secret_values(options) + _secret_values(
+            {"password": urlsplit(url).password}
         )
         self.endpoint_url = (options.get("client_kwargs") or {}).get("endpoint_url")
         try:
             self._fs = cls(**options)
-            if self.protocol in ("s3", "s3a"):
+            if is_s3:
                 self._fs.retries = retries  # s3fs's own retry loop, on top of botocore's
         except Exception as error:
             raise StorageError(self._scrub(f"cannot open {self.url}: {error}")) from None
@@ -249,6 +249,21 @@ class FsspecStorage:
             if self._fs.isdir(folder):  # stores with real folders (memory://, file://)
                 with suppress(FileNotFoundError):
                     self._fs.rm(folder, recursive=True)
+
+
+_SECRET_NAMES = re.compile(r"(^key$|secret|token|password|credential)", re.IGNORECASE)
+
+
+def _secret_values(options: Mapping[str, Any]) -> tuple[str, ...]:
+    """Credential values anywhere in ``options``, to scrub from messages (values shorter than
+    six characters are left alone: scrubbing them would mangle ordinary words)."""
+    found: list[str] = []
+    for name, value in options.items():
+        if isinstance(value, Mapping):
+            found.extend(_secret_values(value))
+        elif value and _SECRET_NAMES.search(str(name)) and len(str(value)) >= 6:
+            found.append(str(value))
+    return tuple(found)
 
 
 def _modified(info: Mapping[str, Any]) -> float:
