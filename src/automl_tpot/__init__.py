@@ -28,11 +28,14 @@ __all__ = [
     "DataError",
     "FeatureTypes",
     "FilesystemStorage",
+    "FsspecStorage",
     "GenerationProgress",
+    "LoggingMetrics",
     "MetricsBackend",
     "NullMetrics",
     "SearchContext",
     "SearchSpaceDefinition",
+    "PrometheusMetrics",
     "SearchSpaceError",
     "Storage",
     "StorageError",
@@ -44,6 +47,8 @@ __all__ = [
     "TrainingResult",
     "load_model",
     "load_run",
+    "metrics_from_name",
+    "storage_from_url",
 ]
 
 # name -> module that defines it, imported on first access.
@@ -51,11 +56,14 @@ _LAZY = {
     "Alert": "progress",
     "FeatureTypes": "data",
     "FilesystemStorage": "storage",
+    "FsspecStorage": "storage",
     "GenerationProgress": "progress",
+    "LoggingMetrics": "metrics",
     "MetricsBackend": "metrics",
     "NullMetrics": "metrics",
     "SearchContext": "search_spaces",
     "SearchSpaceDefinition": "plugins",
+    "PrometheusMetrics": "metrics",
     "Storage": "storage",
     "StoredRun": "storage",
     "TabularModel": "model",
@@ -63,17 +71,34 @@ _LAZY = {
     "TrainingResult": "results",
     "load_model": "storage",
     "load_run": "storage",
+    "metrics_from_name": "metrics",
+    "storage_from_url": "storage",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .data import FeatureTypes
-    from .metrics import MetricsBackend, NullMetrics
+    from .metrics import (
+        LoggingMetrics,
+        MetricsBackend,
+        NullMetrics,
+        PrometheusMetrics,
+        metrics_from_name,
+    )
     from .model import TabularModel
     from .plugins import SearchSpaceDefinition
     from .progress import Alert, GenerationProgress
     from .results import TrainingResult
     from .search_spaces import SearchContext
     from .storage import FilesystemStorage, Storage, StoredRun, load_model, load_run
+    from .storage import (
+        FilesystemStorage,
+        FsspecStorage,
+        Storage,
+        StoredRun,
+        load_model,
+        load_run,
+        storage_from_url,
+    )
     from .trainer import Trainer
 
 

@@ -1,19 +1,21 @@
 """The ``automl-tpot`` command line.
 
 ``automl-tpot train DATA --target COL`` trains and stores a run; ``automl-tpot train --demo``
-does the same on a dataset that ships with scikit-learn; ``automl-tpot predict RUN_DIR DATA``
+does the same on a dataset that ships with scikit-learn; ``automl-tpot predict RUN DATA``
 writes predictions for new rows; ``automl-tpot spaces list`` and ``automl-tpot spaces show NAME``
-describe the search spaces the installed plugins provide. Input errors print one line and exit
-with status 2.
+describe the search spaces the installed plugins provide. ``--storage URL`` picks the storage
+backend (a folder, ``s3://bucket/prefix``, ...; the ``AWS_*`` variables apply) and
+``--metrics NAME`` the metrics backend, both through the package's entry points. Input errors
+print one line and exit with status 2; training and storage failures exit with status 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import AutoMLTPOTError
@@ -74,11 +76,36 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--random-state", type=int)
     train.add_argument("--leaderboard-k", type=int, help="pipelines kept on the leaderboard")
     train.add_argument("--out", default="runs", help="folder that receives the run (default: runs)")
+    train.add_argument(
+        "--storage",
+        metavar="URL",
+        help="where runs are stored instead of --out: a folder, file://, s3://bucket/prefix "
+        "(endpoint and credentials from AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, "
+        "AWS_SECRET_ACCESS_KEY), memory://, or any registered scheme",
+    )
+    train.add_argument(
+        "--metrics",
+        default="none",
+        metavar="NAME",
+        help="metrics backend: " + ", ".join(_metrics_names()) + " (default: none)",
+    )
+    train.add_argument(
+        "--metrics-port", type=int, help="serve Prometheus metrics over HTTP on this port"
+    )
+    train.add_argument(
+        "--metrics-addr",
+        default="127.0.0.1",
+        help="address the metrics server listens on (default: 127.0.0.1)",
+    )
     train.add_argument("--run-id", help="identifier of the stored run (default: time + random)")
     train.add_argument("--quiet", action="store_true", help="no progress display")
 
     predict = commands.add_parser("predict", help="predict with a stored run's model")
-    predict.add_argument("run_dir", help="the run folder (holding model.joblib and run.json)")
+    predict.add_argument(
+        "run_dir",
+        metavar="RUN",
+        help="the run: its folder (holding model.joblib and run.json) or URL (s3://bucket/prefix/RUN_ID)",
+    )
     predict.add_argument("data", help="CSV or Parquet file of rows to predict")
     predict.add_argument("--output", "-o", help="CSV file to write (default: standard output)")
 
@@ -101,9 +128,30 @@ _CONFIG_OPTIONS = (
 )
 
 
+def _metrics_names() -> list[str]:
+    from .metrics import available_metrics_backends
+
+    return available_metrics_backends()
+
+
+def _metrics_backend(args: argparse.Namespace, err: TextIO) -> Any:
+    from .metrics import metrics_from_name
+
+    options: dict[str, Any] = {}
+    if args.metrics_port is not None:
+        if args.metrics != "prometheus":
+            raise _UsageError("--metrics-port needs --metrics prometheus")
+        options = {"port": args.metrics_port, "addr": args.metrics_addr}
+    if args.metrics == "logging" and not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, stream=err, format="%(asctime)s %(levelname)s %(message)s"
+        )
+    return metrics_from_name(args.metrics, **options)
+
+
 def _train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .config import TrainerConfig
-    from .storage import FilesystemStorage
+    from .storage import storage_from_url
     from .trainer import Trainer
 
     if args.demo == (args.data is not None):
@@ -117,16 +165,26 @@ def _train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         data = args.data
         source = args.data
     config = TrainerConfig.from_env(**overrides)
-    trainer = Trainer(config, storage=FilesystemStorage(args.out))
-    print(
-        f"Training on {source}: target {config.target_column!r}, budget {config.time_left:g}s, "
-        f"{config.n_jobs} worker(s), search space {config.to_dict()['search_space']}",
-        file=err,
-    )
-    display = None if args.quiet else _ProgressDisplay(err, config.time_left)
-    result = trainer.train(data, run_id=args.run_id, progress=display)
-    if display is not None:
-        display.close()
+    storage = storage_from_url(args.storage if args.storage is not None else args.out)
+    metrics = _metrics_backend(args, err)
+    try:
+        trainer = Trainer(config, storage=storage, metrics=metrics)
+        served = getattr(metrics, "port", None)
+        print(
+            f"Training on {source}: target {config.target_column!r}, budget {config.time_left:g}s, "
+            f"{config.n_jobs} worker(s), search space {config.to_dict()['search_space']}, "
+            f"storing into {storage!r}"
+            + (f", metrics on http://{args.metrics_addr}:{served}/metrics" if served else ""),
+            file=err,
+        )
+        display = None if args.quiet else _ProgressDisplay(err, config.time_left)
+        result = trainer.train(data, run_id=args.run_id, progress=display)
+        if display is not None:
+            display.close()
+    finally:
+        close = getattr(metrics, "close", None)
+        if close is not None:
+            close()
     _print_summary(result, out)
     return EXIT_OK
 
@@ -175,18 +233,21 @@ def _print_summary(result: Any, out: TextIO) -> None:
             print(f"{entry['rank']:>4}  {entry['score']:>8.4f}  {complexity:>10}  {entry['pipeline']}", file=out)
     for note in result.notes:
         print(f"note: {note}", file=out)
+    for alert in result.alerts:
+        print(f"alert {alert.kind}: {alert.reason}", file=out)
 
 
 def _predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import pandas as pd
 
     from .data import load_table
-    from .storage import FilesystemStorage, load_model
+    from .storage import MANIFEST, FilesystemStorage, load_model, run_from_url
 
-    run_dir = Path(args.run_dir)
-    if not (run_dir / "run.json").is_file():
-        raise _UsageError(f"{run_dir} is not a complete run folder (no run.json)")
-    model = load_model(FilesystemStorage(run_dir.parent if str(run_dir.parent) else "."), run_dir.name)
+    storage, run_id = run_from_url(args.run_dir)
+    if not storage.exists(run_id, MANIFEST):
+        what = "run folder" if isinstance(storage, FilesystemStorage) else "run"
+        raise _UsageError(f"{args.run_dir} is not a complete {what} (no {MANIFEST})")
+    model = load_model(storage, run_id)
     rows = load_table(args.data)
     started = time.monotonic()
     frame = pd.DataFrame({"prediction": model.predict(rows)}, index=rows.index)

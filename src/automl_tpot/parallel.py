@@ -17,7 +17,7 @@ from attrs import define
 from .config import TrainerConfig
 from .errors import TrainingError
 
-__all__ = ["DaskSession", "open_dask_session", "wait_for_warm_up", "warm_up_workers"]
+__all__ = ["DaskSession", "memory_kills", "open_dask_session", "wait_for_warm_up", "warm_up_workers"]
 
 log = logging.getLogger(__name__)
 
@@ -171,3 +171,23 @@ def _close_local_cluster(cluster: Any) -> None:
     except Exception:  # the cluster is closed below whatever happened here
         log.debug("fast worker shutdown failed; falling back to LocalCluster.close", exc_info=True)
     cluster.close()
+
+
+def memory_kills(client: Any, since: float) -> list[dict[str, Any]]:
+    """Workers the Dask nanny restarted for exceeding their memory limit since ``since`` (Unix
+    time), read from the scheduler's ``worker-restart-memory`` events.
+
+    Each item has ``worker``, ``pid``, ``rss`` (bytes) and ``time``. Works for local and
+    distributed clusters alike, since nannies report to the scheduler; an unreachable scheduler
+    gives an empty list (the caller is reporting, not deciding).
+    """
+    try:
+        events = client.get_events("worker-restart-memory")
+    except Exception:  # a lost scheduler must not turn a finished search into a failure
+        log.debug("cannot read memory events from the scheduler", exc_info=True)
+        return []
+    kills = []
+    for timestamp, message in events or ():
+        if timestamp >= since and isinstance(message, dict):
+            kills.append({**message, "time": float(timestamp)})
+    return kills

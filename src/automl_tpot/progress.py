@@ -12,9 +12,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 from attrs import define
 
-__all__ = ["Alert", "GenerationProgress", "GenerationWatcher"]
+from .errors import ConfigError
+
+__all__ = ["ALERT_KINDS", "Alert", "GenerationProgress", "GenerationWatcher"]
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,8 @@ class GenerationProgress:
         best_score: the best cross-validated score so far (``None`` before any success).
         evaluations: pipelines evaluated so far.
         failures: evaluations that failed or timed out so far.
+        metric: the name of the optimised metric (``best_score`` is measured in it).
+        population_size: the population size searched with.
     """
 
     generation: int
@@ -36,15 +41,32 @@ class GenerationProgress:
     best_score: float | None
     evaluations: int
     failures: int
+    metric: str | None = None
+    population_size: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe view."""
+        return attrs.asdict(self)
+
+
+#: The kinds of :class:`Alert`: the time budget cut the search short; a pipeline or worker ran
+#: out of memory; the parallel backend fell back (e.g. Dask to one local process); the AutoML
+#: search fell back to a simpler trainer.
+ALERT_KINDS = ("timeout", "oom", "parallel_fallback", "automl_fallback")
+
+
+def _alert_kind(_instance: Any, _attribute: attrs.Attribute, value: Any) -> None:
+    if value not in ALERT_KINDS:
+        raise ConfigError("kind", value, "one of " + ", ".join(map(repr, ALERT_KINDS)))
 
 
 @define(frozen=True)
 class Alert:
-    """An operational event: ``kind`` is ``timeout``, ``oom``, ``parallel_fallback`` or
-    ``automl_fallback``; ``reason`` says what happened in words."""
+    """An operational event: ``kind`` is one of :data:`ALERT_KINDS`; ``reason`` says what
+    happened in words."""
 
-    kind: str
-    reason: str
+    kind: str = attrs.field(validator=_alert_kind)
+    reason: str = attrs.field(converter=str)
 
     def to_dict(self) -> dict[str, str]:
         """A JSON-safe view."""
@@ -66,7 +88,11 @@ class GenerationWatcher:
         score_column: str,
         started_at: float,
         interval: float = 0.25,
+        metric: str | None = None,
+        population_size: int | None = None,
     ):
+        self._metric = metric
+        self._population_size = population_size
         self._estimator = estimator
         self._listener = listener
         self._score_column = score_column
@@ -124,4 +150,6 @@ class GenerationWatcher:
             best_score=None if pd.isna(best) else float(best),
             evaluations=evaluated,
             failures=failures,
+            metric=self._metric,
+            population_size=self._population_size,
         )

@@ -231,6 +231,8 @@ class TrainingResult:
         notes: adjustments and warnings, in words.
         config: the configuration of the run.
         location: where the run's artifacts were stored (``None`` when nothing was stored).
+        alerts: the :class:`~automl_tpot.progress.Alert` events raised during the run
+            (``timeout``, ``oom``, ``parallel_fallback``, ``automl_fallback``).
     """
 
     model: Any
@@ -252,6 +254,7 @@ class TrainingResult:
     notes: list[str] = field(factory=list)
     run_id: str | None = None
     location: str | None = None
+    alerts: list[Any] = field(factory=list)
 
     @property
     def budget_exhausted(self) -> bool:
@@ -279,4 +282,5 @@ class TrainingResult:
             "feature_types": self.feature_types.to_dict(),
             "parallel": dict(self.parallel),
             "notes": list(self.notes),
+            "alerts": [alert.to_dict() for alert in self.alerts],
         }

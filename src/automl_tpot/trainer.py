@@ -11,6 +11,7 @@ import io
 import logging
 import math
 import platform
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from .data import (
 )
 from .errors import ConfigError, StorageError, TrainingError
 from .metrics import MetricsBackend, NullMetrics
-from .progress import GenerationProgress, GenerationWatcher
+from .progress import Alert, GenerationProgress, GenerationWatcher
 from .results import (
     SCHEMA_VERSION,
     TrainingResult,
@@ -101,6 +102,9 @@ class Trainer:
         metrics: receives progress, alerts and the final summary; none when omitted.
         store: whether :meth:`train` writes the run's artifacts.
 
+    Backends can also be chosen by name and URL, as the command line does:
+    ``storage_from_url("s3://bucket/prefix")`` and ``metrics_from_name("prometheus", port=9100)``.
+
     Example:
         >>> from automl_tpot import Trainer, TrainerConfig
         >>> trainer = Trainer(TrainerConfig(target_column="label", time_left=60))
@@ -122,6 +126,8 @@ class Trainer:
         self.storage = storage if storage is not None else FilesystemStorage("runs")
         self.metrics = metrics if metrics is not None else NullMetrics()
         self.store = store
+        self._alerts: list[Alert] = []
+        self._alerts_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Trainer({self.config!r}, storage={self.storage!r}, metrics={self.metrics!r})"
@@ -147,8 +153,54 @@ class Trainer:
             SearchSpaceError: the search space cannot be resolved (nothing is stored).
             TrainingError: the search produced no usable pipeline (nothing is stored).
             StorageError: the artifacts could not be written (no complete run is left).
+
+        Whatever the outcome, the metrics backend hears of the run's end: ``complete``,
+        ``failed`` (with the error) or ``interrupted``.
         """
         started = time.monotonic()
+        with self._alerts_lock:
+            self._alerts = []
+        try:
+            return self._train(data, run_id, progress, started)
+        except Exception as error:
+            self._notify_failed(run_id, started, "failed", error)
+            raise
+        except KeyboardInterrupt as error:
+            self._notify_failed(run_id, started, "interrupted", error)
+            raise
+
+    def alert(self, kind: str, reason: str) -> Alert:
+        """Raise an operational alert for the current run.
+
+        The alert goes to the log (WARNING) and the metrics backend at once, and into the run's
+        :attr:`TrainingResult.alerts` and ``run.json``. The Trainer raises ``timeout`` and
+        ``oom`` itself; the parallel and AutoML fallbacks call this with ``parallel_fallback``
+        and ``automl_fallback``. Safe to call from any thread.
+
+        Raises:
+            ConfigError: ``kind`` is not one of :data:`~automl_tpot.progress.ALERT_KINDS`.
+        """
+        event = Alert(kind, reason)
+        with self._alerts_lock:
+            self._alerts.append(event)
+        log.warning("alert %s: %s", event.kind, event.reason)
+        try:
+            self.metrics.on_alert(event)
+        except Exception:
+            log.warning("metrics backend failed on alert; ignoring", exc_info=True)
+        return event
+
+    def _current_alerts(self) -> list[Alert]:
+        with self._alerts_lock:
+            return list(self._alerts)
+
+    def _train(
+        self,
+        data: DataSource,
+        run_id: str | None,
+        progress: Callable[[GenerationProgress], None] | None,
+        started: float,
+    ) -> TrainingResult:
         config = self.config
         timings: dict[str, float] = {}
 
@@ -184,6 +236,12 @@ class Trainer:
         notes = list(prepared.notes)
         if not finished_all:
             notes.append(f"the time budget ended the search after {generations_done} generation(s)")
+        if config.generations is not None and not finished_all:
+            self.alert(
+                "timeout",
+                f"the time budget (time_left={config.time_left:g}s) ended the search after "
+                f"{generations_done} of {config.generations} generations",
+            )
         result_fields = dict(
             model=model,
             task=prepared.task,
@@ -202,6 +260,7 @@ class Trainer:
             parallel=session_info,
             config=config,
             notes=notes,
+            alerts=self._current_alerts(),
         )
         if not self.store:
             timings["total"] = round(time.monotonic() - started, 3)
@@ -259,7 +318,7 @@ class Trainer:
         from tpot import TPOTEstimator
 
         from .objectives import pipeline_complexity
-        from .parallel import open_dask_session, wait_for_warm_up, warm_up_workers
+        from .parallel import memory_kills, open_dask_session, wait_for_warm_up, warm_up_workers
 
         config = self.config
         deadline = started + config.time_left
@@ -302,13 +361,21 @@ class Trainer:
                     verbose=0,
                 )
             search_started = time.monotonic()
+            search_started_at = time.time()
             try:
                 with GenerationWatcher(
-                    estimator, listener, score_column=estimator.objective_names[0], started_at=started
+                    estimator,
+                    listener,
+                    score_column=estimator.objective_names[0],
+                    started_at=started,
+                    metric=_metric_name(metric),
+                    population_size=config.population_size,
                 ):
                     estimator.fit(features, prepared.y)
             except Exception as error:
+                self._alert_memory_kills(memory_kills(session.client, search_started_at))
                 raise TrainingError(f"the TPOT search failed: {error}") from error
+            self._alert_memory_kills(memory_kills(session.client, search_started_at))
             timings["search"] = round(time.monotonic() - search_started, 3)
             del warming  # released only now: the warm-up must not be cancelled before it ran
             if getattr(estimator, "fitted_pipeline_", None) is None:
@@ -334,6 +401,35 @@ class Trainer:
                 progress(event)
 
         return listener
+
+    def _alert_memory_kills(self, kills: list[dict[str, Any]]) -> None:
+        if not kills:
+            return
+        limit = f"{self.config.memory_limit_mb} MiB" if self.config.memory_limit_mb else "its limit"
+        peak = max(int(k.get("rss") or 0) for k in kills) / 2**20
+        workers = sorted({str(k.get("worker")) for k in kills})
+        self.alert(
+            "oom",
+            f"{len(kills)} Dask worker restart(s) for exceeding the memory limit ({limit}; peak "
+            f"{peak:.0f} MiB) on {', '.join(workers)}: the pipelines they ran count as failed; "
+            f"raise memory_limit_mb or use a lighter search space",
+        )
+
+    def _notify_failed(
+        self, run_id: str | None, started: float, status: str, error: BaseException
+    ) -> None:
+        summary = {
+            "status": status,
+            "run_id": run_id,
+            "metric": _metric_name(self.config.metric) if self.config.metric is not None else None,
+            "error": f"{type(error).__name__}: {error}",
+            "timings": {"total": round(time.monotonic() - started, 3)},
+            "alerts": [alert.to_dict() for alert in self._current_alerts()],
+        }
+        try:
+            self.metrics.on_run_finished(summary)
+        except Exception:
+            log.warning("metrics backend failed on run end; ignoring", exc_info=True)
 
     def _notify_finished(self, result: TrainingResult, status: str) -> None:
         try:

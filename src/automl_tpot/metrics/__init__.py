@@ -2,16 +2,32 @@
 
 A backend implements :class:`MetricsBackend`; every method must return quickly and must not
 raise (the Trainer logs and ignores errors a backend raises, so monitoring never breaks
-training).
+training). The package ships :class:`NullMetrics`, :class:`~.log.LoggingMetrics` and
+:class:`~.prometheus.PrometheusMetrics`, registered under the ``automl_tpot.metrics`` entry
+points as ``none``, ``logging`` and ``prometheus``; :func:`metrics_from_name` builds one by name.
 """
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
+from ..errors import ConfigError
 from ..progress import Alert, GenerationProgress
+from .log import LoggingMetrics
+from .prometheus import PrometheusMetrics
 
-__all__ = ["MetricsBackend", "NullMetrics"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "LoggingMetrics",
+    "MetricsBackend",
+    "NullMetrics",
+    "PrometheusMetrics",
+    "available_metrics_backends",
+    "metrics_from_name",
+]
+
+ENTRY_POINT_GROUP = "automl_tpot.metrics"
 
 
 @runtime_checkable
@@ -27,12 +43,21 @@ class MetricsBackend(Protocol):
         ...
 
     def on_run_finished(self, summary: dict[str, Any]) -> None:
-        """The run ended; ``summary`` is the JSON-safe run summary (``status`` included)."""
+        """The run ended; ``summary`` is the JSON-safe run summary (``status`` included:
+        ``complete`` or ``failed``, the latter with ``error``)."""
         ...
 
 
 class NullMetrics:
     """A backend that records nothing."""
+
+    @classmethod
+    def from_options(cls, **options: Any) -> NullMetrics:
+        """The entry-point constructor; a no-op backend takes no options."""
+        return cls()
+
+    def __repr__(self) -> str:
+        return "NullMetrics()"
 
     def on_progress(self, progress: GenerationProgress) -> None:
         """Ignore the event."""
@@ -42,3 +67,23 @@ class NullMetrics:
 
     def on_run_finished(self, summary: dict[str, Any]) -> None:
         """Ignore the event."""
+
+
+def available_metrics_backends() -> list[str]:
+    """Backend names registered by installed packages (the package's own included)."""
+    return sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
+
+
+def metrics_from_name(name: str, **options: Any) -> MetricsBackend:
+    """Build the backend registered as ``name`` with its ``from_options(**options)``, e.g.
+    ``metrics_from_name("prometheus", port=9100)``.
+
+    Raises:
+        ConfigError: no installed package registers ``name``.
+    """
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        if entry_point.name == name:
+            return entry_point.load().from_options(**options)
+    names = ", ".join(map(repr, available_metrics_backends()))
+    raise ConfigError("metrics", name, f"one of {names}")
+

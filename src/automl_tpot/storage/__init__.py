@@ -2,7 +2,9 @@
 
 A backend implements the small :class:`Storage` protocol; :func:`write_run` and
 :func:`load_run` / :func:`load_model` work the same on every backend. The filesystem backend is
-the default.
+the default; :class:`FsspecStorage` stores runs under any fsspec URL (``s3://``, ``memory://``,
+...), and :func:`storage_from_url` picks the backend from a URL through the
+``automl_tpot.storage`` entry points.
 """
 
 from .base import (
@@ -17,6 +19,8 @@ from .base import (
     write_run,
 )
 from .filesystem import FilesystemStorage
+from .objectstore import FsspecStorage
+from .registry import available_storage_schemes, run_from_url, storage_from_url
 
 __all__ = [
     "ARTIFACT_NAMES",
@@ -24,9 +28,13 @@ __all__ = [
     "Storage",
     "StoredRun",
     "FilesystemStorage",
+    "FsspecStorage",
+    "available_storage_schemes",
     "load_model",
     "load_run",
     "new_run_id",
+    "run_from_url",
+    "storage_from_url",
     "validate_run_id",
     "write_run",
 ]

@@ -23,6 +23,23 @@ class FilesystemStorage:
     def __init__(self, root: str | os.PathLike = "runs"):
         self.root = Path(root)
 
+    @classmethod
+    def from_url(cls, url: str | os.PathLike, **options: object) -> FilesystemStorage:
+        """The backend for a folder given as a path or a ``file://`` URL (no options)."""
+        if options:
+            raise StorageError(
+                f"the filesystem backend takes no options, got {', '.join(sorted(options))}"
+            )
+        text = os.fspath(url)
+        if text.startswith("file://"):
+            from urllib.parse import unquote, urlsplit
+
+            parts = urlsplit(text)
+            if parts.netloc not in ("", "localhost"):
+                raise StorageError(f"file:// URLs must name a local path, got {text!r}")
+            text = unquote(parts.path)
+        return cls(text)
+
     def __repr__(self) -> str:
         return f"FilesystemStorage({str(self.root)!r})"
 
