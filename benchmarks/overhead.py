@@ -37,9 +37,17 @@ def run_ours(settings: dict) -> float:
 
     data = table()
     config = TrainerConfig(
-        target_column="target", task="classification", metric="roc_auc", search_space="linear-light",
-        generations=settings["generations"], population_size=settings["population_size"], cv=settings["cv"],
-        n_jobs=settings["n_jobs"], random_state=0, time_left=3600, per_run_limit=600,
+        target_column="target",
+        task="classification",
+        metric="roc_auc",
+        search_space="linear-light",
+        generations=settings["generations"],
+        population_size=settings["population_size"],
+        cv=settings["cv"],
+        n_jobs=settings["n_jobs"],
+        random_state=0,
+        time_left=3600,
+        per_run_limit=600,
     )
     with tempfile.TemporaryDirectory() as folder:
         started = time.monotonic()
@@ -56,17 +64,28 @@ def run_raw(settings: dict) -> float:
     X, y = data.drop(columns="target").to_numpy(), data["target"].to_numpy()
     started = time.monotonic()
     TPOTEstimator(
-        search_space="linear-light", scorers=["roc_auc"], scorers_weights=[1.0], classification=True,
-        cv=settings["cv"], other_objective_functions=[pipeline_complexity],
-        other_objective_functions_weights=[-1.0], objective_function_names=["complexity"],
-        population_size=settings["population_size"], generations=settings["generations"],
-        max_time_mins=60, max_eval_time_mins=10, n_jobs=settings["n_jobs"], random_state=0, verbose=0,
+        search_space="linear-light",
+        scorers=["roc_auc"],
+        scorers_weights=[1.0],
+        classification=True,
+        cv=settings["cv"],
+        other_objective_functions=[pipeline_complexity],
+        other_objective_functions_weights=[-1.0],
+        objective_function_names=["complexity"],
+        population_size=settings["population_size"],
+        generations=settings["generations"],
+        max_time_mins=60,
+        max_eval_time_mins=10,
+        n_jobs=settings["n_jobs"],
+        random_state=0,
+        verbose=0,
     ).fit(X, y)
     return time.monotonic() - started
 
 
 def import_seconds() -> float:
     """Wall time of ``import automl_tpot`` in a fresh interpreter (minus a bare interpreter's)."""
+
     def timed(code: str) -> float:
         started = time.monotonic()
         subprocess.run([sys.executable, "-c", code], check=True)
@@ -86,7 +105,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    settings = {"generations": args.generations, "population_size": args.population_size, "cv": args.cv, "n_jobs": args.n_jobs}
+    settings = {
+        "generations": args.generations,
+        "population_size": args.population_size,
+        "cv": args.cv,
+        "n_jobs": args.n_jobs,
+    }
 
     if args.one:
         seconds = run_ours(settings) if args.one == "ours" else run_raw(settings)
@@ -97,9 +121,23 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.repeats):
         for side in ("raw", "ours"):
             done = subprocess.run(
-                [sys.executable, __file__, "--one", side, "--generations", str(args.generations),
-                 "--population-size", str(args.population_size), "--cv", str(args.cv), "--n-jobs", str(args.n_jobs)],
-                capture_output=True, text=True, check=True,
+                [
+                    sys.executable,
+                    __file__,
+                    "--one",
+                    side,
+                    "--generations",
+                    str(args.generations),
+                    "--population-size",
+                    str(args.population_size),
+                    "--cv",
+                    str(args.cv),
+                    "--n-jobs",
+                    str(args.n_jobs),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
             )
             walls[side].append(float(done.stdout.split("SECONDS ")[-1]))
             print(f"{side:<4} {walls[side][-1]:.2f}s", flush=True)

@@ -1,4 +1,4 @@
-"""Quality-and-budget benchmark: our Trainer against raw TPOT, FLAML and a default HistGradientBoosting.
+"""Quality and budget: our Trainer against raw TPOT, FLAML and a default HistGradientBoosting.
 
 For every dataset of the suite (``benchmarks/suite.json``) and every budget, each system trains
 on the same fixed 75/25 split with the same number of cores, and we record the held-out score
@@ -62,7 +62,9 @@ def split(entry: dict[str, Any], seed: int = 0):
     from sklearn.model_selection import train_test_split
 
     frame = load_dataset(entry)
-    stratify = frame[entry["target"]] if entry.get("task", "classification") == "classification" else None
+    stratify = (
+        frame[entry["target"]] if entry.get("task", "classification") == "classification" else None
+    )
     return train_test_split(frame, test_size=0.25, random_state=seed, stratify=stratify)
 
 
@@ -86,8 +88,10 @@ def with_categories(frame):
 # --- one system on one dataset ------------------------------------------------------------------
 
 
-def fit_system(system: str, entry: dict[str, Any], budget: float, n_jobs: int, seed: int) -> dict[str, Any]:
-    """Fit ``system`` on the training part; return predictions on the test part and the wall time."""
+def fit_system(
+    system: str, entry: dict[str, Any], budget: float, n_jobs: int, seed: int
+) -> dict[str, Any]:
+    """Fit ``system`` on the training part; return its test scores and wall time."""
     import numpy as np
 
     train, test = split(entry, seed)
@@ -149,7 +153,11 @@ def fit_system(system: str, entry: dict[str, Any], budget: float, n_jobs: int, s
     elif system == "hgb":
         from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-        model = (HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor)()
+        model = (
+            HistGradientBoostingClassifier
+            if task == "classification"
+            else HistGradientBoostingRegressor
+        )()
         X_train, X_test = with_categories(X_train), with_categories(X_test)
         model.fit(X_train, y_train)
     else:
@@ -169,7 +177,10 @@ def score(model: Any, X_test, y_test, task: str) -> dict[str, Any]:
     y_true = np.asarray(y_test)
     if len(classes) == 2:
         probabilities = model.predict_proba(X_test)[:, 1]
-        return {"score": float(roc_auc_score(y_true == classes[1], probabilities)), "score_name": "roc_auc"}
+        return {
+            "score": float(roc_auc_score(y_true == classes[1], probabilities)),
+            "score_name": "roc_auc",
+        }
     predictions = np.asarray(model.predict(X_test))
     if predictions.dtype.kind in "iu" and classes.dtype.kind not in "iu":
         predictions = classes[predictions]  # raw TPOT returns its encoded labels
@@ -188,11 +199,24 @@ def score(model: Any, X_test, y_test, task: str) -> dict[str, Any]:
 # --- the driver ---------------------------------------------------------------------------------
 
 
-def run_one_in_subprocess(system: str, entry: dict[str, Any], budget: float, n_jobs: int, seed: int, timeout: float) -> dict[str, Any]:
+def run_one_in_subprocess(
+    system: str, entry: dict[str, Any], budget: float, n_jobs: int, seed: int, timeout: float
+) -> dict[str, Any]:
     command = [
-        sys.executable, __file__, "--one", json.dumps({"system": system, "entry": entry, "budget": budget, "n_jobs": n_jobs, "seed": seed}),
+        sys.executable,
+        __file__,
+        "--one",
+        json.dumps(
+            {"system": system, "entry": entry, "budget": budget, "n_jobs": n_jobs, "seed": seed}
+        ),
     ]
-    record = {"dataset": entry["id"], "system": system, "budget": budget, "n_jobs": n_jobs, "seed": seed}
+    record = {
+        "dataset": entry["id"],
+        "system": system,
+        "budget": budget,
+        "n_jobs": n_jobs,
+        "seed": seed,
+    }
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -200,8 +224,10 @@ def run_one_in_subprocess(system: str, entry: dict[str, Any], budget: float, n_j
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode != 0 or not lines:
         return {**record, "error": (done.stderr or done.stdout)[-800:]}
-    result = json.loads(lines[-1][len("RESULT "):])
-    result["overrun_seconds"] = round(result["wall_seconds"] - budget, 2) if system != "hgb" else None
+    result = json.loads(lines[-1][len("RESULT ") :])
+    result["overrun_seconds"] = (
+        round(result["wall_seconds"] - budget, 2) if system != "hgb" else None
+    )
     return {**record, **result}
 
 
@@ -213,12 +239,19 @@ def markdown_table(records: list[dict[str, Any]]) -> str:
         lines.append(f"\n### Budget {budget:g} s\n")
         lines.append("| dataset | metric | " + " | ".join(systems) + " |")
         lines.append("| --- | --- | " + " | ".join("---" for _ in systems) + " |")
-        datasets = sorted({r["dataset"] for r in records if r["budget"] == budget}, key=lambda d: [r["dataset"] for r in records].index(d))
+        datasets = sorted(
+            {r["dataset"] for r in records if r["budget"] == budget},
+            key=lambda d: [r["dataset"] for r in records].index(d),
+        )
         means: dict[str, list[float]] = {s: [] for s in systems}
         for dataset in datasets:
             cells, metric = [], ""
             for system in systems:
-                match = [r for r in records if r["budget"] == budget and r["dataset"] == dataset and r["system"] == system]
+                match = [
+                    r
+                    for r in records
+                    if r["budget"] == budget and r["dataset"] == dataset and r["system"] == system
+                ]
                 if not match:
                     cells.append("")
                     continue
@@ -228,7 +261,9 @@ def markdown_table(records: list[dict[str, Any]]) -> str:
                     continue
                 metric = r["score_name"]
                 means[system].append(r["score"])
-                overrun = "" if r.get("overrun_seconds") is None else f", {r['overrun_seconds']:+.1f}s"
+                overrun = (
+                    "" if r.get("overrun_seconds") is None else f", {r['overrun_seconds']:+.1f}s"
+                )
                 cells.append(f"{r['score']:.4f} ({r['wall_seconds']:.0f}s{overrun})")
             lines.append(f"| {dataset} | {metric} | " + " | ".join(cells) + " |")
         lines.append(
@@ -249,18 +284,22 @@ def plot(records: list[dict[str, Any]], path: Path) -> None:
     columns = min(3, len(datasets))
     rows = (len(datasets) + columns - 1) // columns
     figure, axes = plt.subplots(rows, columns, figsize=(4.5 * columns, 3.2 * rows), squeeze=False)
-    for axis, dataset in zip(axes.flat, datasets):
+    for axis, dataset in zip(axes.flat, datasets, strict=False):
         for system in SYSTEMS:
             points = sorted(
-                (r["budget"], r["score"]) for r in records
+                (r["budget"], r["score"])
+                for r in records
                 if r["dataset"] == dataset and r["system"] == system and "score" in r
             )
             if points:
-                axis.plot(*zip(*points), marker="o", label=system)
-        metric = next((r["score_name"] for r in records if r["dataset"] == dataset and "score_name" in r), "")
+                budgets, scores = zip(*points, strict=True)
+                axis.plot(budgets, scores, marker="o", label=system)
+        metric = next(
+            (r["score_name"] for r in records if r["dataset"] == dataset and "score_name" in r), ""
+        )
         axis.set_title(f"{dataset} ({metric})")
         axis.set_xlabel("budget (s)")
-    for axis in list(axes.flat)[len(datasets):]:
+    for axis in list(axes.flat)[len(datasets) :]:
         axis.set_visible(False)
     axes.flat[0].legend()
     figure.tight_layout()
@@ -293,11 +332,19 @@ def main(argv: list[str] | None = None) -> int:
     for budget in args.budgets:
         for entry in entries:
             for system in args.systems:
-                record = run_one_in_subprocess(system, entry, budget, args.n_jobs, args.seed, timeout=3 * budget + 120)
+                record = run_one_in_subprocess(
+                    system, entry, budget, args.n_jobs, args.seed, timeout=3 * budget + 120
+                )
                 records.append(record)
-                shown = f"{record['score']:.4f} in {record['wall_seconds']:.1f}s" if "score" in record else record["error"][-200:]
+                shown = (
+                    f"{record['score']:.4f} in {record['wall_seconds']:.1f}s"
+                    if "score" in record
+                    else record["error"][-200:]
+                )
                 print(f"[{budget:g}s] {entry['id']:<13} {system:<6} {shown}", flush=True)
-                (out / "results.json").write_text(json.dumps({"machine": machine(), "records": records}, indent=2))
+                (out / "results.json").write_text(
+                    json.dumps({"machine": machine(), "records": records}, indent=2)
+                )
     (out / "results.md").write_text(f"Machine: {machine()}\n" + markdown_table(records))
     plot(records, out / "score_vs_budget.png")
     print(markdown_table(records))

@@ -14,7 +14,20 @@ from automl_tpot.cli import DEMO_TARGET, demo_table, main
 
 pytestmark = pytest.mark.usefixtures("no_leaked_processes")
 
-SMALL = ["--time-left", "40", "--generations", "1", "--population-size", "4", "--n-jobs", "1", "--cv", "3", "--random-state", "0"]
+SMALL = [
+    "--time-left",
+    "40",
+    "--generations",
+    "1",
+    "--population-size",
+    "4",
+    "--n-jobs",
+    "1",
+    "--cv",
+    "3",
+    "--random-state",
+    "0",
+]
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:
@@ -24,7 +37,9 @@ def run_cli(*argv: str) -> tuple[int, str, str]:
 
 
 def test_demo_train_then_predict(tmp_path):
-    code, out, err = run_cli("train", "--demo", "--out", str(tmp_path / "runs"), "--run-id", "demo", *SMALL)
+    code, out, err = run_cli(
+        "train", "--demo", "--out", str(tmp_path / "runs"), "--run-id", "demo", *SMALL
+    )
     assert code == 0, err
     assert "best CV score" in out and "Leaderboard" in out
     assert "generation   1" in err  # the progress display
@@ -71,5 +86,7 @@ def test_bad_input_prints_one_line_exits_2_and_writes_nothing(tmp_path, argv, me
 def test_console_script_is_installed():
     executable = shutil.which("automl-tpot")
     assert executable, "the automl-tpot console script is not on PATH"
-    done = subprocess.run([executable, "train", "--help"], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [executable, "train", "--help"], capture_output=True, text=True, check=True
+    )
     assert "--time-left" in done.stdout and "--demo" in done.stdout

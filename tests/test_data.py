@@ -113,11 +113,17 @@ def test_cv_is_lowered_for_a_small_class_and_said_so(cancer_table):
         (lambda t: t.iloc[0:0], "empty"),
         (lambda t: t.drop(columns="diagnosis"), "not in the table"),
         (lambda t: t.assign(diagnosis="benign"), "single class"),
-        (lambda t: t.assign(diagnosis=t["diagnosis"].where(t.index % 10 != 0)), "no value in target"),
+        (
+            lambda t: t.assign(diagnosis=t["diagnosis"].where(t.index % 10 != 0)),
+            "no value in target",
+        ),
         (lambda t: t[["diagnosis"]], "no feature columns"),
         (lambda t: t.head(4), "rows"),
         (lambda t: pd.concat([t, t.head(1).assign(diagnosis="lonely")]), "single row"),
-        (lambda t: t.assign(**{c: np.nan for c in t.columns if c != "diagnosis"}), "no usable feature"),
+        (
+            lambda t: t.assign(**{c: np.nan for c in t.columns if c != "diagnosis"}),
+            "no usable feature",
+        ),
     ],
 )
 def test_bad_tables_raise_data_error(cancer_table, make, message):

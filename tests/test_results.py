@@ -31,7 +31,10 @@ def test_describe_pipeline_flattens_and_skips_placeholders():
         FeatureUnion([("a", StandardScaler()), ("p", Passthrough())]),
         LogisticRegression(C=np.float64(0.5)),
     )
-    assert describe_pipeline(pipeline) == "MaxAbsScaler() -> StandardScaler() -> LogisticRegression(C=0.5)"
+    assert (
+        describe_pipeline(pipeline)
+        == "MaxAbsScaler() -> StandardScaler() -> LogisticRegression(C=0.5)"
+    )
 
 
 def test_complexity_counts_operators_and_changed_parameters():
@@ -64,7 +67,9 @@ def test_records_are_json_safe_and_classify_every_outcome():
     history.loc[3, "Eval Error"] = None
     history.loc[5, "Eval Error"] = "TIMEOUT"
     history.loc[5, "roc_auc_score"] = np.nan
-    records = evaluated_records(history, score_column="roc_auc_score", complexity_column="complexity", metric="roc_auc")
+    records = evaluated_records(
+        history, score_column="roc_auc_score", complexity_column="complexity", metric="roc_auc"
+    )
     assert [r["status"] for r in records] == ["ok", "failed", "ok", "not_finished", "ok", "timeout"]
     assert records[4]["parents"] == [0, 2] and records[4]["variation"] == "crossover"
     assert records[1]["score"] is None and records[1]["error"] == "INVALID"
@@ -72,14 +77,24 @@ def test_records_are_json_safe_and_classify_every_outcome():
 
 
 def test_leaderboard_ranks_by_score_then_simplicity():
-    records = evaluated_records(_tpot_like_history(), score_column="roc_auc_score", complexity_column="complexity", metric="roc_auc")
+    records = evaluated_records(
+        _tpot_like_history(),
+        score_column="roc_auc_score",
+        complexity_column="complexity",
+        metric="roc_auc",
+    )
     board = leaderboard_from_records(records, k=2)
     assert [(e["rank"], e["id"]) for e in board] == [(1, 2), (2, 4)]
     assert board[0]["scores"] == {"roc_auc": 0.95}
 
 
 def test_pareto_front_keeps_only_non_dominated():
-    records = evaluated_records(_tpot_like_history(), score_column="roc_auc_score", complexity_column="complexity", metric="roc_auc")
+    records = evaluated_records(
+        _tpot_like_history(),
+        score_column="roc_auc_score",
+        complexity_column="complexity",
+        metric="roc_auc",
+    )
     front = pareto_front_from_records(records)
     assert [r["id"] for r in front] == [2, 5]
 

@@ -14,7 +14,9 @@ ARTIFACTS = {
 }
 
 
-@pytest.mark.parametrize("bad", ["", "..", "../escape", "a/b", "a\\b", ".hidden", "x" * 200, "a..b"])
+@pytest.mark.parametrize(
+    "bad", ["", "..", "../escape", "a/b", "a\\b", ".hidden", "x" * 200, "a..b"]
+)
 def test_unsafe_run_ids_are_rejected(bad):
     with pytest.raises(StorageError, match="invalid run id"):
         validate_run_id(bad)

@@ -23,7 +23,13 @@ from automl_tpot import (
 
 pytestmark = pytest.mark.usefixtures("no_leaked_processes")
 
-ARTIFACTS = {"model.joblib", "leaderboard.json", "tp_pareto_front.json", "evaluated_individuals.json", "run.json"}
+ARTIFACTS = {
+    "model.joblib",
+    "leaderboard.json",
+    "tp_pareto_front.json",
+    "evaluated_individuals.json",
+    "run.json",
+}
 
 
 def test_classification_run_leaves_a_complete_usable_run(tmp_path, cancer_table, small_config):
@@ -54,7 +60,9 @@ def test_classification_run_leaves_a_complete_usable_run(tmp_path, cancer_table,
     assert [e["score"] for e in board] == sorted((e["score"] for e in board), reverse=True)
     assert board[0]["score"] == pytest.approx(result.best_score)
     for entry in board:
-        assert {"pipeline", "score", "scores", "complexity", "eval_seconds", "generation"} <= set(entry)
+        assert {"pipeline", "score", "scores", "complexity", "eval_seconds", "generation"} <= set(
+            entry
+        )
     individuals = stored.evaluated_individuals["individuals"]
     assert len(individuals) >= config.population_size
     assert {r["status"] for r in individuals} <= {"ok", "failed", "timeout", "not_finished"}
@@ -70,7 +78,9 @@ def test_classification_run_leaves_a_complete_usable_run(tmp_path, cancer_table,
 
 
 def test_model_joblib_predicts_with_joblib_alone(tmp_path, cancer_table, small_config):
-    result = Trainer(small_config(target_column="diagnosis", generations=1), storage=FilesystemStorage(tmp_path)).train(cancer_table)
+    result = Trainer(
+        small_config(target_column="diagnosis", generations=1), storage=FilesystemStorage(tmp_path)
+    ).train(cancer_table)
     rows = tmp_path / "rows.csv"
     cancer_table.drop(columns="diagnosis").head(10).to_csv(rows, index=False)
     script = (
@@ -79,13 +89,17 @@ def test_model_joblib_predicts_with_joblib_alone(tmp_path, cancer_table, small_c
     )
     out = subprocess.run(
         [sys.executable, "-c", script, str(tmp_path / result.run_id / "model.joblib"), str(rows)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "benign" in out or "malignant" in out
 
 
 def test_regression_run(tmp_path, diabetes_table, small_config):
-    result = Trainer(small_config(target_column="target"), storage=FilesystemStorage(tmp_path)).train(diabetes_table)
+    result = Trainer(
+        small_config(target_column="target"), storage=FilesystemStorage(tmp_path)
+    ).train(diabetes_table)
     assert result.task == "regression" and result.metric == "r2"
     predictions = result.model.predict(diabetes_table.drop(columns="target").head(5))
     assert predictions.dtype == float and predictions.shape == (5,)
@@ -94,7 +108,9 @@ def test_regression_run(tmp_path, diabetes_table, small_config):
 
 def test_multiclass_with_a_callable_scorer_and_no_storage(wine_table, small_config):
     macro_f1 = make_scorer(f1_score, average="macro")
-    result = Trainer(small_config(target_column="target", metric=macro_f1, generations=1), store=False).train(wine_table)
+    result = Trainer(
+        small_config(target_column="target", metric=macro_f1, generations=1), store=False
+    ).train(wine_table)
     assert result.run_id is None and result.location is None
     assert result.task == "classification" and list(result.model.classes_) == [0, 1, 2]
     assert result.metric == "f1_score"
@@ -110,23 +126,35 @@ def test_multiclass_with_a_callable_scorer_and_no_storage(wine_table, small_conf
         (lambda t: t.assign(diagnosis=t["diagnosis"].where(t.index % 7 != 0)), DataError),
     ],
 )
-def test_bad_input_raises_and_leaves_nothing_on_disk(tmp_path, cancer_table, small_config, make, error):
+def test_bad_input_raises_and_leaves_nothing_on_disk(
+    tmp_path, cancer_table, small_config, make, error
+):
     storage_root = tmp_path / "runs"
     with pytest.raises(error):
-        Trainer(small_config(target_column="diagnosis"), storage=FilesystemStorage(storage_root)).train(make(cancer_table))
+        Trainer(
+            small_config(target_column="diagnosis"), storage=FilesystemStorage(storage_root)
+        ).train(make(cancer_table))
     assert not storage_root.exists()
 
 
 def test_non_numeric_regression_target_is_rejected(tmp_path, cancer_table, small_config):
     with pytest.raises(DataError, match="numeric target"):
-        Trainer(small_config(target_column="diagnosis", task="regression"), storage=FilesystemStorage(tmp_path / "r")).train(cancer_table)
+        Trainer(
+            small_config(target_column="diagnosis", task="regression"),
+            storage=FilesystemStorage(tmp_path / "r"),
+        ).train(cancer_table)
     assert not (tmp_path / "r").exists()
 
 
-def test_a_budget_too_small_for_any_search_fails_fast_and_cleanly(tmp_path, cancer_table, small_config):
+def test_a_budget_too_small_for_any_search_fails_fast_and_cleanly(
+    tmp_path, cancer_table, small_config
+):
     storage_root = tmp_path / "runs"
     with pytest.raises(TrainingError, match="time_left"):
-        Trainer(small_config(target_column="diagnosis", time_left=0.5), storage=FilesystemStorage(storage_root)).train(cancer_table)
+        Trainer(
+            small_config(target_column="diagnosis", time_left=0.5),
+            storage=FilesystemStorage(storage_root),
+        ).train(cancer_table)
     assert not storage_root.exists()
 
 
@@ -134,4 +162,6 @@ def test_an_existing_run_id_is_refused_before_training(tmp_path, cancer_table, s
     storage = FilesystemStorage(tmp_path)
     storage.write_bytes("taken", "run.json", b"{}")
     with pytest.raises(StorageError, match="already exists"):
-        Trainer(small_config(target_column="diagnosis"), storage=storage).train(cancer_table, run_id="taken")
+        Trainer(small_config(target_column="diagnosis"), storage=storage).train(
+            cancer_table, run_id="taken"
+        )

@@ -251,13 +251,16 @@ def prepare_training_data(
         raise DataError(f"the table has no feature columns besides the target {target_column!r}")
     min_rows = 2 * cv
     if len(table) < min_rows:
-        raise DataError(f"the table has {len(table)} rows; {cv}-fold cross-validation needs >= {min_rows}")
+        raise DataError(
+            f"the table has {len(table)} rows; {cv}-fold cross-validation needs >= {min_rows}"
+        )
 
     resolved_task, reason = infer_task(target, task)
     feature_types = detect_feature_types(features)
     if not feature_types.used:
         raise DataError(
-            "no usable feature column: " + "; ".join(f"{c}: {r}" for c, r in feature_types.dropped.items())
+            "no usable feature column: "
+            + "; ".join(f"{c}: {r}" for c, r in feature_types.dropped.items())
         )
 
     notes: list[str] = []
@@ -322,9 +325,9 @@ def as_category_strings(values: Any) -> np.ndarray:
 def as_float_booleans(values: Any) -> np.ndarray:
     """Cast a 2-D block of booleans (possibly with missing values) to floats 0.0 / 1.0 / NaN."""
     frame = pd.DataFrame(values)
-    return frame.apply(lambda col: col.map(lambda v: np.nan if pd.isna(v) else float(bool(v)))).to_numpy(
-        dtype=float
-    )
+    return frame.apply(
+        lambda col: col.map(lambda v: np.nan if pd.isna(v) else float(bool(v)))
+    ).to_numpy(dtype=float)
 
 
 def build_preprocessor(feature_types: FeatureTypes):
@@ -353,13 +356,26 @@ def build_preprocessor(feature_types: FeatureTypes):
     candidates = [
         ("numeric", SimpleImputer(strategy="median", add_indicator=True), feature_types.numeric),
         ("boolean", booleans, feature_types.boolean),
-        ("categorical", one_hot(OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
-         feature_types.categorical),
-        ("text", one_hot(OneHotEncoder(handle_unknown="infrequent_if_exist",
-                                       max_categories=TOP_CATEGORIES + 1, sparse_output=False)),
-         feature_types.text),
+        (
+            "categorical",
+            one_hot(OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+            feature_types.categorical,
+        ),
+        (
+            "text",
+            one_hot(
+                OneHotEncoder(
+                    handle_unknown="infrequent_if_exist",
+                    max_categories=TOP_CATEGORIES + 1,
+                    sparse_output=False,
+                )
+            ),
+            feature_types.text,
+        ),
     ]
-    parts = [(name, transformer, list(columns)) for name, transformer, columns in candidates if columns]
+    parts = [
+        (name, transformer, list(columns)) for name, transformer, columns in candidates if columns
+    ]
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
 
 

@@ -151,9 +151,10 @@ def describe_search_space(space: Any, indent: int = 0) -> list[str]:
     pad = "  " * indent
     inner = getattr(space, "inner", None)  # a SeededSearchSpace
     if inner is not None:
-        return [f"{pad}{type(space).__name__}: the first generation holds each estimator at its defaults"] + (
-            describe_search_space(inner, indent + 1)
-        )
+        return [
+            f"{pad}{type(space).__name__}: the first generation holds every estimator at its "
+            "defaults"
+        ] + (describe_search_space(inner, indent + 1))
     if isinstance(space, EstimatorNode):
         method = space.method
         params = space.space

@@ -131,7 +131,11 @@ def auto(context: SearchContext) -> Any:
     from .tuned import strong_defaults_space
 
     return strong_defaults_space(
-        context.task, context.n_rows, context.n_features, context.random_state, context.population_size
+        context.task,
+        context.n_rows,
+        context.n_features,
+        context.random_state,
+        context.population_size,
     )
 
 

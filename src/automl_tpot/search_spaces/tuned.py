@@ -61,7 +61,9 @@ def _step(hyperparameter: Any, value: Any, rng: np.random.Generator) -> Any:
     if hasattr(hyperparameter, "lower") and hasattr(hyperparameter, "upper"):  # numeric
         lower, upper = hyperparameter.lower, hyperparameter.upper
         if hyperparameter.log:
-            moved = math.exp(math.log(value) + rng.normal(0, 0.35) * (math.log(upper) - math.log(lower)) / 4)
+            moved = math.exp(
+                math.log(value) + rng.normal(0, 0.35) * (math.log(upper) - math.log(lower)) / 4
+            )
         else:
             moved = value + rng.normal(0, 0.15) * (upper - lower)
         moved = min(max(moved, lower), upper)
@@ -76,7 +78,9 @@ def _step(hyperparameter: Any, value: Any, rng: np.random.Generator) -> Any:
 class TunedEstimatorNode(EstimatorNode):
     """Like TPOT's ``EstimatorNode``, but its individuals mutate locally (see module docs)."""
 
-    def __init__(self, method: type, space: ConfigurationSpace, hyperparameter_parser: Callable | None = None):
+    def __init__(
+        self, method: type, space: ConfigurationSpace, hyperparameter_parser: Callable | None = None
+    ):
         super().__init__(method, space)
         self.hyperparameter_parser = hyperparameter_parser
 
@@ -210,13 +214,17 @@ def strong_defaults_space(
     if classification:
         linear = TunedEstimatorNode(
             LogisticRegression,
-            ConfigurationSpace(seed=seed, space={"C": Float("C", (1e-3, 1e3), log=True, default=1.0)}),
+            ConfigurationSpace(
+                seed=seed, space={"C": Float("C", (1e-3, 1e3), log=True, default=1.0)}
+            ),
             _FixedParameters({"max_iter": 2000}),
         )
     else:
         linear = TunedEstimatorNode(
             Ridge,
-            ConfigurationSpace(seed=seed, space={"alpha": Float("alpha", (1e-3, 1e3), log=True, default=1.0)}),
+            ConfigurationSpace(
+                seed=seed, space={"alpha": Float("alpha", (1e-3, 1e3), log=True, default=1.0)}
+            ),
         )
     spaces.append(SequentialPipeline([scaler, linear]))
     if n_rows <= 20_000:

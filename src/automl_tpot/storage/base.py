@@ -7,6 +7,7 @@ a run without a manifest as incomplete, and a failed write removes what it had w
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -122,13 +123,13 @@ def write_run(
             storage.write_bytes(run_id, name, data)
         storage.write_bytes(run_id, MANIFEST, manifest)
     except BaseException as error:
-        try:
+        with contextlib.suppress(Exception):  # the original error matters more than the clean-up's
             storage.delete_run(run_id)
-        except Exception:  # the original error matters more than the clean-up's
-            pass
         if isinstance(error, StorageError) or not isinstance(error, Exception):
             raise
-        raise StorageError(f"could not write run {run_id!r} to {storage.location(run_id)}: {error}") from error
+        raise StorageError(
+            f"could not write run {run_id!r} to {storage.location(run_id)}: {error}"
+        ) from error
     return storage.location(run_id)
 
 
