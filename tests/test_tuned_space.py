@@ -1,0 +1,97 @@
+"""The default 'auto' space: seeded defaults evaluated first, local mutations inside the ranges."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestRegressor
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from automl_tpot.search_spaces.tuned import (
+    SeededSearchSpace,
+    TunedEstimatorIndividual,
+    strong_defaults_space,
+)
+
+POPULATION = 10
+
+
+def _final_estimator(pipeline):
+    return pipeline.steps[-1][1] if isinstance(pipeline, Pipeline) else pipeline
+
+
+def _generate_population(space, rng):
+    return [space.generate(rng) for _ in range(POPULATION)]
+
+
+def test_seeds_come_last_so_tpot_scores_them_first_and_hgb_is_the_very_last():
+    space = strong_defaults_space("classification", 500, 12, random_state=0, population_size=POPULATION)
+    assert isinstance(space, SeededSearchSpace)
+    population = _generate_population(space, np.random.default_rng(0))
+    seeds = population[-len(space.seeds) :]
+    finals = [_final_estimator(ind.export_pipeline()) for ind in seeds]
+    assert isinstance(finals[-1], HistGradientBoostingClassifier)
+    assert {type(f).__name__ for f in finals} == {
+        "HistGradientBoostingClassifier",
+        "RandomForestClassifier",
+        "ExtraTreesClassifier",
+        "LogisticRegression",
+        "KNeighborsClassifier",
+    }
+
+
+def test_seeds_are_the_scikit_learn_defaults():
+    space = strong_defaults_space("classification", 500, 12, random_state=0, population_size=POPULATION)
+    seeds = _generate_population(space, np.random.default_rng(1))[-len(space.seeds) :]
+    hgb = _final_estimator(seeds[-1].export_pipeline())
+    reference = HistGradientBoostingClassifier(random_state=0)
+    for name in ("learning_rate", "max_leaf_nodes", "min_samples_leaf", "max_iter", "max_features"):
+        assert hgb.get_params()[name] == reference.get_params()[name], name
+    linear = next(
+        _final_estimator(s.export_pipeline())
+        for s in seeds
+        if isinstance(_final_estimator(s.export_pipeline()), LogisticRegression)
+    )
+    assert linear.C == 1.0
+
+
+def test_large_tables_leave_knn_out_and_regression_gets_regressors():
+    space = strong_defaults_space("regression", 50_000, 12, random_state=None, population_size=8)
+    names = {type(_final_estimator(s.export_pipeline())).__name__ for s in space.seeds}
+    assert "KNeighborsRegressor" not in names
+    assert "RandomForestRegressor" in names
+    forest = next(
+        _final_estimator(s.export_pipeline())
+        for s in space.seeds
+        if isinstance(_final_estimator(s.export_pipeline()), RandomForestRegressor)
+    )
+    assert forest.n_estimators == 100
+
+
+def test_a_population_smaller_than_the_seeds_keeps_the_first_seeds():
+    space = strong_defaults_space("classification", 500, 12, random_state=0, population_size=2)
+    assert len(space.seeds) == 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), steps=st.integers(1, 15))
+def test_mutations_stay_inside_the_space_and_keep_the_estimator(seed, steps):
+    space = strong_defaults_space("classification", 500, 12, random_state=0, population_size=6)
+    rng = np.random.default_rng(seed)
+    individual = space.inner.generate(rng)
+    node = individual.node
+    tuned = node if isinstance(node, TunedEstimatorIndividual) else node.pipeline[-1]
+    method = tuned.method
+    for _ in range(steps):
+        assert tuned.mutate(rng)
+    assert tuned.method is method
+    for name, value in tuned.hyperparameters.items():
+        hyperparameter = tuned.space[name]
+        if hasattr(hyperparameter, "lower"):
+            assert hyperparameter.lower <= value <= hyperparameter.upper, name
+        else:
+            assert value in hyperparameter.choices, name
+    clone(individual.export_pipeline())  # a valid, constructible estimator
