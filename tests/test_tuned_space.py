@@ -28,7 +28,9 @@ def _generate_population(space, rng):
 
 
 def test_seeds_come_last_so_tpot_scores_them_first_and_hgb_is_the_very_last():
-    space = strong_defaults_space("classification", 500, 12, random_state=0, population_size=POPULATION)
+    space = strong_defaults_space(
+        "classification", 500, 12, random_state=0, population_size=POPULATION
+    )
     assert isinstance(space, SeededSearchSpace)
     population = _generate_population(space, np.random.default_rng(0))
     seeds = population[-len(space.seeds) :]
@@ -44,7 +46,9 @@ def test_seeds_come_last_so_tpot_scores_them_first_and_hgb_is_the_very_last():
 
 
 def test_seeds_are_the_scikit_learn_defaults():
-    space = strong_defaults_space("classification", 500, 12, random_state=0, population_size=POPULATION)
+    space = strong_defaults_space(
+        "classification", 500, 12, random_state=0, population_size=POPULATION
+    )
     seeds = _generate_population(space, np.random.default_rng(1))[-len(space.seeds) :]
     hgb = _final_estimator(seeds[-1].export_pipeline())
     reference = HistGradientBoostingClassifier(random_state=0)
