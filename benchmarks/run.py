@@ -138,7 +138,8 @@ def fit_system(
         from flaml import AutoML
 
         model = AutoML()
-        y_train = y_train.astype(object) if task == "classification" else y_train
+        if task == "classification" and not np.issubdtype(y_train.dtype, np.number):
+            y_train = y_train.astype(object)  # FLAML 2.7 cannot read pandas 3's string dtype
         model.fit(
             X_train=with_categories(X_train),
             y_train=y_train,
