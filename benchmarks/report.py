@@ -35,7 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     machine = "; ".join(sorted(set(machines)))
-    (out / "results.json").write_text(json.dumps({"machine": machine, "records": combined}, indent=2))
+    (out / "results.json").write_text(
+        json.dumps({"machine": machine, "records": combined}, indent=2)
+    )
     (out / "results.md").write_text(f"Machine: {machine}\n" + markdown_table(combined))
     plot(combined, out / "score_vs_budget.png")
     print(markdown_table(combined))
