@@ -93,6 +93,7 @@ def fit_system(
 ) -> dict[str, Any]:
     """Fit ``system`` on the training part; return its test scores and wall time."""
     import numpy as np
+    import pandas as pd
 
     train, test = split(entry, seed)
     target = entry["target"]
@@ -138,7 +139,7 @@ def fit_system(
         from flaml import AutoML
 
         model = AutoML()
-        if task == "classification" and not np.issubdtype(y_train.dtype, np.number):
+        if task == "classification" and not pd.api.types.is_numeric_dtype(y_train):
             y_train = y_train.astype(object)  # FLAML 2.7 cannot read pandas 3's string dtype
         model.fit(
             X_train=with_categories(X_train),
