@@ -2,7 +2,9 @@
 
 ``automl-tpot train DATA --target COL`` trains and stores a run; ``automl-tpot train --demo``
 does the same on a dataset that ships with scikit-learn; ``automl-tpot predict RUN_DIR DATA``
-writes predictions for new rows. Input errors print one line and exit with status 2.
+writes predictions for new rows. ``automl-tpot scheduler`` / ``automl-tpot worker`` start Dask's
+own scheduler and worker for distributed mode. Input errors print one line and exit with
+status 2.
 """
 
 from __future__ import annotations
@@ -65,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--memory-limit-mb", type=int, help="memory limit per worker (MiB)")
     train.add_argument("--parallel-mode", choices=["local", "distributed"])
     train.add_argument("--scheduler-file", help="Dask scheduler file (distributed mode)")
+    train.add_argument(
+        "--parallel-fallback", action=argparse.BooleanOptionalAction, default=None,
+        help="when the Dask cluster fails, go on locally with 1 worker (default) or fail",
+    )
+    train.add_argument("--cluster-wait", type=float, help="seconds to wait for the Dask cluster")
     train.add_argument("--search-space", help="search space name")
     train.add_argument("--random-state", type=int)
     train.add_argument("--leaderboard-k", type=int, help="pipelines kept on the leaderboard")
@@ -76,13 +83,38 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("run_dir", help="the run folder (holding model.joblib and run.json)")
     predict.add_argument("data", help="CSV or Parquet file of rows to predict")
     predict.add_argument("--output", "-o", help="CSV file to write (default: standard output)")
+
+    scheduler = commands.add_parser(
+        "scheduler", help="start a Dask scheduler for distributed mode (runs dask scheduler)"
+    )
+    scheduler.add_argument("--scheduler-file", required=True, help="where to write its address")
+    scheduler.add_argument(
+        "--idle-timeout", type=float, default=300,
+        help="exit after this many seconds without clients (default 300; 0 never)",
+    )
+    scheduler.add_argument("--host", help="address to listen on (default: Dask's)")
+    scheduler.add_argument("--port", type=int, help="port to listen on (default 8786)")
+    scheduler.add_argument("--no-dashboard", action="store_true", help="no web dashboard")
+    scheduler.add_argument("--print", action="store_true", help="print the command, do not run it")
+
+    worker = commands.add_parser(
+        "worker", help="start a Dask worker for distributed mode (runs dask worker)"
+    )
+    worker.add_argument("--scheduler-file", required=True, help="the scheduler's address file")
+    worker.add_argument(
+        "--memory-limit", default="0",
+        help="memory limit of the worker, e.g. 2GiB (default 0: none)",
+    )
+    worker.add_argument("--name", help="the worker's name")
+    worker.add_argument("--host", help="address to listen on (default: Dask's)")
+    worker.add_argument("--print", action="store_true", help="print the command, do not run it")
     return parser
 
 
 _CONFIG_OPTIONS = (
     "target_column", "task", "metric", "time_left", "per_run_limit", "generations",
     "population_size", "cv", "n_jobs", "memory_limit_mb", "parallel_mode", "scheduler_file",
-    "search_space", "random_state", "leaderboard_k",
+    "search_space", "random_state", "leaderboard_k", "parallel_fallback", "cluster_wait",
 )
 
 
@@ -187,6 +219,31 @@ def _predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _cluster(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import shlex
+
+    from .cluster import WORKER_ENVIRONMENT, exec_command, scheduler_command, worker_command
+
+    if args.command == "scheduler":
+        command = scheduler_command(
+            args.scheduler_file, idle_timeout=args.idle_timeout, host=args.host, port=args.port,
+            dashboard=not args.no_dashboard,
+        )
+        env: dict[str, str] = {}
+    else:
+        command = worker_command(
+            args.scheduler_file, memory_limit=args.memory_limit, name=args.name, host=args.host
+        )
+        env = dict(WORKER_ENVIRONMENT)
+    line = " ".join([*(f"{k}={v}" for k, v in env.items()), shlex.join(command)])
+    if args.print:
+        print(line, file=out)
+        return EXIT_OK
+    print(f"automl-tpot {args.command}: exec {line}", file=err)
+    exec_command(command, env)
+    return EXIT_FAILED  # pragma: no cover - exec does not return
+
+
 class _UsageError(Exception):
     pass
 
@@ -197,7 +254,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     err = err or sys.stderr
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"train": _train, "predict": _predict}
+    handlers = {"train": _train, "predict": _predict, "scheduler": _cluster, "worker": _cluster}
     try:
         return handlers[args.command](args, out, err)
     except (AutoMLTPOTError, _UsageError) as error:

@@ -19,7 +19,7 @@ from typing import Any
 
 from .config import TrainerConfig
 from .data import DataSource, PreparedData, build_preprocessor, load_table, prepare_training_data
-from .errors import ConfigError, StorageError, TrainingError
+from .errors import ClusterError, ConfigError, StorageError, TrainingError
 from .metrics import MetricsBackend, NullMetrics
 from .progress import GenerationProgress, GenerationWatcher
 from .results import (
@@ -171,6 +171,11 @@ class Trainer:
         generations_done = int(estimator._evolver_instance.generation)
         finished_all = config.generations is not None and generations_done >= config.generations
         notes = list(prepared.notes)
+        if session_info.get("fallback_reason"):
+            notes.append(
+                f"parallel fallback: ran on a local 1-worker cluster because "
+                f"{session_info['fallback_reason']}"
+            )
         if not finished_all:
             notes.append(f"the time budget ended the search after {generations_done} generation(s)")
         result_fields = dict(
@@ -225,13 +230,15 @@ class Trainer:
         """Run TPOT inside a Dask session sized to the remaining budget."""
         from tpot import TPOTEstimator
 
+        from .evaluation import install as install_evaluation_loop
         from .objectives import pipeline_complexity
         from .parallel import open_dask_session
 
         config = self.config
         deadline = started + config.time_left
         listener = self._progress_listener(progress)
-        with open_dask_session(config) as session:
+        install_evaluation_loop()
+        with open_dask_session(config, on_fallback=self._parallel_fallback) as session:
             timings["cluster_start"] = round(session.started_in, 3)
             remaining = deadline - time.monotonic()
             search_seconds = remaining - CLOSE_RESERVE - REFIT_SHARE * config.time_left
@@ -258,28 +265,46 @@ class Trainer:
                     max_eval_time_mins=per_run / 60,
                     n_jobs=session.n_workers,
                     client=session.client,
+                    # the evaluation loop broadcasts the data itself, once per cluster
+                    scatter=False,
                     random_state=config.random_state,
                     verbose=0,
                 )
             search_started = time.monotonic()
+            interrupt = _InterruptLatch()
             try:
-                with GenerationWatcher(
+                with interrupt, GenerationWatcher(
                     estimator, listener, score_column=estimator.objective_names[0], started_at=started
                 ):
                     estimator.fit(features, prepared.y)
+            except ClusterError:
+                raise
             except Exception as error:
+                if interrupt.fired:
+                    raise KeyboardInterrupt from error
                 raise TrainingError(f"the TPOT search failed: {error}") from error
+            if interrupt.fired:
+                # TPOT 1.1 swallows KeyboardInterrupt and returns what it has; the caller asked
+                # the run to stop, so nothing is reported or stored.
+                raise KeyboardInterrupt
             timings["search"] = round(time.monotonic() - search_started, 3)
             if getattr(estimator, "fitted_pipeline_", None) is None:
                 raise TrainingError("the search found no pipeline that could be fitted on all rows")
-            session_info = {
-                "mode_requested": config.parallel_mode,
-                "mode_used": session.mode,
-                "n_workers": session.n_workers,
-            }
+            session_info = session.info()
+            reasons = dict(getattr(session, "failure_reasons", {}))
             close_started = time.monotonic()
         timings["cluster_stop"] = round(time.monotonic() - close_started, 3)
+        _attach_reasons(estimator.evaluated_individuals, reasons)
         return estimator, session_info
+
+    def _parallel_fallback(self, reason: str) -> None:
+        """The watchdog gave up on the Dask cluster and the run goes on locally: tell metrics."""
+        from .progress import Alert
+
+        try:
+            self.metrics.on_alert(Alert("parallel_fallback", reason))
+        except Exception:
+            log.warning("metrics backend failed on alert; ignoring", exc_info=True)
 
     def _progress_listener(
         self, progress: Callable[[GenerationProgress], None] | None
@@ -348,6 +373,56 @@ class Trainer:
                 },
             }
         )
+
+
+class _InterruptLatch:
+    """Notes a Ctrl-C (SIGINT) during the search, which TPOT 1.1 would otherwise swallow.
+
+    Only installed from the main thread, and it chains to the handler it replaces.
+    """
+
+    def __init__(self) -> None:
+        self.fired = False
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> _InterruptLatch:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGINT)
+            if callable(self._previous):  # not when the host ignores SIGINT or set it to default
+                signal.signal(signal.SIGINT, self._handle)
+                self._installed = True
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.fired = True
+        self._previous(signum, frame)
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc_info: Any) -> None:
+        import signal
+
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _attach_reasons(frame: Any, reasons: dict[Any, tuple[str, str]]) -> None:
+    """Copy each failed evaluation's reason into TPOT's history, keyed by the individual."""
+    from .evaluation import EVAL_REASON
+
+    if frame is None or "Individual" not in frame:
+        return
+
+    def lookup(individual: Any) -> Any:
+        try:
+            return reasons.get(individual.unique_id())
+        except Exception:  # an individual TPOT could not identify: no reason to show
+            return None
+
+    frame[EVAL_REASON] = frame["Individual"].map(lookup)
 
 
 def _versions() -> dict[str, str]:
