@@ -256,3 +256,59 @@ def test_evaluation_reasons_name_the_exception():
     data = {"X": np.zeros((2, 2)), "y": np.zeros(2)}
     outcome = evaluate_on_worker(Boom(), [objective], 5.0, data)
     assert outcome == {"error": "exception", "reason": "ValueError: bad pipeline"}
+
+
+def test_a_generation_does_not_wait_for_its_straggler_which_is_collected_later():
+    from helpers.sleepers import Sleeper, sleep_objective
+
+    from automl_tpot import TrainerConfig
+    from automl_tpot.evaluation import evaluate_individuals
+    from automl_tpot.parallel import open_dask_session
+
+    data = {"X": np.zeros((10, 2)), "y": np.zeros(10)}
+    with open_dask_session(TrainerConfig(n_jobs=2)) as session:
+        first = [Sleeper(f"fast{i}", 0.2) for i in range(6)] + [Sleeper("slow", 6.0)]
+        started = time.monotonic()
+        scores, _, _, errors = evaluate_individuals(
+            first, [sleep_objective], max_eval_time_mins=1, n_expected_columns=1,
+            client=session.client, scheduled_timeout_time=time.time() + 60, **data,
+        )
+        first_call = time.monotonic() - started
+        assert first_call < 5.0, first_call  # did not wait for the 6 s evaluation
+        assert [s[0] for s in scores[:6]] == [0.2] * 6 and errors == [None] * 7
+        assert np.isnan(scores[6][0])  # not scored yet, so TPOT asks for it again
+
+        second = [Sleeper("slow", 6.0)]  # TPOT asks again (alone: nothing else to wait for)
+        scores, _, _, errors = evaluate_individuals(
+            second, [sleep_objective], max_eval_time_mins=1, n_expected_columns=1,
+            client=session.client, scheduled_timeout_time=time.time() + 60, **data,
+        )
+        total = time.monotonic() - started
+        assert scores == [[6.0]] and errors == [None]
+        assert total < 9.0, total  # the straggler ran once, not again from the start
+        executed = session.current.run(lambda dask_worker: dask_worker.state.executed_count)
+        assert sum(executed.values()) == 7
+
+
+def test_an_over_time_evaluation_is_stopped_on_the_worker():
+    from helpers.sleepers import Sleeper, sleep_objective
+
+    from automl_tpot import TrainerConfig
+    from automl_tpot.evaluation import evaluate_individuals
+    from automl_tpot.parallel import open_dask_session
+
+    with open_dask_session(TrainerConfig(n_jobs=1)) as session:
+        started = time.monotonic()
+        scores, _, _, errors = evaluate_individuals(
+            [Sleeper("endless", 600)], [sleep_objective], max_eval_time_mins=1.5 / 60,
+            n_expected_columns=1, client=session.client, X=np.zeros(3), y=np.zeros(3),
+        )
+        assert errors == ["TIMEOUT"] and np.isnan(scores[0][0])
+        assert time.monotonic() - started < 10
+        assert session.failure_reasons["endless"][0] == "timeout"
+        # the worker is free again: a new evaluation runs at once
+        quick, _, _, _ = evaluate_individuals(
+            [Sleeper("quick", 0.1)], [sleep_objective], max_eval_time_mins=1,
+            n_expected_columns=1, client=session.client, X=np.zeros(3), y=np.zeros(3),
+        )
+        assert quick == [[0.1]]

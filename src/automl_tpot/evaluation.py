@@ -60,6 +60,13 @@ POLL_SECONDS = 0.25
 REFRESH_SECONDS = 1.0
 #: Times one evaluation is submitted again after its worker (or cluster) was lost.
 MAX_RESUBMITS = 2
+#: A generation stops waiting for its last evaluations when each has run this many times the
+#: median evaluation of the generation (and at least STRAGGLER_MIN_SECONDS), once at least
+#: STRAGGLER_MIN_DONE of the generation is done: they run on and are collected when TPOT asks
+#: for them again (it keeps unscored individuals in its population).
+STRAGGLER_FACTOR = 3.0
+STRAGGLER_MIN_SECONDS = 2.0
+STRAGGLER_MIN_DONE = 0.5
 
 
 
@@ -198,11 +205,14 @@ def _is_data(value: Any) -> bool:
     return isinstance(value, np.ndarray) or type(value).__module__.startswith(("pandas", "scipy"))
 
 
-def _session_state(session: Any) -> tuple[_DataCache, dict[Any, tuple[str, str]]]:
+def _session_state(
+    session: Any,
+) -> tuple[_DataCache, dict[Any, tuple[str, str]], dict[Any, tuple[Any, _Job]]]:
     if not hasattr(session, "_evaluation_cache"):
         session._evaluation_cache = _DataCache()
         session.failure_reasons = {}
-    return session._evaluation_cache, session.failure_reasons
+        session._carried = {}
+    return session._evaluation_cache, session.failure_reasons, session._carried
 
 
 def _free_slots(workers: dict[str, int], running: dict[Any, _Job]) -> list[str]:
@@ -240,19 +250,36 @@ def evaluate_individuals(
     """Evaluate ``individual_list`` on the session behind ``client``; TPOT's signature and
     return value (scores, start times, end times, ``None``/``"INVALID"``/``"TIMEOUT"``)."""
     session = client.session
-    cache, reasons = _session_state(session)
+    cache, reasons, carried = _session_state(session)
     individuals = list(individual_list)
     n_columns = n_expected_columns or 1
     per_run = None
     if max_eval_time_mins is not None and not math.isinf(max_eval_time_mins):
         per_run = max_eval_time_mins * 60
     outcomes: dict[int, tuple[list[Any], float, float, str | None]] = {}
-    pending: deque[tuple[int, int]] = deque((i, 0) for i in range(len(individuals)))
+    # TPOT pops its stack from the end; the same order keeps seeded runs comparable
+    pending: deque[tuple[int, int]] = deque((i, 0) for i in reversed(range(len(individuals))))
     running: dict[Any, _Job] = {}
     workers: dict[str, int] = {}
     refreshed = 0.0
     no_workers_since: float | None = None
     finished = threading.Event()  # set from the client's event loop when a future completes
+    durations: list[float] = []
+    # the evolver's calls (not TPOT's validation), and not in the last generation
+    carry_over = scheduled_timeout_time is not None and session.may_defer()
+
+    # stragglers a previous generation left running: collect them here if TPOT asks again
+    wanted = {individuals[i].unique_id(): i for i in range(len(individuals))}
+    for uid, (future, job) in list(carried.items()):
+        if uid in wanted and future.client is session.current and future.status != "cancelled":
+            job.index = wanted[uid]
+            running[future] = job
+            future.add_done_callback(lambda _future: finished.set())
+        else:
+            future.cancel()  # dropped by selection, or from a cluster given up
+    carried.clear()
+    attached = {job.index for job in running.values()}
+    pending = deque((i, t) for i, t in pending if i not in attached)
 
     def record(index: int, submitted: float, scores: list[Any] | None, error: str | None,
                category: str | None = None, reason: str | None = None) -> None:
@@ -325,8 +352,18 @@ def evaluate_individuals(
             finished.clear()
             for future in [f for f in running if f.done()]:
                 job = running.pop(future)
+                if future.status == "finished":
+                    durations.append(time.time() - job.submitted)
                 _collect(future, job, record, pending, current)
                 future.release()
+            if carry_over and not pending and running and _only_stragglers(
+                running, durations, len(outcomes), len(individuals)
+            ):
+                for future, job in running.items():
+                    carried[individuals[job.index].unique_id()] = (future, job)
+                    record(job.index, job.submitted, None, None)  # not scored yet
+                running.clear()
+                break
             if per_run is not None:  # backstop: the worker's guard did not answer in time
                 limit = per_run * 1.5 + GUARD_GRACE + 5
                 for future, job in list(running.items()):
@@ -336,8 +373,9 @@ def evaluate_individuals(
                         record(job.index, job.submitted, None, "TIMEOUT", TIMEOUT,
                                f"no answer from the worker within {limit:g}s")
     except BaseException:  # errors and KeyboardInterrupt: stop what runs for us, then go on up
-        for future in running:
+        for future in [*running, *(future for future, _ in carried.values())]:
             future.cancel()
+        carried.clear()
         raise
 
     ordered = [outcomes[i] for i in range(len(individuals))]
@@ -347,6 +385,17 @@ def evaluate_individuals(
         [o[2] for o in ordered],
         [o[3] for o in ordered],
     )
+
+
+def _only_stragglers(
+    running: dict[Any, _Job], durations: list[float], done: int, total: int
+) -> bool:
+    """Whether everything still running is a straggler the generation should not wait for."""
+    if not durations or done < STRAGGLER_MIN_DONE * total:
+        return False
+    limit = max(STRAGGLER_FACTOR * float(np.median(durations)), STRAGGLER_MIN_SECONDS)
+    now = time.time()
+    return all(now - job.submitted > limit for job in running.values())
 
 
 def _collect(

@@ -89,6 +89,9 @@ class DaskSession:
         self.n_workers = 0
         self.started_in = 0.0
         self.fallback_reason: str | None = None
+        #: Whether a generation may leave its stragglers running for the next one (set by the
+        #: Trainer: not in the last generation, whose stragglers nobody would collect).
+        self.may_defer: Callable[[], bool] = lambda: True
         self.current: Any = None
         self.client = RoutedClient(self)
         self._stack = stack

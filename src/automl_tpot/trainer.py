@@ -270,6 +270,7 @@ class Trainer:
                     random_state=config.random_state,
                     verbose=0,
                 )
+            session.may_defer = lambda: _before_last_generation(estimator, config.generations)
             search_started = time.monotonic()
             interrupt = _InterruptLatch()
             try:
@@ -373,6 +374,16 @@ class Trainer:
                 },
             }
         )
+
+
+def _before_last_generation(estimator: Any, generations: int | None) -> bool:
+    """Whether TPOT is evaluating a generation other than its last (a generation may then leave
+    its stragglers running for the next one to collect)."""
+    if generations is None:
+        return True
+    evolver = getattr(estimator, "_evolver_instance", None)
+    # TPOT evaluates its generation g (0 = the initial population) while evolver.generation == g
+    return evolver is not None and int(evolver.generation) < generations - 1
 
 
 class _InterruptLatch:
