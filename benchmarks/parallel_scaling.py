@@ -11,6 +11,7 @@ both contenders; the rate is successful evaluations (finite score, no error) ove
     python benchmarks/parallel_scaling.py --workers 1 2 --distributed 2
     python benchmarks/parallel_scaling.py --workers 1 4 8 15 --distributed 15   # 16 cores
     python benchmarks/parallel_scaling.py --window 20 --population 20 --rows 5000  # quick
+    python benchmarks/parallel_scaling.py --synthetic --workers 1 4 8  # few cores: see synthetic.py
 
 Writes ``parallel_scaling.json`` and ``parallel_scaling.md`` to ``--out``.
 """
@@ -44,10 +45,15 @@ def make_table(rows: int, features: int, seed: int = 0):
 def tpot_estimator(args: argparse.Namespace, client: Any, scatter: bool, n_jobs: int):
     from tpot import TPOTEstimator
 
+    search_space: Any = args.search_space
+    if args.synthetic:
+        from synthetic import search_space as synthetic_space
+
+        search_space = synthetic_space(args.cv)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return TPOTEstimator(
-            search_space=args.search_space,
+            search_space=search_space,
             scorers=["roc_auc"],
             scorers_weights=[1.0],
             classification=True,
@@ -141,6 +147,11 @@ class _Cluster:
         from dask.distributed import Client
 
         base = [sys.executable, "-m", "automl_tpot"]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(Path(__file__).parent), *filter(None, [env.get("PYTHONPATH")])]
+        )
+        self.env = env
         self._spawn([*base, "scheduler", "--scheduler-file", self.scheduler_file,
                      "--host", "127.0.0.1", "--port", "0", "--no-dashboard"])
         while not os.path.exists(self.scheduler_file):
@@ -155,7 +166,7 @@ class _Cluster:
     def _spawn(self, command: list[str]) -> None:
         log = open(self.folder / f"{len(self.processes)}.log", "wb")  # noqa: SIM115
         self.processes.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                               start_new_session=True))
+                                               start_new_session=True, env=self.env))
 
     def __exit__(self, *exc: Any) -> None:
         for process in reversed(self.processes):
@@ -171,9 +182,11 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"{report['machine']['cpu_count']} CPUs ({report['machine']['platform']}), "
         f"tpot {report['versions']['tpot']}, distributed {report['versions']['distributed']}. "
-        f"Window {s['window']:g} s, population {s['population']}, `{s['search_space']}`, "
+        f"Window {s['window']:g} s, population {s['population']}, "
+        f"`{'synthetic' if s.get('synthetic') else s['search_space']}`, "
         f"cv={s['cv']}, {s['rows']} x {s['features']} make_classification, "
-        f"per-run limit {s['per_run_limit']:g} s.",
+        f"per-run limit {s['per_run_limit']:g} s."
+        + (" Synthetic evaluations (sleeping, see synthetic.py)." if s.get("synthetic") else ""),
         "",
         "| path | workers | successful / min | successful | failed | generations | start-up s "
         "| fit s | speed-up vs 1 worker |",
@@ -209,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--search-space", default="linear-light")
     parser.add_argument("--per-run-limit", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--synthetic", action="store_true",
+                        help="evaluations that sleep instead of computing (see synthetic.py)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args(argv)
 
@@ -244,8 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "parallel_scaling.json").write_text(json.dumps(report, indent=2))
-    (out / "parallel_scaling.md").write_text(markdown(report))
+    stem = "parallel_scaling" + ("_synthetic" if args.synthetic else "")
+    (out / f"{stem}.json").write_text(json.dumps(report, indent=2))
+    (out / f"{stem}.md").write_text(markdown(report))
     print(markdown(report))
     return 0 if all(math.isfinite(r["per_minute"]) for r in results) else 1
 

@@ -107,16 +107,38 @@ def test_losing_every_worker_mid_search_falls_back_to_local(
     config = small_config(
         target_column="diagnosis", parallel_mode="distributed",
         scheduler_file=dask_cluster.scheduler_file, population_size=6, generations=3,
-        time_left=60, cluster_wait=2,
+        time_left=60, cluster_wait=5,
     )
     result = Trainer(config, store=False, metrics=metrics).train(cancer_table, progress=kill_all)
 
     assert result.parallel["mode_requested"] == "distributed"
     assert result.parallel["mode_used"] == "local" and result.parallel["n_workers"] == 1
-    assert "no workers" in result.parallel["fallback_reason"]
+    assert "during the search" in result.parallel["fallback_reason"]
     assert [a.kind for a in metrics.alerts] == ["parallel_fallback"]
     assert result.generations_completed >= 2
     _assert_valid_model(result, cancer_table, "diagnosis")
+
+
+def test_losing_every_worker_with_fallback_off_raises_promptly(
+    dask_cluster, cancer_table, small_config
+):
+    killed_at = []
+
+    def kill_all(event):
+        if event.generation == 1 and not killed_at:
+            for name in ("w1", "w2"):
+                dask_cluster.kill_worker(name)
+            killed_at.append(time.monotonic())
+
+    config = small_config(
+        target_column="diagnosis", parallel_mode="distributed",
+        scheduler_file=dask_cluster.scheduler_file, population_size=6, generations=3,
+        time_left=60, cluster_wait=5, parallel_fallback=False,
+    )
+    with pytest.raises(ClusterError, match="had no workers|did not answer"):
+        Trainer(config, store=False).train(cancer_table, progress=kill_all)
+    assert killed_at and time.monotonic() - killed_at[0] < 30  # not the 60 s budget
+    assert dask_cluster.scheduler.poll() is None  # the foreign scheduler was left alone
 
 
 def _gone_scheduler_file(tmp_path, dask_cluster_factory) -> str:

@@ -135,6 +135,9 @@ def evaluate_on_worker(
     memory_limit = _worker_memory_limit()
     memory_budget = memory_limit * MEMORY_GUARD_FRACTION if memory_limit else None
     process = psutil.Process()
+    # only an evaluation that itself grew the worker is blamed (not a worker already near its
+    # limit from earlier work, which Dask's own memory management handles)
+    baseline = process.memory_info().rss + 16 * 2**20
     thread = threading.Thread(target=target, name="automl-tpot-evaluation", daemon=True)
     started = time.monotonic()
     thread.start()
@@ -146,7 +149,11 @@ def evaluate_on_worker(
             reason = f"ran longer than per_run_limit={per_run_seconds:g}s"
             outcome.update(error=TIMEOUT, reason=reason)
             _raise_in(thread, _EvaluationTimeout)
-        elif memory_budget is not None and (rss := process.memory_info().rss) > memory_budget:
+        elif (
+            memory_budget is not None
+            and (rss := process.memory_info().rss) > memory_budget
+            and rss > baseline
+        ):
             outcome.update(
                 error=MEMORY,
                 reason=f"the worker used {rss / 2**20:.0f} MiB, over {MEMORY_GUARD_FRACTION:.0%} "
@@ -312,22 +319,22 @@ def evaluate_individuals(
                 break
 
             if time.monotonic() - refreshed > REFRESH_SECONDS or not workers:
+                # unhealthy (no answer, or no workers) for cluster_wait seconds: give it up
+                wait = session.config.cluster_wait
                 try:
                     workers = session.worker_threads()
+                    problem = None if workers else "had no workers"
                 except (OSError, TimeoutError) as error:
-                    resubmit_all(f"the scheduler stopped answering during the search ({error})")
-                    continue
+                    workers = {}
+                    problem = f"did not answer ({type(error).__name__}: {error})"
                 refreshed = time.monotonic()
-                if workers:
+                if problem is None:
                     no_workers_since = None
                 elif no_workers_since is None:
                     no_workers_since = time.monotonic()
-                elif time.monotonic() - no_workers_since > session.config.cluster_wait:
-                    resubmit_all(
-                        f"the cluster had no workers for {session.config.cluster_wait:g}s during "
-                        "the search"
-                    )
+                elif time.monotonic() - no_workers_since > wait:
                     no_workers_since = None
+                    resubmit_all(f"the cluster {problem} for {wait:g}s during the search")
                     continue
 
             current = session.current

@@ -119,6 +119,9 @@ class Trainer:
             DataError: the table cannot be used (nothing is stored).
             SearchSpaceError: the search space cannot be resolved (nothing is stored).
             TrainingError: the search produced no usable pipeline (nothing is stored).
+            ClusterError: the Dask cluster failed and ``parallel_fallback`` is off (a
+                ``TrainingError``; nothing is stored).
+            KeyboardInterrupt: Ctrl-C during the run (the cluster is closed, nothing is stored).
             StorageError: the artifacts could not be written (no complete run is left).
         """
         started = time.monotonic()
