@@ -129,3 +129,14 @@ def test_the_lock_installs_in_a_fresh_venv_with_the_package(tmp_path):
         check=True, capture_output=True, text=True,
     ).stdout
     assert out.strip()
+
+
+def test_train_with_fallback_off_and_no_scheduler_fails_with_the_reason(tmp_path):
+    status, _, err = _run([
+        "train", "--demo", "--parallel-mode", "distributed",
+        "--scheduler-file", str(tmp_path / "none.json"), "--no-parallel-fallback",
+        "--cluster-wait", "1", "--out", str(tmp_path / "runs"), "--quiet",
+    ])
+    assert status == 1
+    assert "Dask cluster cannot be used" in err and "none.json" in err
+    assert not (tmp_path / "runs").exists()

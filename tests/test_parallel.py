@@ -94,6 +94,7 @@ def test_a_worker_killed_mid_search_leaves_a_valid_model(dask_cluster, cancer_ta
     _assert_valid_model(result, cancer_table, "diagnosis")
 
 
+@pytest.mark.slow
 def test_losing_every_worker_mid_search_falls_back_to_local(
     dask_cluster, cancer_table, small_config
 ):
@@ -252,6 +253,7 @@ def test_ctrl_c_mid_search_stops_the_run_and_closes_the_cluster(
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+@pytest.mark.slow
 def test_an_error_inside_the_search_closes_the_cluster(cancer_table, small_config):
     from automl_tpot import TrainingError
 
@@ -334,3 +336,29 @@ def test_an_over_time_evaluation_is_stopped_on_the_worker():
             n_expected_columns=1, client=session.client, X=np.zeros(3), y=np.zeros(3),
         )
         assert quick == [[0.1]]
+
+
+def test_a_worker_dask_restarts_for_memory_is_reported_as_memory():
+    """One allocation far over the limit: Dask's nanny restarts the worker (the guard cannot
+    interrupt a single C call); the evaluation is recorded as a memory failure."""
+    from helpers.sleepers import Sleeper, allocate_objective, sleep_objective
+
+    from automl_tpot import TrainerConfig
+    from automl_tpot.evaluation import evaluate_individuals
+    from automl_tpot.parallel import open_dask_session
+
+    data = {"X": np.zeros(3), "y": np.zeros(3)}  # the same objects: scattered once, then again
+    with open_dask_session(TrainerConfig(n_jobs=1, memory_limit_mb=700)) as session:
+        scores, _, _, errors = evaluate_individuals(
+            [Sleeper("huge", 3.0)], [allocate_objective], max_eval_time_mins=1,
+            n_expected_columns=1, client=session.client, **data,
+        )
+        assert errors == ["INVALID"] and np.isnan(scores[0][0])
+        category, reason = session.failure_reasons["huge"]
+        assert category == "memory" and "restarted" in reason
+        # the restarted worker lost the scattered data; the next evaluation scatters it again
+        quick, _, _, errors = evaluate_individuals(
+            [Sleeper("quick", 0.1)], [sleep_objective], max_eval_time_mins=1,
+            n_expected_columns=1, client=session.client, **data,
+        )
+        assert quick == [[0.1]] and errors == [None]

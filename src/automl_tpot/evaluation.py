@@ -199,7 +199,8 @@ class _DataCache:
         for name, value in kwargs.items():
             if _is_data(value):
                 cached = self._futures.get(id(value))
-                if cached is None or cached[0] is not value:
+                # scattered data dies with the workers holding it: scatter it again then
+                if cached is None or cached[0] is not value or cached[1].status != "finished":
                     cached = (value, client.scatter(value, broadcast=True, hash=True))
                     self._futures[id(value)] = cached
                 resolved[name] = cached[1]
@@ -233,8 +234,10 @@ def _free_slots(workers: dict[str, int], running: dict[Any, _Job]) -> list[str]:
 
 
 def _memory_restart_since(client: Any, since: float) -> str | None:
-    try:
-        events = client.get_events("worker-restart-memory")
+    try:  # bounded: a scheduler that is gone must not hold the loop
+        events = client.sync(
+            client.scheduler.events, topic="worker-restart-memory", callback_timeout=5
+        )
     except Exception:
         return None
     for stamp, event in events:
@@ -436,8 +439,11 @@ def _collect(
             record(job.index, job.submitted, None, "INVALID", EXCEPTION,
                    f"{type(exception).__name__}: {exception}"[:500])
         return
-    # cancelled or lost: the scheduler (or its connection) dropped it; try again a few times
-    if job.tries < MAX_RESUBMITS:
+    # cancelled or lost: its worker died (and with it, maybe, the data it needed)
+    memory = _memory_restart_since(client, job.submitted)
+    if memory is not None:  # Dask restarted the worker for memory: do not run it again
+        record(job.index, job.submitted, None, "INVALID", MEMORY, memory)
+    elif job.tries < MAX_RESUBMITS:
         pending.appendleft((job.index, job.tries + 1))
     else:
         record(job.index, job.submitted, None, "INVALID", WORKER_LOST,

@@ -22,3 +22,11 @@ def sleep_objective(individual: Sleeper, X, y) -> list[float]:
     while time.monotonic() < end:
         time.sleep(0.02)
     return [individual.seconds]
+
+
+def allocate_objective(individual: Sleeper, X, y) -> list[float]:
+    """Allocates ``individual.seconds`` GiB in one go (too fast for the guard to interrupt)."""
+    import numpy as np
+
+    block = np.ones(int(individual.seconds * 2**30) // 8)
+    return [float(block[0])]
