@@ -58,6 +58,8 @@ class RoutedClient:
         self.cluster = _WorkersView(session)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("session", "cluster"):  # half-built (copy, pickle)
+            raise AttributeError(name)
         return getattr(self.session.current, name)
 
     def __repr__(self) -> str:
