@@ -312,7 +312,8 @@ def _values_from_env(env: Mapping[str, str]) -> dict[str, Any]:
                 raise ConfigError(name, raw, "a number of seconds", source=variable) from None
         elif name in _BOOL_FIELDS:
             if raw.lower() not in _TRUE | _FALSE:
-                raise ConfigError(name, raw, "one of 1/0, true/false, yes/no, on/off", source=variable)
+                allowed = "one of 1/0, true/false, yes/no, on/off"
+                raise ConfigError(name, raw, allowed, source=variable)
             values[name] = raw.lower() in _TRUE
         else:
             values[name] = raw
