@@ -32,3 +32,10 @@ def bench(session: nox.Session) -> None:
     """The benchmarks in benchmarks/ (see benchmarks/README.md)."""
     session.install("-e", ".[bench]")
     session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session(name="bench-parallel")
+def bench_parallel(session: nox.Session) -> None:
+    """Successful evaluations per minute against workers (benchmarks/parallel_scaling.py)."""
+    session.install("-e", ".")
+    session.run("python", "benchmarks/parallel_scaling.py", *session.posargs)

@@ -3,8 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -206,3 +211,129 @@ def example_plugin() -> str:
         subprocess.run([*command, str(EXAMPLE_PLUGIN)], check=True, timeout=300)
         importlib.invalidate_caches()
     return EXAMPLE_DISTRIBUTION
+# --- Dask processes ---------------------------------------------------------------------------
+
+#: Every process this test session starts inherits this variable, so the end-of-session check
+#: finds them even after they were re-parented (and ignores other people's Dask processes).
+SESSION_MARK = ("AUTOML_TPOT_TEST_SESSION", uuid.uuid4().hex)
+os.environ[SESSION_MARK[0]] = SESSION_MARK[1]
+
+_DASK_WORDS = (
+    "dask scheduler", "dask worker", "distributed.cli", "-m dask", "multiprocessing.spawn",
+    "multiprocessing.forkserver", "distributed",
+)
+
+
+def _ours(process: psutil.Process) -> bool:
+    try:
+        if process.pid == os.getpid():
+            return False
+        return process.environ().get(SESSION_MARK[0]) == SESSION_MARK[1]
+    except psutil.Error:
+        return False
+
+
+def dask_processes_left() -> list[str]:
+    """Command lines of Dask (or Dask-spawned) processes this session started that still run."""
+    left = []
+    for process in psutil.process_iter():
+        if not _ours(process) or _is_python_helper(process):
+            continue
+        try:
+            line = " ".join(process.cmdline())
+        except psutil.Error:
+            continue
+        if any(word in line for word in _DASK_WORDS):
+            left.append(f"{process.pid}: {line}")
+    return left
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_dask_process_left_after_the_session():
+    """After the whole suite no Dask scheduler, worker or nanny started by it may be running."""
+    yield
+    deadline = time.monotonic() + 15
+    while dask_processes_left() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = dask_processes_left()
+    assert not left, f"Dask processes left running after the test session: {left}"
+
+
+TESTS_DIR = Path(__file__).parent
+SRC_DIR = TESTS_DIR.parent / "src"
+
+
+class DaskCluster:
+    """A real scheduler and workers, started through ``automl-tpot scheduler`` / ``worker``."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.scheduler_file = str(folder / "scheduler.json")
+        self.scheduler: subprocess.Popen | None = None
+        self.workers: dict[str, subprocess.Popen] = {}
+        self.env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS_DIR), str(SRC_DIR)]))
+
+    def _start(self, args: list[str], log_name: str) -> subprocess.Popen:
+        log = open(self.folder / log_name, "wb")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(
+            [sys.executable, "-m", "automl_tpot", *args], stdout=log, stderr=subprocess.STDOUT,
+            env=self.env, start_new_session=True,
+        )
+        process._log = log  # type: ignore[attr-defined]
+        return process
+
+    def start_scheduler(self) -> None:
+        self.scheduler = self._start(
+            ["scheduler", "--scheduler-file", self.scheduler_file, "--host", "127.0.0.1",
+             "--port", "0", "--no-dashboard", "--idle-timeout", "600"],
+            "scheduler.log",
+        )
+        deadline = time.monotonic() + 60
+        while not Path(self.scheduler_file).exists():
+            assert self.scheduler.poll() is None, (self.folder / "scheduler.log").read_text()
+            assert time.monotonic() < deadline, "the scheduler did not write its file in 60s"
+            time.sleep(0.1)
+
+    def start_worker(self, name: str, memory_limit: str = "0") -> None:
+        self.workers[name] = self._start(
+            ["worker", "--scheduler-file", self.scheduler_file, "--host", "127.0.0.1",
+             "--name", name, "--memory-limit", memory_limit],
+            f"worker-{name}.log",
+        )
+
+    def wait_for_workers(self, n: int, timeout: float = 90) -> None:
+        from dask.distributed import Client
+
+        with Client(scheduler_file=self.scheduler_file, timeout=30) as client:
+            client.wait_for_workers(n, timeout=timeout)
+
+    def kill(self, process: subprocess.Popen | None) -> None:
+        """SIGKILL a process group: the command, Dask's nanny and its worker process."""
+        if process is None or process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        process._log.close()  # type: ignore[attr-defined]
+
+    def kill_worker(self, name: str) -> None:
+        self.kill(self.workers[name])
+
+    def stop(self) -> None:
+        for process in self.workers.values():
+            self.kill(process)
+        self.kill(self.scheduler)
+
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    """A started scheduler and two workers (``w1``, ``w2``) on 127.0.0.1, killed afterwards."""
+    cluster = DaskCluster(tmp_path)
+    try:
+        cluster.start_scheduler()
+        cluster.start_worker("w1")
+        cluster.start_worker("w2")
+        cluster.wait_for_workers(2)
+        yield cluster
+    finally:
+        cluster.stop()

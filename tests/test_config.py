@@ -175,3 +175,24 @@ def test_precedence_is_defaults_env_payload_kwargs(case):
 
 def test_every_environment_variable_maps_to_a_field():
     assert set(ENV_VARIABLES.values()) <= set(TrainerConfig.field_names())
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1", True), ("true", True), ("Yes", True), ("on", True),
+     ("0", False), ("false", False), ("NO", False), ("off", False)],
+)
+def test_parallel_fallback_is_read_from_the_environment(raw, expected):
+    config = TrainerConfig.from_env({"TPOT__PARALLEL_FALLBACK": raw, "TPOT__CLUSTER_WAIT": "2.5"})
+    assert config.parallel_fallback is expected and config.cluster_wait == 2.5
+
+
+def test_bad_fallback_and_cluster_wait_values_are_rejected():
+    with pytest.raises(ConfigError) as caught:
+        TrainerConfig.from_env({"TPOT__PARALLEL_FALLBACK": "maybe"})
+    assert caught.value.source == "TPOT__PARALLEL_FALLBACK"
+    with pytest.raises(ConfigError, match="parallel_fallback"):
+        TrainerConfig(parallel_fallback="yes")
+    with pytest.raises(ConfigError, match="cluster_wait"):
+        TrainerConfig(cluster_wait=0)
+    assert TrainerConfig().parallel_fallback is True

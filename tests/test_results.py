@@ -72,8 +72,19 @@ def test_records_are_json_safe_and_classify_every_outcome():
     )
     assert [r["status"] for r in records] == ["ok", "failed", "ok", "not_finished", "ok", "timeout"]
     assert records[4]["parents"] == [0, 2] and records[4]["variation"] == "crossover"
-    assert records[1]["score"] is None and records[1]["error"] == "INVALID"
+    assert records[1]["score"] is None and records[1]["error"] == "exception"
+    assert records[5]["error"] == "timeout" and "per_run_limit" in records[5]["reason"]
+    assert records[0]["error"] is None and records[0]["reason"] is None
     assert json.loads(dumps_json(records)) == records
+
+
+def test_reasons_from_the_evaluation_loop_become_error_and_reason():
+    history = _tpot_like_history()
+    history["Eval Reason"] = [None, ("memory", "the worker used 900 MiB"), None, None, None, None]
+    records = evaluated_records(history, score_column="roc_auc_score", complexity_column="complexity", metric="roc_auc")
+    assert records[1]["status"] == "failed"
+    assert (records[1]["error"], records[1]["reason"]) == ("memory", "the worker used 900 MiB")
+    assert all(r["reason"] is None for i, r in enumerate(records) if i != 1)
 
 
 def test_leaderboard_ranks_by_score_then_simplicity():

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .config import TrainerConfig
 from .errors import (
     AutoMLTPOTError,
+    ClusterError,
     ConfigError,
     DataError,
     SearchSpaceError,
@@ -24,6 +25,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Alert",
     "AutoMLTPOTError",
+    "ClusterError",
     "ConfigError",
     "DataError",
     "FeatureTypes",

@@ -7,6 +7,8 @@ describe the search spaces the installed plugins provide. ``--storage URL`` pick
 backend (a folder, ``s3://bucket/prefix``, ...; the ``AWS_*`` variables apply) and
 ``--metrics NAME`` the metrics backend, both through the package's entry points. Input errors
 print one line and exit with status 2; training and storage failures exit with status 1.
+``automl-tpot scheduler`` / ``automl-tpot worker`` start Dask's own scheduler and worker for
+distributed mode.
 """
 
 from __future__ import annotations
@@ -73,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--search-space",
         help="search space name (see 'spaces list'), config dict JSON or a .json file path",
     )
+    train.add_argument(
+        "--parallel-fallback", action=argparse.BooleanOptionalAction, default=None,
+        help="when the Dask cluster fails, go on locally with 1 worker (default) or fail",
+    )
+    train.add_argument("--cluster-wait", type=float, help="seconds to wait for the Dask cluster")
     train.add_argument("--random-state", type=int)
     train.add_argument("--leaderboard-k", type=int, help="pipelines kept on the leaderboard")
     train.add_argument("--out", default="runs", help="folder that receives the run (default: runs)")
@@ -118,13 +125,37 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the task to build it for (default: the first it serves)")
     show.add_argument("--rows", type=int, default=1000, help="table rows to size it for")
     show.add_argument("--features", type=int, default=10, help="table columns to size it for")
+    scheduler = commands.add_parser(
+        "scheduler", help="start a Dask scheduler for distributed mode (runs dask scheduler)"
+    )
+    scheduler.add_argument("--scheduler-file", required=True, help="where to write its address")
+    scheduler.add_argument(
+        "--idle-timeout", type=float, default=300,
+        help="exit after this many seconds without clients (default 300; 0 never)",
+    )
+    scheduler.add_argument("--host", help="address to listen on (default: Dask's)")
+    scheduler.add_argument("--port", type=int, help="port to listen on (default 8786)")
+    scheduler.add_argument("--no-dashboard", action="store_true", help="no web dashboard")
+    scheduler.add_argument("--print", action="store_true", help="print the command, do not run it")
+
+    worker = commands.add_parser(
+        "worker", help="start a Dask worker for distributed mode (runs dask worker)"
+    )
+    worker.add_argument("--scheduler-file", required=True, help="the scheduler's address file")
+    worker.add_argument(
+        "--memory-limit", default="0",
+        help="memory limit of the worker, e.g. 2GiB (default 0: none)",
+    )
+    worker.add_argument("--name", help="the worker's name")
+    worker.add_argument("--host", help="address to listen on (default: Dask's)")
+    worker.add_argument("--print", action="store_true", help="print the command, do not run it")
     return parser
 
 
 _CONFIG_OPTIONS = (
     "target_column", "task", "metric", "time_left", "per_run_limit", "generations",
     "population_size", "cv", "n_jobs", "memory_limit_mb", "parallel_mode", "scheduler_file",
-    "search_space", "random_state", "leaderboard_k",
+    "search_space", "random_state", "leaderboard_k", "parallel_fallback", "cluster_wait",
 )
 
 
@@ -309,6 +340,29 @@ def _show_space(registry: Any, args: argparse.Namespace, out: TextIO) -> int:
     for line in describe_search_space(built, indent=1):
         print(line, file=out)
     return EXIT_OK
+def _cluster(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import shlex
+
+    from .cluster import WORKER_ENVIRONMENT, exec_command, scheduler_command, worker_command
+
+    if args.command == "scheduler":
+        command = scheduler_command(
+            args.scheduler_file, idle_timeout=args.idle_timeout, host=args.host, port=args.port,
+            dashboard=not args.no_dashboard,
+        )
+        env: dict[str, str] = {}
+    else:
+        command = worker_command(
+            args.scheduler_file, memory_limit=args.memory_limit, name=args.name, host=args.host
+        )
+        env = dict(WORKER_ENVIRONMENT)
+    line = " ".join([*(f"{k}={v}" for k, v in env.items()), shlex.join(command)])
+    if args.print:
+        print(line, file=out)
+        return EXIT_OK
+    print(f"automl-tpot {args.command}: exec {line}", file=err)
+    exec_command(command, env)
+    return EXIT_FAILED  # pragma: no cover - exec does not return
 
 
 class _UsageError(Exception):
@@ -321,7 +375,13 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     err = err or sys.stderr
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"train": _train, "predict": _predict, "spaces": _spaces}
+    handlers = {
+        "train": _train,
+        "predict": _predict,
+        "spaces": _spaces,
+        "scheduler": _cluster,
+        "worker": _cluster,
+    }
     try:
         return handlers[args.command](args, out, err)
     except (AutoMLTPOTError, _UsageError) as error:

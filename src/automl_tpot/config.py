@@ -38,6 +38,8 @@ ENV_VARIABLES: dict[str, str] = {
     "TPOT__TIME_LEFT": "time_left",
     # A config dict as JSON text or the path of a JSON file; it becomes the search space.
     "TPOT__CONFIG_DICT": "search_space",
+    "TPOT__PARALLEL_FALLBACK": "parallel_fallback",
+    "TPOT__CLUSTER_WAIT": "cluster_wait",
 }
 
 #: Payload keys that belong to the job rather than to the training configuration.
@@ -80,6 +82,11 @@ def _positive_seconds(_instance: Any, attribute: attrs.Attribute, value: Any) ->
     )
     if not ok:
         raise ConfigError(attribute.name, value, "a finite number of seconds > 0")
+
+
+def _boolean(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(attribute.name, value, "True or False")
 
 
 def _optional_text(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
@@ -194,6 +201,11 @@ class TrainerConfig:
         parallel_mode: ``"local"`` (a Dask cluster started for the run) or ``"distributed"``
             (an existing scheduler named by ``scheduler_file``).
         scheduler_file: the Dask scheduler file, required by ``"distributed"``.
+        parallel_fallback: when the Dask scheduler cannot be reached or has no workers (before
+            or during the search), continue on a local one-worker cluster (``True``) or raise
+            :class:`~automl_tpot.errors.ClusterError` (``False``).
+        cluster_wait: seconds to wait for the scheduler to answer and to have a worker, before
+            the search and whenever the cluster stops answering during it.
         search_space: a search space name (see ``automl-tpot spaces list``), a config dict
             (TPOT 0.12 style, values may be ``ConfigurationSpace`` objects; as a mapping, JSON
             text or the path of a ``.json`` file) or a TPOT ``SearchSpace`` object.
@@ -215,6 +227,8 @@ class TrainerConfig:
     memory_limit_mb: int | None = field(default=None, validator=_int_at_least(1, optional=True))
     parallel_mode: str = field(default="local", validator=_one_of(PARALLEL_MODES))
     scheduler_file: str | None = field(default=None, validator=_optional_text)
+    parallel_fallback: bool = field(default=True, validator=_boolean)
+    cluster_wait: float = field(default=10.0, validator=_positive_seconds)
     search_space: Any = field(
         default="auto", converter=_search_space_value, validator=_search_space
     )
@@ -354,7 +368,10 @@ def _env_variable_for(name: str) -> str:
 
 
 _INT_FIELDS = {"generations", "population_size", "n_jobs", "memory_limit_mb"}
-_FLOAT_FIELDS = {"time_left"}
+_FLOAT_FIELDS = {"time_left", "cluster_wait"}
+_BOOL_FIELDS = {"parallel_fallback"}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 
 
 def _config_dict_from_env(raw: str, variable: str) -> dict[str, Any]:
@@ -389,6 +406,11 @@ def _values_from_env(env: Mapping[str, str]) -> dict[str, Any]:
                 raise ConfigError(name, raw, "a number of seconds", source=variable) from None
         elif variable == "TPOT__CONFIG_DICT":
             values[name] = _config_dict_from_env(raw, variable)
+        elif name in _BOOL_FIELDS:
+            if raw.lower() not in _TRUE | _FALSE:
+                allowed = "one of 1/0, true/false, yes/no, on/off"
+                raise ConfigError(name, raw, allowed, source=variable)
+            values[name] = raw.lower() in _TRUE
         else:
             values[name] = raw
     return values

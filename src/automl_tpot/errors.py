@@ -11,6 +11,7 @@ from typing import Any
 
 __all__ = [
     "AutoMLTPOTError",
+    "ClusterError",
     "ConfigError",
     "DataError",
     "SearchSpaceError",
@@ -55,3 +56,16 @@ class StorageError(AutoMLTPOTError):
 
 class TrainingError(AutoMLTPOTError):
     """The search ran but produced no usable model."""
+
+
+class ClusterError(TrainingError):
+    """The Dask cluster could not be used (unreachable scheduler, no workers, lost mid-search)
+    and ``parallel_fallback`` is off.
+
+    Attributes:
+        reason: what went wrong, in words.
+    """
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(f"the Dask cluster cannot be used: {reason}")

@@ -1,152 +1,251 @@
-"""Dask clients for TPOT's evaluations: a local cluster started for the run, or an existing one.
+"""Dask clients for TPOT's evaluations: a local cluster started for the run, or an existing one,
+watched for health and replaced by a local one-worker cluster when it fails.
 
 Whatever this module opens it closes, on every path (errors and KeyboardInterrupt included);
-a cluster the library did not start is never shut down.
+a cluster the library did not start is never shut down, only disconnected from.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from attrs import define
-
 from .config import TrainerConfig
-from .errors import TrainingError
+from .errors import ClusterError
 
-__all__ = ["DaskSession", "memory_kills", "open_dask_session", "wait_for_warm_up", "warm_up_workers"]
+__all__ = ["DaskSession", "RoutedClient", "memory_kills", "open_dask_session"]
 
 log = logging.getLogger(__name__)
 
 
-@define
-class DaskSession:
-    """An open client and what it runs on.
+def _warm_up() -> bool:
+    """Import what every evaluation needs, once per worker and before the search clock runs."""
+    import sklearn.model_selection  # noqa: F401
+    import tpot  # noqa: F401
 
-    Attributes:
-        client: the client to hand to TPOT.
-        mode: ``"local"`` or ``"distributed"``.
-        n_workers: workers available when the session opened.
-        started_in: seconds it took to open.
-    """
-
-    client: Any
-    mode: str
-    n_workers: int
-    started_in: float
+    return True
 
 
 class _WorkersView:
     """What TPOT 1.1 reads from ``client.cluster``: a live mapping of the scheduler's workers.
 
-    A client connected through a scheduler file has no ``cluster`` object, and TPOT's evaluation
-    loop sizes its queue with ``len(client.cluster.workers)``.
+    A client connected through a scheduler file has no ``cluster`` object, and TPOT's own
+    evaluation loop sizes its queue with ``len(client.cluster.workers)``.
     """
 
-    def __init__(self, client: Any):
-        self._client = client
+    def __init__(self, session: DaskSession):
+        self._session = session
 
     @property
     def workers(self) -> dict[str, Any]:
-        return dict(self._client.scheduler_info(n_workers=-1).get("workers", {}))
+        client = self._session.current
+        return dict(client.scheduler_info(n_workers=-1).get("workers", {}))
 
 
-class _SchedulerClient:
-    """Delegates everything to a ``distributed.Client`` but adds the ``cluster`` view TPOT needs."""
+class RoutedClient:
+    """The client TPOT is given: delegates to the session's *current* Dask client.
 
-    def __init__(self, client: Any):
-        self._client = client
-        self.cluster = _WorkersView(client)
+    After a fallback the session swaps the client underneath, so TPOT (which keeps the object it
+    was given for the whole fit) carries on on the local cluster. It also carries the ``cluster``
+    view TPOT needs and lets :mod:`automl_tpot.evaluation` recognise the runs it should handle.
+    """
+
+    def __init__(self, session: DaskSession):
+        self.session = session
+        self.cluster = _WorkersView(session)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
+        if name.startswith("__") or name in ("session", "cluster"):  # half-built (copy, pickle)
+            raise AttributeError(name)
+        return getattr(self.session.current, name)
+
+    def __repr__(self) -> str:
+        return f"<RoutedClient mode={self.session.mode!r} client={self.session.current!r}>"
 
 
-def _import_search_modules() -> None:
-    """Import what every evaluation needs (TPOT, scikit-learn's estimators) in a worker."""
-    import sklearn.ensemble  # noqa: F401
-    import sklearn.linear_model  # noqa: F401
-    import sklearn.neighbors  # noqa: F401
-    import tpot  # noqa: F401
+class DaskSession:
+    """An open Dask client, what it runs on, and the watchdog's fallback.
 
-
-def warm_up_workers(client: Any) -> list[Any]:
-    """Start the heavy imports on every worker now, without waiting for them.
-
-    A fresh worker spends seconds importing TPOT and scikit-learn when its first evaluation
-    arrives; that time would count against the evaluation's time limit. Started here, it overlaps
-    with the preparation of the search in the main process. Keep the returned futures until the
-    search ends.
+    Attributes:
+        client: the :class:`RoutedClient` to hand to TPOT.
+        current: the ``distributed.Client`` in use right now.
+        mode_requested: the configured ``parallel_mode``.
+        mode: the mode in use now (``"local"`` after a fallback).
+        n_workers: workers available when the session (or its fallback) opened.
+        started_in: seconds it took to open.
+        fallback_reason: why the session fell back to a local cluster, or ``None``.
     """
-    try:
-        workers = list(client.scheduler_info(n_workers=-1).get("workers", {}))
-        return [
-            client.submit(_import_search_modules, pure=False, workers=[w], allow_other_workers=False)
-            for w in workers
-        ]
-    except Exception:  # an optimisation only: never a reason to fail the run
-        log.debug("worker warm-up failed", exc_info=True)
-        return []
 
+    def __init__(
+        self,
+        config: TrainerConfig,
+        stack: ExitStack,
+        on_fallback: Callable[[str], None] | None,
+    ):
+        self.config = config
+        self.mode_requested = config.parallel_mode
+        self.mode = config.parallel_mode
+        self.n_workers = 0
+        self.started_in = 0.0
+        self.fallback_reason: str | None = None
+        #: Whether a generation may leave its stragglers running for the next one (set by the
+        #: Trainer: not in the last generation, whose stragglers nobody would collect).
+        self.may_defer: Callable[[], bool] = lambda: True
+        self.current: Any = None
+        self.client = RoutedClient(self)
+        self._stack = stack
+        self._on_fallback = on_fallback
 
-def wait_for_warm_up(futures: list[Any], timeout: float) -> None:
-    """Wait (at most ``timeout`` seconds) until the warm-up imports are done on every worker.
+    def __repr__(self) -> str:
+        return (
+            f"DaskSession(mode_requested={self.mode_requested!r}, mode={self.mode!r}, "
+            f"n_workers={self.n_workers}, fallback_reason={self.fallback_reason!r})"
+        )
 
-    TPOT 1.1 measures an evaluation's time limit from its submission, so an evaluation queued
-    behind a worker's imports could be cancelled as timed out before it ever ran.
-    """
-    from dask.distributed import wait
+    # -- health --------------------------------------------------------------------------------
 
-    if not futures:
-        return
-    try:
-        wait(futures, timeout=timeout)
-    except Exception:  # a slow or lost worker: the search copes with it
-        log.debug("workers still warming up after %.1fs", timeout, exc_info=True)
+    def worker_threads(self, timeout: float | None = None) -> dict[str, int]:
+        """The scheduler's workers and their threads, asked with a bounded wait.
+
+        Raises:
+            OSError, TimeoutError: the scheduler did not answer within ``timeout`` seconds.
+        """
+        wait = self.config.cluster_wait if timeout is None else timeout
+        client = self.current
+        if client is None or client.status in ("closed", "closing"):
+            raise OSError("the Dask client is closed")
+        return dict(client.nthreads(callback_timeout=wait))
+
+    def ensure_workers(self) -> int:
+        """Wait (at most ``cluster_wait`` seconds) until the scheduler answers and has a worker.
+
+        Returns the number of workers. When the wait fails, falls back (or raises
+        :class:`ClusterError` when fallback is off) and returns the fallback's worker count.
+        """
+        deadline = time.monotonic() + self.config.cluster_wait
+        last_error = "it has no workers"
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                workers = self.worker_threads(timeout=max(left, 0.5))
+            except (OSError, TimeoutError) as error:
+                last_error = f"its scheduler does not answer ({type(error).__name__}: {error})"
+                workers = {}
+            if workers:
+                return len(workers)
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(min(0.25, max(left, 0.01)))
+        where = self.config.scheduler_file if self.mode == "distributed" else "the local cluster"
+        self.fall_back(f"{where}: {last_error} after waiting {self.config.cluster_wait:g}s")
+        return self.n_workers
+
+    def fall_back(self, reason: str) -> None:
+        """Continue on a local one-worker cluster, or raise :class:`ClusterError` when the
+        configuration says so (or when the local cluster is what failed)."""
+        if not self.config.parallel_fallback:
+            raise ClusterError(reason)
+        if self.fallback_reason is not None or self.mode == "local":
+            raise ClusterError(f"{reason} (and no further fallback is possible)")
+        log.warning("Dask cluster unusable, falling back to a local 1-worker cluster: %s", reason)
+        self.fallback_reason = reason
+        started = time.monotonic()
+        self._start_local(n_workers=1)
+        self.started_in += time.monotonic() - started
+        if self._on_fallback is not None:
+            try:
+                self._on_fallback(reason)
+            except Exception:
+                log.warning("fallback listener raised; ignoring", exc_info=True)
+
+    def info(self) -> dict[str, Any]:
+        """A JSON-safe summary for the run's result."""
+        found: dict[str, Any] = {
+            "mode_requested": self.mode_requested,
+            "mode_used": self.mode,
+            "n_workers": self.n_workers,
+        }
+        if self.fallback_reason is not None:
+            found["fallback_reason"] = self.fallback_reason
+        return found
+
+    # -- opening -------------------------------------------------------------------------------
+
+    def _start_local(self, n_workers: int) -> None:
+        from dask.distributed import Client, LocalCluster
+
+        limit = self.config.memory_limit_mb
+        cluster = LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=f"{limit}MiB" if limit else 0,
+            dashboard_address=None,
+            # Dask's scheduler always serves HTTP (health, metrics); without a dashboard it
+            # would still take port 8787 (or warn when that is busy): take any free one.
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            silence_logs=logging.ERROR,
+            host="127.0.0.1",
+        )
+        self._stack.callback(_close_local_cluster, cluster)
+        client = self._stack.enter_context(Client(cluster))
+        client.run(_warm_up)
+        self.current = client
+        self.mode = "local"
+        self.n_workers = n_workers
+
+    def _connect(self, timeout: float) -> None:
+        from dask.distributed import Client
+
+        try:
+            client = Client(scheduler_file=self.config.scheduler_file, timeout=timeout)
+        except (OSError, TimeoutError, ValueError) as error:
+            raise OSError(f"cannot reach the scheduler: {type(error).__name__}: {error}") from error
+        # Closing the client disconnects; it never shuts the scheduler or its workers down.
+        self._stack.callback(client.close)
+        self.current = client
 
 
 @contextmanager
-def open_dask_session(config: TrainerConfig, *, connect_timeout: float = 10.0) -> Iterator[DaskSession]:
-    """Open the Dask client the run's ``parallel_mode`` asks for; close what was opened on exit."""
-    from dask.distributed import Client, LocalCluster
+def open_dask_session(
+    config: TrainerConfig,
+    *,
+    on_fallback: Callable[[str], None] | None = None,
+) -> Iterator[DaskSession]:
+    """Open the Dask client the run's ``parallel_mode`` asks for; close what was opened on exit.
 
-    started = time.monotonic()
-    if config.parallel_mode == "distributed":
-        try:
-            client = Client(scheduler_file=config.scheduler_file, timeout=connect_timeout)
-        except (OSError, TimeoutError, ValueError) as error:
-            raise TrainingError(
-                f"cannot reach the Dask scheduler of {config.scheduler_file!r}: {error}"
-            ) from error
-        try:
-            n_workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
-            yield DaskSession(_SchedulerClient(client), "distributed", n_workers, time.monotonic() - started)
-        finally:
-            client.close()  # never the cluster: it is not ours
-        return
+    In distributed mode the scheduler must answer and have a worker within
+    ``config.cluster_wait`` seconds; otherwise the session falls back to a local one-worker
+    cluster (calling ``on_fallback(reason)``) or raises :class:`ClusterError`.
+    """
+    import os
 
-    memory_limit: Any = f"{config.memory_limit_mb}MiB" if config.memory_limit_mb else 0
-    cluster = None
-    client = None
-    try:
-        cluster = LocalCluster(
-            n_workers=config.n_jobs,
-            threads_per_worker=1,
-            processes=True,
-            memory_limit=memory_limit,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-        client = Client(cluster)
-        yield DaskSession(client, "local", config.n_jobs, time.monotonic() - started)
-    finally:
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            _close_local_cluster(cluster)
+    with ExitStack() as stack:
+        session = DaskSession(config, stack, on_fallback)
+        started = time.monotonic()
+        if config.parallel_mode == "distributed":
+            scheduler_file = config.scheduler_file or ""
+            if not os.path.exists(scheduler_file):
+                session.fall_back(f"the scheduler file {scheduler_file!r} does not exist")
+            else:
+                try:
+                    session._connect(config.cluster_wait)
+                except OSError as error:
+                    session.fall_back(f"{scheduler_file}: {error}")
+                else:
+                    session.n_workers = session.ensure_workers()
+                    if session.mode == "distributed":
+                        try:
+                            session.current.run(_warm_up)
+                        except Exception:  # a worker that cannot warm up fails its tasks later
+                            log.debug("warm-up failed on the distributed cluster", exc_info=True)
+        else:
+            session._start_local(n_workers=config.n_jobs)
+        session.started_in = time.monotonic() - started
+        yield session
 
 
 #: Seconds a busy local worker gets to stop before its process is killed at shutdown.
@@ -164,7 +263,9 @@ def _close_local_cluster(cluster: Any) -> None:
 
     async def close_workers() -> None:
         nannies = list(cluster.workers.values())
-        await asyncio.gather(*(n.close(timeout=WORKER_CLOSE_GRACE) for n in nannies), return_exceptions=True)
+        await asyncio.gather(
+            *(n.close(timeout=WORKER_CLOSE_GRACE) for n in nannies), return_exceptions=True
+        )
 
     try:
         cluster.sync(close_workers)

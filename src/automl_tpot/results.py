@@ -39,6 +39,27 @@ STATUS_FAILED = "failed"
 STATUS_TIMEOUT = "timeout"
 STATUS_NOT_FINISHED = "not_finished"
 
+#: ``error`` of a failed evaluation: what stopped it (``reason`` says it in words).
+ERROR_TIMEOUT = "timeout"
+ERROR_MEMORY = "memory"
+ERROR_EXCEPTION = "exception"
+ERROR_WORKER_LOST = "worker_lost"
+
+#: The column :mod:`automl_tpot.evaluation` adds to TPOT's history: ``(error, reason)``.
+REASON_COLUMN = "Eval Reason"
+
+
+def _failure(code: str | None, detail: Any) -> tuple[str | None, str | None]:
+    """The record's ``error`` and ``reason`` from TPOT's code and our evaluation loop's detail."""
+    if isinstance(detail, (tuple, list)) and len(detail) == 2:
+        return str(detail[0]), str(detail[1])
+    if code == "TIMEOUT":
+        return ERROR_TIMEOUT, "ran longer than per_run_limit"
+    if code is not None:
+        return ERROR_EXCEPTION, "the pipeline raised an error (TPOT kept no detail)"
+    return None, None
+
+
 _NUMPY_REPR = re.compile(r"np\.(?:str_|float64|int64|bool_|float32|int32)\(([^()]*)\)")
 
 
@@ -98,7 +119,9 @@ def evaluated_records(
     """Turn TPOT's ``evaluated_individuals`` DataFrame into JSON-safe records.
 
     Each record: ``id``, ``pipeline`` (see :func:`describe_pipeline`), ``status`` (``ok``,
-    ``failed``, ``timeout`` or ``not_finished`` when the budget ended it), ``error``, ``score``
+    ``failed``, ``timeout`` or ``not_finished`` when the budget ended it), ``error`` (for failures:
+    ``timeout``, ``memory``, ``exception`` or ``worker_lost``), ``reason`` (the failure in words,
+    e.g. the exception's text), ``score``
     (the metric; scikit-learn's sign convention, bigger is better), ``complexity``,
     ``generation``, ``parents``, ``variation``, ``pareto_front`` (1 for the best front),
     ``submitted_at`` / ``completed_at`` (Unix seconds) and ``eval_seconds``.
@@ -108,13 +131,14 @@ def evaluated_records(
         return records
     for index, row in frame.iterrows():
         score = _finite_or_none(row.get(score_column))
-        error = row.get("Eval Error")
-        error = None if error is None or (isinstance(error, float) and math.isnan(error)) else str(error)
-        if score is not None and error is None:
+        code = row.get("Eval Error")
+        code = None if code is None or (isinstance(code, float) and math.isnan(code)) else str(code)
+        error, reason = _failure(code, row.get(REASON_COLUMN))
+        if score is not None and code is None:
             status = STATUS_OK
-        elif error == "TIMEOUT":
+        elif error == ERROR_TIMEOUT:
             status = STATUS_TIMEOUT
-        elif error is not None:
+        elif code is not None:
             status = STATUS_FAILED
         else:
             status = STATUS_NOT_FINISHED
@@ -133,6 +157,7 @@ def evaluated_records(
                 "pipeline": describe_pipeline(instance) if instance is not None else None,
                 "status": status,
                 "error": error,
+                "reason": reason,
                 "score": score if status == STATUS_OK else None,
                 "metric": metric,
                 "complexity": _finite_or_none(row.get(complexity_column)) if complexity_column else None,

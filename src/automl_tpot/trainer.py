@@ -29,7 +29,7 @@ from .data import (
     output_columns,
     prepare_training_data,
 )
-from .errors import ConfigError, StorageError, TrainingError
+from .errors import ClusterError, ConfigError, StorageError, TrainingError
 from .metrics import MetricsBackend, NullMetrics
 from .progress import Alert, GenerationProgress, GenerationWatcher
 from .results import (
@@ -62,8 +62,6 @@ MIN_SEARCH_SECONDS = 1.0
 PER_RUN_SHARE = 0.25
 #: ... but never less than this many seconds.
 MIN_PER_RUN_SECONDS = 8.0
-#: At most this share of the budget is spent waiting for the workers' imports before searching.
-WARM_UP_SHARE = 0.2
 
 
 def default_metric(task: str, n_classes: int | None) -> str:
@@ -152,6 +150,9 @@ class Trainer:
             DataError: the table cannot be used (nothing is stored).
             SearchSpaceError: the search space cannot be resolved (nothing is stored).
             TrainingError: the search produced no usable pipeline (nothing is stored).
+            ClusterError: the Dask cluster failed and ``parallel_fallback`` is off (a
+                ``TrainingError``; nothing is stored).
+            KeyboardInterrupt: Ctrl-C during the run (the cluster is closed, nothing is stored).
             StorageError: the artifacts could not be written (no complete run is left).
 
         Whatever the outcome, the metrics backend hears of the run's end: ``complete``,
@@ -234,6 +235,11 @@ class Trainer:
         generations_done = int(estimator._evolver_instance.generation)
         finished_all = config.generations is not None and generations_done >= config.generations
         notes = list(prepared.notes)
+        if session_info.get("fallback_reason"):
+            notes.append(
+                f"parallel fallback: ran on a local 1-worker cluster because "
+                f"{session_info['fallback_reason']}"
+            )
         if not finished_all:
             notes.append(f"the time budget ended the search after {generations_done} generation(s)")
         if config.generations is not None and not finished_all:
@@ -317,21 +323,20 @@ class Trainer:
         """Open the Dask session, plan the search while the workers warm up, run TPOT."""
         from tpot import TPOTEstimator
 
+        from .evaluation import install as install_evaluation_loop
         from .objectives import pipeline_complexity
-        from .parallel import memory_kills, open_dask_session, wait_for_warm_up, warm_up_workers
+        from .parallel import memory_kills, open_dask_session
 
         config = self.config
         deadline = started + config.time_left
         listener = self._progress_listener(progress)
-        with open_dask_session(config) as session:
+        install_evaluation_loop()
+        with open_dask_session(config, on_fallback=self._parallel_fallback) as session:
             timings["cluster_start"] = round(session.started_in, 3)
-            warming = warm_up_workers(session.client)
             plan_started = time.monotonic()
             plan = self._plan(prepared)
             features, metric, search_space = plan.features, plan.metric, plan.search_space
             timings["prepare"] = round(time.monotonic() - plan_started, 3)
-            wait_for_warm_up(warming, timeout=WARM_UP_SHARE * config.time_left)
-            timings["warm_up"] = round(time.monotonic() - plan_started - timings["prepare"], 3)
             remaining = deadline - time.monotonic()
             search_seconds = remaining - CLOSE_RESERVE - REFIT_SHARE * config.time_left
             if search_seconds < MIN_SEARCH_SECONDS:
@@ -357,13 +362,17 @@ class Trainer:
                     max_eval_time_mins=per_run / 60,
                     n_jobs=session.n_workers,
                     client=session.client,
+                    # the evaluation loop broadcasts the data itself, once per cluster
+                    scatter=False,
                     random_state=config.random_state,
                     verbose=0,
                 )
+            session.may_defer = lambda: _before_last_generation(estimator, config.generations)
             search_started = time.monotonic()
             search_started_at = time.time()
+            interrupt = _InterruptLatch()
             try:
-                with GenerationWatcher(
+                with interrupt, GenerationWatcher(
                     estimator,
                     listener,
                     score_column=estimator.objective_names[0],
@@ -372,22 +381,31 @@ class Trainer:
                     population_size=config.population_size,
                 ):
                     estimator.fit(features, prepared.y)
+            except ClusterError:
+                raise
             except Exception as error:
+                if interrupt.fired:
+                    raise KeyboardInterrupt from error
                 self._alert_memory_kills(memory_kills(session.client, search_started_at))
                 raise TrainingError(f"the TPOT search failed: {error}") from error
+            if interrupt.fired:
+                # TPOT 1.1 swallows KeyboardInterrupt and returns what it has; the caller asked
+                # the run to stop, so nothing is reported or stored.
+                raise KeyboardInterrupt
             self._alert_memory_kills(memory_kills(session.client, search_started_at))
             timings["search"] = round(time.monotonic() - search_started, 3)
-            del warming  # released only now: the warm-up must not be cancelled before it ran
             if getattr(estimator, "fitted_pipeline_", None) is None:
                 raise TrainingError("the search found no pipeline that could be fitted on all rows")
-            session_info = {
-                "mode_requested": config.parallel_mode,
-                "mode_used": session.mode,
-                "n_workers": session.n_workers,
-            }
+            session_info = session.info()
+            reasons = dict(getattr(session, "failure_reasons", {}))
             close_started = time.monotonic()
         timings["cluster_stop"] = round(time.monotonic() - close_started, 3)
+        _attach_reasons(estimator.evaluated_individuals, reasons)
         return estimator, plan, session_info
+
+    def _parallel_fallback(self, reason: str) -> None:
+        """The watchdog gave up on the Dask cluster and the run goes on locally: raise the alert."""
+        self.alert("parallel_fallback", reason)
 
     def _progress_listener(
         self, progress: Callable[[GenerationProgress], None] | None
@@ -485,6 +503,66 @@ class Trainer:
                 },
             }
         )
+
+
+def _before_last_generation(estimator: Any, generations: int | None) -> bool:
+    """Whether TPOT is evaluating a generation other than its last (a generation may then leave
+    its stragglers running for the next one to collect)."""
+    if generations is None:
+        return True
+    evolver = getattr(estimator, "_evolver_instance", None)
+    # TPOT evaluates its generation g (0 = the initial population) while evolver.generation == g
+    return evolver is not None and int(evolver.generation) < generations - 1
+
+
+class _InterruptLatch:
+    """Notes a Ctrl-C (SIGINT) during the search, which TPOT 1.1 would otherwise swallow.
+
+    Only installed from the main thread, and it chains to the handler it replaces.
+    """
+
+    def __init__(self) -> None:
+        self.fired = False
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> _InterruptLatch:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGINT)
+            if callable(self._previous):  # not when the host ignores SIGINT or set it to default
+                signal.signal(signal.SIGINT, self._handle)
+                self._installed = True
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.fired = True
+        self._previous(signum, frame)
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc_info: Any) -> None:
+        import signal
+
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _attach_reasons(frame: Any, reasons: dict[Any, tuple[str, str]]) -> None:
+    """Copy each failed evaluation's reason into TPOT's history, keyed by the individual."""
+    from .evaluation import EVAL_REASON
+
+    if frame is None or "Individual" not in frame:
+        return
+
+    def lookup(individual: Any) -> Any:
+        try:
+            return reasons.get(individual.unique_id())
+        except Exception:  # an individual TPOT could not identify: no reason to show
+            return None
+
+    frame[EVAL_REASON] = frame["Individual"].map(lookup)
 
 
 def _versions() -> dict[str, str]:

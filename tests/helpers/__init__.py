@@ -1,0 +1,1 @@
+"""Test-only code that Dask workers must import by name (tests/ is on their PYTHONPATH)."""

@@ -1,0 +1,364 @@
+"""Parallel execution on real Dask processes: local clusters, a scheduler with two workers,
+workers killed mid-search, a scheduler that is gone, limits enforced on the workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+from helpers.misbehaving import search_space as misbehaving_space
+
+from automl_tpot import Alert, ClusterError, FilesystemStorage, Trainer
+
+pytestmark = pytest.mark.usefixtures("no_leaked_processes")
+
+
+class RecordingMetrics:
+    """A metrics backend that keeps what it is told."""
+
+    def __init__(self):
+        self.alerts: list[Alert] = []
+        self.finished: list[dict] = []
+
+    def on_progress(self, progress):
+        pass
+
+    def on_alert(self, alert):
+        self.alerts.append(alert)
+
+    def on_run_finished(self, summary):
+        self.finished.append(summary)
+
+
+def _executed_per_worker(scheduler_file: str) -> dict[str, int]:
+    """Tasks each worker executed, as the workers themselves count them."""
+    from dask.distributed import Client
+
+    with Client(scheduler_file=scheduler_file, timeout=30) as client:
+        return client.run(lambda dask_worker: dask_worker.state.executed_count)
+
+
+def _assert_valid_model(result, table, target):
+    predictions = result.model.predict(table.drop(columns=target).head(20))
+    assert set(predictions) <= set(table[target])
+    assert result.model.score(table, table[target]) > 0.7
+
+
+def test_distributed_run_spreads_evaluations_over_both_workers(
+    dask_cluster, cancer_table, small_config
+):
+    before = _executed_per_worker(dask_cluster.scheduler_file)
+    config = small_config(
+        target_column="diagnosis", parallel_mode="distributed",
+        scheduler_file=dask_cluster.scheduler_file, population_size=6, generations=2,
+    )
+    result = Trainer(config, store=False).train(cancer_table)
+
+    assert result.parallel == {
+        "mode_requested": "distributed", "mode_used": "distributed", "n_workers": 2
+    }
+    after = _executed_per_worker(dask_cluster.scheduler_file)
+    ran = {worker: after[worker] - before.get(worker, 0) for worker in after}
+    assert len(ran) == 2 and all(count >= 2 for count in ran.values()), ran
+    ok = [r for r in result.evaluated_individuals if r["status"] == "ok"]
+    assert len(ok) >= 4
+    _assert_valid_model(result, cancer_table, "diagnosis")
+    # the library disconnected but left the foreign cluster running
+    assert dask_cluster.scheduler.poll() is None
+    assert all(p.poll() is None for p in dask_cluster.workers.values())
+
+
+def test_a_worker_killed_mid_search_leaves_a_valid_model(dask_cluster, cancer_table, small_config):
+    killed = threading.Event()
+
+    def kill_during_generation_two(event):
+        if event.generation == 1 and not killed.is_set():
+            killed.set()
+            threading.Timer(0.3, dask_cluster.kill_worker, args=("w2",)).start()
+
+    config = small_config(
+        target_column="diagnosis", parallel_mode="distributed",
+        scheduler_file=dask_cluster.scheduler_file, population_size=6, generations=3,
+        time_left=60,
+    )
+    result = Trainer(config, store=False).train(cancer_table, progress=kill_during_generation_two)
+
+    assert killed.is_set() and dask_cluster.workers["w2"].poll() is not None
+    assert result.parallel["mode_used"] == "distributed"
+    assert "fallback_reason" not in result.parallel
+    assert result.generations_completed >= 2
+    _assert_valid_model(result, cancer_table, "diagnosis")
+
+
+@pytest.mark.slow
+def test_losing_every_worker_mid_search_falls_back_to_local(
+    dask_cluster, cancer_table, small_config
+):
+    metrics = RecordingMetrics()
+
+    def kill_all(event):
+        if event.generation == 1:
+            for name in ("w1", "w2"):
+                dask_cluster.kill_worker(name)
+
+    config = small_config(
+        target_column="diagnosis", parallel_mode="distributed",
+        scheduler_file=dask_cluster.scheduler_file, population_size=6, generations=3,
+        time_left=60, cluster_wait=5,
+    )
+    result = Trainer(config, store=False, metrics=metrics).train(cancer_table, progress=kill_all)
+
+    assert result.parallel["mode_requested"] == "distributed"
+    assert result.parallel["mode_used"] == "local" and result.parallel["n_workers"] == 1
+    assert "during the search" in result.parallel["fallback_reason"]
+    assert [a.kind for a in metrics.alerts] == ["parallel_fallback"]
+    assert result.generations_completed >= 2
+    _assert_valid_model(result, cancer_table, "diagnosis")
+
+
+def test_losing_every_worker_with_fallback_off_raises_promptly(
+    dask_cluster, cancer_table, small_config
+):
+    killed_at = []
+
+    def kill_all(event):
+        if event.generation == 1 and not killed_at:
+            for name in ("w1", "w2"):
+                dask_cluster.kill_worker(name)
+            killed_at.append(time.monotonic())
+
+    config = small_config(
+        target_column="diagnosis", parallel_mode="distributed",
+        scheduler_file=dask_cluster.scheduler_file, population_size=6, generations=3,
+        time_left=60, cluster_wait=5, parallel_fallback=False,
+    )
+    with pytest.raises(ClusterError, match="had no workers|did not answer"):
+        Trainer(config, store=False).train(cancer_table, progress=kill_all)
+    assert killed_at and time.monotonic() - killed_at[0] < 30  # not the 60 s budget
+    assert dask_cluster.scheduler.poll() is None  # the foreign scheduler was left alone
+
+
+def _gone_scheduler_file(tmp_path, dask_cluster_factory) -> str:
+    cluster = dask_cluster_factory(tmp_path)
+    cluster.start_scheduler()
+    cluster.kill(cluster.scheduler)  # SIGKILL: the file stays, the scheduler is gone
+    return cluster.scheduler_file
+
+
+@pytest.fixture
+def gone_scheduler_file(tmp_path):
+    from conftest import DaskCluster
+
+    return _gone_scheduler_file(tmp_path, DaskCluster)
+
+
+def test_a_gone_scheduler_falls_back_finishes_and_reports_it(
+    gone_scheduler_file, tmp_path, cancer_table, small_config
+):
+    metrics = RecordingMetrics()
+    config = small_config(
+        target_column="diagnosis", parallel_mode="distributed",
+        scheduler_file=gone_scheduler_file, cluster_wait=2, generations=1,
+    )
+    storage = FilesystemStorage(tmp_path / "runs")
+    result = Trainer(config, storage=storage, metrics=metrics).train(cancer_table)
+
+    assert result.parallel["mode_requested"] == "distributed"
+    assert result.parallel["mode_used"] == "local" and result.parallel["n_workers"] == 1
+    assert gone_scheduler_file in result.parallel["fallback_reason"]
+    assert [a.kind for a in metrics.alerts] == ["parallel_fallback"]
+    assert metrics.alerts[0].reason == result.parallel["fallback_reason"]
+    assert any("parallel fallback" in note for note in result.notes)
+    _assert_valid_model(result, cancer_table, "diagnosis")
+    import json
+
+    manifest = json.loads((tmp_path / "runs" / result.run_id / "run.json").read_text())
+    assert manifest["summary"]["parallel"]["mode_used"] == "local"
+
+
+def test_a_gone_scheduler_with_fallback_off_raises_promptly(
+    gone_scheduler_file, cancer_table, small_config
+):
+    config = small_config(
+        target_column="diagnosis", parallel_mode="distributed", scheduler_file=gone_scheduler_file,
+        cluster_wait=2, parallel_fallback=False, time_left=40,
+    )
+    started = time.monotonic()
+    with pytest.raises(ClusterError, match="scheduler") as caught:
+        Trainer(config, store=False).train(cancer_table)
+    assert time.monotonic() - started < 15  # not the 40 s budget
+    assert gone_scheduler_file in caught.value.reason
+
+
+def test_a_missing_scheduler_file_falls_back(tmp_path, cancer_table, small_config):
+    config = small_config(
+        target_column="diagnosis", parallel_mode="distributed",
+        scheduler_file=str(tmp_path / "nowhere.json"), generations=1,
+    )
+    result = Trainer(config, store=False).train(cancer_table)
+    assert result.parallel["mode_used"] == "local"
+    assert "does not exist" in result.parallel["fallback_reason"]
+
+
+def test_over_time_and_over_memory_pipelines_fail_with_their_reason_and_the_search_goes_on(
+    cancer_table, small_config
+):
+    config = small_config(
+        target_column="diagnosis", search_space=misbehaving_space(), n_jobs=2,
+        memory_limit_mb=800, per_run_limit=3, population_size=8, generations=1, random_state=1,
+        time_left=40,
+    )
+    started = time.monotonic()
+    result = Trainer(config, store=False).train(cancer_table)
+    elapsed = time.monotonic() - started
+
+    by_mode: dict[str, list[dict]] = {}
+    for record in result.evaluated_individuals:
+        mode = record["pipeline"].split("mode=")[-1].split(")")[0].strip("'\"")
+        by_mode.setdefault(mode, []).append(record)
+    assert set(by_mode) == {"fine", "slow", "hog"}, result.evaluated_individuals
+    assert {(r["status"], r["error"]) for r in by_mode["slow"]} == {("timeout", "timeout")}
+    assert all("per_run_limit=3s" in r["reason"] for r in by_mode["slow"])
+    assert {(r["status"], r["error"]) for r in by_mode["hog"]} == {("failed", "memory")}
+    assert all("memory limit" in r["reason"] for r in by_mode["hog"])
+    assert all(r["status"] == "ok" for r in by_mode["fine"])
+    assert "fine" in result.best_pipeline
+    assert elapsed < 40  # the slow ones were stopped, not waited for
+    _assert_valid_model(result, cancer_table, "diagnosis")
+
+
+def test_local_mode_uses_n_jobs_workers_and_a_memory_limit(cancer_table, small_config):
+    config = small_config(target_column="diagnosis", n_jobs=2, memory_limit_mb=900, generations=1)
+    result = Trainer(config, store=False).train(cancer_table)
+    assert result.parallel == {"mode_requested": "local", "mode_used": "local", "n_workers": 2}
+    assert result.timings["cluster_start"] > 0 and "cluster_stop" in result.timings
+
+
+def test_ctrl_c_mid_search_stops_the_run_and_closes_the_cluster(
+    tmp_path, cancer_table, small_config
+):
+    def interrupt(event):
+        os.kill(os.getpid(), signal.SIGINT)
+
+    storage_root = tmp_path / "runs"
+    config = small_config(target_column="diagnosis", n_jobs=2, generations=3)
+    with pytest.raises(KeyboardInterrupt):
+        trainer = Trainer(config, storage=FilesystemStorage(storage_root))
+        trainer.train(cancer_table, progress=interrupt)
+    assert not storage_root.exists()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.slow
+def test_an_error_inside_the_search_closes_the_cluster(cancer_table, small_config):
+    from automl_tpot import TrainingError
+
+    def failing_metric(estimator, X, y):
+        raise RuntimeError("this scorer always fails")
+
+    config = small_config(
+        target_column="diagnosis", metric=failing_metric, n_jobs=2, generations=1
+    )
+    with pytest.raises(TrainingError):
+        Trainer(config, store=False).train(cancer_table)
+
+
+def test_evaluation_reasons_name_the_exception():
+    from automl_tpot.evaluation import evaluate_on_worker
+
+    class Boom:
+        def unique_id(self):
+            return "boom"
+
+    def objective(individual, X, y):
+        raise ValueError("bad pipeline")
+
+    data = {"X": np.zeros((2, 2)), "y": np.zeros(2)}
+    outcome = evaluate_on_worker(Boom(), [objective], 5.0, data)
+    assert outcome == {"error": "exception", "reason": "ValueError: bad pipeline"}
+
+
+def test_a_generation_does_not_wait_for_its_straggler_which_is_collected_later():
+    from helpers.sleepers import Sleeper, sleep_objective
+
+    from automl_tpot import TrainerConfig
+    from automl_tpot.evaluation import evaluate_individuals
+    from automl_tpot.parallel import open_dask_session
+
+    data = {"X": np.zeros((10, 2)), "y": np.zeros(10)}
+    with open_dask_session(TrainerConfig(n_jobs=2)) as session:
+        first = [Sleeper(f"fast{i}", 0.2) for i in range(6)] + [Sleeper("slow", 6.0)]
+        started = time.monotonic()
+        scores, _, _, errors = evaluate_individuals(
+            first, [sleep_objective], max_eval_time_mins=1, n_expected_columns=1,
+            client=session.client, scheduled_timeout_time=time.time() + 60, **data,
+        )
+        first_call = time.monotonic() - started
+        assert first_call < 5.0, first_call  # did not wait for the 6 s evaluation
+        assert [s[0] for s in scores[:6]] == [0.2] * 6 and errors == [None] * 7
+        assert np.isnan(scores[6][0])  # not scored yet, so TPOT asks for it again
+
+        second = [Sleeper("slow", 6.0)]  # TPOT asks again (alone: nothing else to wait for)
+        scores, _, _, errors = evaluate_individuals(
+            second, [sleep_objective], max_eval_time_mins=1, n_expected_columns=1,
+            client=session.client, scheduled_timeout_time=time.time() + 60, **data,
+        )
+        total = time.monotonic() - started
+        assert scores == [[6.0]] and errors == [None]
+        assert total < 9.0, total  # the straggler ran once, not again from the start
+        executed = session.current.run(lambda dask_worker: dask_worker.state.executed_count)
+        assert sum(executed.values()) == 7
+
+
+def test_an_over_time_evaluation_is_stopped_on_the_worker():
+    from helpers.sleepers import Sleeper, sleep_objective
+
+    from automl_tpot import TrainerConfig
+    from automl_tpot.evaluation import evaluate_individuals
+    from automl_tpot.parallel import open_dask_session
+
+    with open_dask_session(TrainerConfig(n_jobs=1)) as session:
+        started = time.monotonic()
+        scores, _, _, errors = evaluate_individuals(
+            [Sleeper("endless", 600)], [sleep_objective], max_eval_time_mins=1.5 / 60,
+            n_expected_columns=1, client=session.client, X=np.zeros(3), y=np.zeros(3),
+        )
+        assert errors == ["TIMEOUT"] and np.isnan(scores[0][0])
+        assert time.monotonic() - started < 10
+        assert session.failure_reasons["endless"][0] == "timeout"
+        # the worker is free again: a new evaluation runs at once
+        quick, _, _, _ = evaluate_individuals(
+            [Sleeper("quick", 0.1)], [sleep_objective], max_eval_time_mins=1,
+            n_expected_columns=1, client=session.client, X=np.zeros(3), y=np.zeros(3),
+        )
+        assert quick == [[0.1]]
+
+
+def test_a_worker_dask_restarts_for_memory_is_reported_as_memory():
+    """One allocation far over the limit: Dask's nanny restarts the worker (the guard cannot
+    interrupt a single C call); the evaluation is recorded as a memory failure."""
+    from helpers.sleepers import Sleeper, allocate_objective, sleep_objective
+
+    from automl_tpot import TrainerConfig
+    from automl_tpot.evaluation import evaluate_individuals
+    from automl_tpot.parallel import open_dask_session
+
+    data = {"X": np.zeros(3), "y": np.zeros(3)}  # the same objects: scattered once, then again
+    with open_dask_session(TrainerConfig(n_jobs=1, memory_limit_mb=700)) as session:
+        scores, _, _, errors = evaluate_individuals(
+            [Sleeper("huge", 3.0)], [allocate_objective], max_eval_time_mins=1,
+            n_expected_columns=1, client=session.client, **data,
+        )
+        assert errors == ["INVALID"] and np.isnan(scores[0][0])
+        category, reason = session.failure_reasons["huge"]
+        assert category == "memory" and "restarted" in reason
+        # the restarted worker lost the scattered data; the next evaluation scatters it again
+        quick, _, _, errors = evaluate_individuals(
+            [Sleeper("quick", 0.1)], [sleep_objective], max_eval_time_mins=1,
+            n_expected_columns=1, client=session.client, **data,
+        )
+        assert quick == [[0.1]] and errors == [None]
