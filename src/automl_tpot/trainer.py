@@ -29,7 +29,7 @@ from .data import (
     output_columns,
     prepare_training_data,
 )
-from .errors import ConfigError, StorageError, TrainingError
+from .errors import ConfigError, StorageError, TrainingCancelled, TrainingError
 from .metrics import MetricsBackend, NullMetrics
 from .progress import Alert, GenerationProgress, GenerationWatcher
 from .results import (
@@ -140,6 +140,7 @@ class Trainer:
         *,
         run_id: str | None = None,
         progress: Callable[[GenerationProgress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> TrainingResult:
         """Search for the best pipeline on ``data`` and return (and store) the result.
 
@@ -147,21 +148,29 @@ class Trainer:
             data: a DataFrame, or the path of a CSV or Parquet file, holding the target column.
             run_id: the stored run's identifier; a fresh one when omitted.
             progress: called after every generation with a :class:`GenerationProgress`.
+            should_stop: polled during the run (a few times a second, from another thread);
+                once it returns true the search ends at TPOT's next budget check and the run
+                raises :class:`TrainingCancelled` instead of storing anything. A host cancels
+                a job this way (``should_stop=event.is_set``).
 
         Raises:
             DataError: the table cannot be used (nothing is stored).
             SearchSpaceError: the search space cannot be resolved (nothing is stored).
             TrainingError: the search produced no usable pipeline (nothing is stored).
+            TrainingCancelled: ``should_stop`` asked the run to stop (nothing is stored).
             StorageError: the artifacts could not be written (no complete run is left).
 
         Whatever the outcome, the metrics backend hears of the run's end: ``complete``,
-        ``failed`` (with the error) or ``interrupted``.
+        ``failed`` (with the error), ``cancelled`` or ``interrupted``.
         """
         started = time.monotonic()
         with self._alerts_lock:
             self._alerts = []
         try:
-            return self._train(data, run_id, progress, started)
+            return self._train(data, run_id, progress, started, should_stop)
+        except TrainingCancelled as error:
+            self._notify_failed(run_id, started, "cancelled", error)
+            raise
         except Exception as error:
             self._notify_failed(run_id, started, "failed", error)
             raise
@@ -190,9 +199,33 @@ class Trainer:
             log.warning("metrics backend failed on alert; ignoring", exc_info=True)
         return event
 
+    @property
+    def alerts(self) -> list[Alert]:
+        """The alerts raised so far in the current (or last) run."""
+        return self._current_alerts()
+
     def _current_alerts(self) -> list[Alert]:
         with self._alerts_lock:
             return list(self._alerts)
+
+    def save(
+        self, result: TrainingResult, run_id: str, *, status: str = "complete"
+    ) -> TrainingResult:
+        """Store ``result`` as run ``run_id`` with the standard artifact set; return it with its
+        ``run_id`` and ``location``.
+
+        :meth:`train` stores its own results; this serves results made elsewhere, such as the
+        AutoML fallback's baseline (``status="fallback"`` in ``run.json``), so every run has the
+        same artifacts whatever produced its model.
+        """
+        import attrs
+
+        validate_run_id(run_id)
+        provisional = attrs.evolve(result, run_id=run_id)
+        artifacts = self._artifacts(provisional)
+        manifest = self._manifest(provisional, artifacts, status)
+        location = write_run(self.storage, run_id, artifacts, manifest)
+        return attrs.evolve(provisional, location=location)
 
     def _train(
         self,
@@ -200,6 +233,7 @@ class Trainer:
         run_id: str | None,
         progress: Callable[[GenerationProgress], None] | None,
         started: float,
+        should_stop: Callable[[], bool] | None = None,
     ) -> TrainingResult:
         config = self.config
         timings: dict[str, float] = {}
@@ -211,7 +245,9 @@ class Trainer:
 
         prepared = prepare_training_data(load_table(data), config.target_column, config.task, config.cv)
         timings["validate"] = round(time.monotonic() - started, 3)
-        estimator, plan, session_info = self._search(prepared, started, timings, progress)
+        estimator, plan, session_info = self._search(
+            prepared, started, timings, progress, should_stop
+        )
         preprocessor, metric = plan.preprocessor, plan.metric
 
         records = evaluated_records(
@@ -313,6 +349,7 @@ class Trainer:
         started: float,
         timings: dict[str, float],
         progress: Callable[[GenerationProgress], None] | None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> tuple[Any, _SearchPlan, dict[str, Any]]:
         """Open the Dask session, plan the search while the workers warm up, run TPOT."""
         from tpot import TPOTEstimator
@@ -362,6 +399,7 @@ class Trainer:
                 )
             search_started = time.monotonic()
             search_started_at = time.time()
+            _raise_if_stopped(should_stop)
             try:
                 with GenerationWatcher(
                     estimator,
@@ -370,11 +408,14 @@ class Trainer:
                     started_at=started,
                     metric=_metric_name(metric),
                     population_size=config.population_size,
+                    should_stop=should_stop,
                 ):
                     estimator.fit(features, prepared.y)
             except Exception as error:
+                _raise_if_stopped(should_stop)
                 self._alert_memory_kills(memory_kills(session.client, search_started_at))
                 raise TrainingError(f"the TPOT search failed: {error}") from error
+            _raise_if_stopped(should_stop)
             self._alert_memory_kills(memory_kills(session.client, search_started_at))
             timings["search"] = round(time.monotonic() - search_started, 3)
             del warming  # released only now: the warm-up must not be cancelled before it ran
@@ -463,7 +504,9 @@ class Trainer:
         }
 
     @staticmethod
-    def _manifest(result: TrainingResult, artifacts: dict[str, bytes]) -> bytes:
+    def _manifest(
+        result: TrainingResult, artifacts: dict[str, bytes], status: str = "complete"
+    ) -> bytes:
         import hashlib
 
         summary = result.summary()
@@ -474,7 +517,7 @@ class Trainer:
                 "schema": "automl-tpot/run",
                 "schema_version": SCHEMA_VERSION,
                 "run_id": result.run_id,
-                "status": "complete",
+                "status": status,
                 "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "config": result.config.to_dict(),
                 "summary": summary,
@@ -485,6 +528,11 @@ class Trainer:
                 },
             }
         )
+
+
+def _raise_if_stopped(should_stop: Callable[[], bool] | None) -> None:
+    if should_stop is not None and should_stop():
+        raise TrainingCancelled("the run was cancelled before it finished")
 
 
 def _versions() -> dict[str, str]:
