@@ -81,9 +81,9 @@ def validate_payload(
     """Check a job payload without loading data; return its configuration and ``dataset_id``.
 
     Checks what can be checked from the payload alone: known keys and their types (through
-    :meth:`TrainerConfig.from_payload`, config-dict fields included), a ``dataset_id`` and a
-    ``target_column``, and that a search space named by the payload is registered (and serves
-    the task, when the task is given).
+    :meth:`TrainerConfig.from_payload`), a ``dataset_id`` and a ``target_column``, that a
+    search space named by the payload is registered, and that a config dict's classes and
+    parameters resolve (for the task, when it is given).
 
     Raises:
         ConfigError: naming the payload key, the value and what is allowed.
@@ -103,23 +103,49 @@ def validate_payload(
     config = TrainerConfig.from_payload(payload, env=env, **overrides)
     if config.target_column is None:
         raise ConfigError("target_column", None, "the name of the column to predict")
-    if isinstance(config.search_space, str):
-        _check_search_space_name(config.search_space, config.task)
+    _check_search_space(config.search_space, config.task)
     return config, dataset_id
 
 
-def _check_search_space_name(name: str, task: str) -> None:
+def _check_search_space(spec: Any, task: str) -> None:
+    """Check a named or config-dict search space for ``task`` (``"auto"``: for either task)
+    without any data: the name is registered, the config dict's classes and parameters resolve.
+    Search-space objects are taken as they are."""
     from .plugins import load_registry
+    from .search_spaces import SearchContext
+    from .search_spaces.config_dict import config_dict_search_space
 
+    if not isinstance(spec, (str, Mapping)):
+        return
     try:
-        space, _argument = load_registry().get(name.strip())
+        registry = load_registry()
     except SearchSpaceError as error:
-        raise ConfigError("search_space", name, f"a registered search space ({error})") from None
-    if task != "auto" and task not in space.definition.tasks:
-        raise ConfigError(
-            "search_space", name, f"a search space serving {task} ({name!r} serves "
-            f"{' and '.join(space.definition.tasks)})"
+        raise ConfigError("search_space", spec, f"installed search spaces ({error})") from None
+    tasks = ("classification", "regression") if task == "auto" else (task,)
+    if isinstance(spec, str):
+        try:
+            space, _argument = registry.get(spec.strip())
+        except SearchSpaceError as error:
+            allowed = f"a registered search space ({error})"
+            raise ConfigError("search_space", spec, allowed) from None
+        if not set(tasks) & set(space.definition.tasks):
+            raise ConfigError(
+                "search_space", spec, f"a search space serving {task} ({spec!r} serves "
+                f"{' and '.join(space.definition.tasks)})"
+            )
+        return
+    first_error: SearchSpaceError | None = None
+    for candidate in tasks:
+        context = SearchContext(
+            task=candidate, n_rows=0, n_features=0, n_classes=None, numeric_columns=(),
+            categorical_columns=(), random_state=None,
         )
+        try:
+            config_dict_search_space(spec, context, extra_classes=registry.estimators)
+            return
+        except SearchSpaceError as error:
+            first_error = first_error or error
+    raise ConfigError("search_space", spec, f"a valid config dict ({first_error})") from None
 
 
 def _load_dataset(load_dataset: LoadDataset, dataset_id: Any) -> Any:
@@ -524,7 +550,10 @@ def run_for_job(
         if should_stop():
             raise should_stop.error()
         table = _load_dataset(load_dataset, dataset_id)
-        prepare_training_data(table, job.config.target_column, job.config.task, job.config.cv)
+        prepared = prepare_training_data(
+            table, job.config.target_column, job.config.task, job.config.cv
+        )
+        _check_search_space(job.config.search_space, prepared.task)  # now the task is known
         mark = job.lap("load_data", mark)
     except TrainingCancelled as error:
         raise job.fail(JobCancelled, "cancelled", error) from error
