@@ -377,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-left", type=float, default=60)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("distributed").setLevel(logging.WARNING)
 
     service = TrainingService(args.db, args.runs, overrides={"n_jobs": 1})
     cancer = service.register_dataset(load_breast_cancer(as_frame=True).frame, name="breast-cancer")

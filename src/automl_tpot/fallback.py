@@ -73,7 +73,8 @@ def train_baseline(
     reason: str,
     alerts: list[Any] | None = None,
 ) -> TrainingResult:
-    """Fit the baseline on ``table`` with the run's preprocessing, metric and folds.
+    """Fit the baseline on ``table`` with the run's preprocessing, metric and folds, using at
+    most ``config.n_jobs`` threads.
 
     The result has one evaluated individual (the baseline, ``variation="fallback"``), which is
     also the leaderboard and the Pareto front; ``stopped_by`` is ``"fallback"`` and ``notes``
@@ -84,6 +85,7 @@ def train_baseline(
         TrainingError: the baseline could not be fitted either.
     """
     from sklearn.model_selection import cross_val_score
+    from threadpoolctl import threadpool_limits
 
     from .trainer import _metric_name, default_metric
 
@@ -99,12 +101,16 @@ def train_baseline(
     try:
         preprocessor = build_preprocessor(prepared.feature_types)
         features = preprocessor.fit_transform(prepared.features, prepared.y)
-        submitted = time.time()
-        scores = cross_val_score(
-            estimator, features, prepared.y, scoring=metric, cv=prepared.cv, error_score="raise"
-        )
-        completed = time.time()
-        estimator.fit(features, prepared.y)
+        # The job's CPU share, not every core: on a busy machine OpenMP's spinning threads made
+        # the default boosting model 80 times slower than one thread.
+        with threadpool_limits(limits=config.n_jobs):
+            submitted = time.time()
+            scores = cross_val_score(
+                estimator, features, prepared.y, scoring=metric, cv=prepared.cv,
+                error_score="raise",
+            )
+            completed = time.time()
+            estimator.fit(features, prepared.y)
     except Exception as error:
         raise TrainingError(
             f"the fallback baseline ({type(estimator).__name__}) failed too: "

@@ -567,8 +567,8 @@ def run_for_job(
     job.trainer_notified = True  # from here on the Trainer reports the run's end
     try:
         result = trainer.train(table, run_id=run_id, progress=progress, should_stop=should_stop)
-    except TrainingCancelled as error:
-        raise job.fail(JobCancelled, "cancelled", error) from error
+    except TrainingCancelled as error:  # the stopper knows why: cancelled, or past the timeout
+        raise job.fail(JobCancelled, "cancelled", should_stop.error()) from error
     except (ConfigError, DataError, SearchSpaceError) as error:
         raise job.fail(JobRejected, "validation", error) from error
     except StorageError as error:
