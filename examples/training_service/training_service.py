@@ -145,7 +145,10 @@ class TrainingService:
     # -- datasets --------------------------------------------------------------------------------
 
     def register_dataset(
-        self, source: pd.DataFrame | str | Path, *, name: str | None = None,
+        self,
+        source: pd.DataFrame | str | Path,
+        *,
+        name: str | None = None,
         dataset_id: str | None = None,
     ) -> str:
         """Store a table (a DataFrame or a CSV file) and return its id."""
@@ -161,15 +164,23 @@ class TrainingService:
             db.execute(
                 "INSERT INTO datasets (id, name, n_rows, columns, data, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (dataset_id, name or default_name, len(table), json.dumps(list(map(str, table.columns))),
-                 buffer.getvalue(), _now()),
+                (
+                    dataset_id,
+                    name or default_name,
+                    len(table),
+                    json.dumps(list(map(str, table.columns))),
+                    buffer.getvalue(),
+                    _now(),
+                ),
             )
         return dataset_id
 
     def load_dataset(self, dataset_id: str) -> pd.DataFrame:
         """The loader handed to ``run_for_job``; ``KeyError`` when there is no such dataset."""
         with self._db() as db:
-            row = db.execute("SELECT data FROM datasets WHERE id = ?", (str(dataset_id),)).fetchone()
+            row = db.execute(
+                "SELECT data FROM datasets WHERE id = ?", (str(dataset_id),)
+            ).fetchone()
         if row is None:
             raise KeyError(f"no dataset {dataset_id!r} in {self.database}")
         return pd.read_parquet(io.BytesIO(row["data"]))
@@ -184,8 +195,12 @@ class TrainingService:
             cursor = db.execute(
                 "INSERT INTO jobs (dataset_id, payload, status, timeout_s, created_at) "
                 "VALUES (?, ?, 'queued', ?, ?)",
-                (None if dataset_id is None else str(dataset_id), text,
-                 timeout if timeout is not None else self.job_timeout, _now()),
+                (
+                    None if dataset_id is None else str(dataset_id),
+                    text,
+                    timeout if timeout is not None else self.job_timeout,
+                    _now(),
+                ),
             )
             job_id = int(cursor.lastrowid)
         self._wake.set()
@@ -195,7 +210,8 @@ class TrainingService:
         """Ask a queued or running job to stop; False when it has already finished."""
         with self._db() as db:
             updated = db.execute(
-                "UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status IN ('queued', 'running')",
+                "UPDATE jobs SET cancel_requested = 1 "
+                "WHERE id = ? AND status IN ('queued', 'running')",
                 (job_id,),
             ).rowcount
         with self._lock:
@@ -215,7 +231,9 @@ class TrainingService:
     def training_run(self, job_id: int) -> dict[str, Any] | None:
         """The stored TrainingRun record of a finished job (``None`` before it finishes)."""
         with self._db() as db:
-            row = db.execute("SELECT record FROM training_runs WHERE job_id = ?", (job_id,)).fetchone()
+            row = db.execute(
+                "SELECT record FROM training_runs WHERE job_id = ?", (job_id,)
+            ).fetchone()
         return None if row is None else json.loads(row["record"])
 
     def wait(self, job_id: int, timeout: float = 300.0) -> dict[str, Any]:
@@ -247,7 +265,8 @@ class TrainingService:
                 if row is not None:
                     run_id = f"job{row['id']}-{new_run_id()}"
                     db.execute(
-                        "UPDATE jobs SET status = 'running', run_id = ?, started_at = ? WHERE id = ?",
+                        "UPDATE jobs SET status = 'running', run_id = ?, started_at = ? "
+                        "WHERE id = ?",
                         (run_id, _now(), row["id"]),
                     )
                     row = db.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone()
@@ -296,8 +315,12 @@ class TrainingService:
             error = f"{type(job_error).__name__}: {record['error']['message']}"
         except Exception as unexpected:  # a bug: the job must still end, with a record
             log.exception("job %s crashed", job_id)
-            record = {"run_id": run_id, "status": "failed", "details": "{}",
-                      "error": {"type": type(unexpected).__name__, "message": str(unexpected)}}
+            record = {
+                "run_id": run_id,
+                "status": "failed",
+                "details": "{}",
+                "error": {"type": type(unexpected).__name__, "message": str(unexpected)},
+            }
             error = f"{type(unexpected).__name__}: {unexpected}"
         finally:
             with self._lock:
@@ -313,11 +336,18 @@ class TrainingService:
                 "leaderboard_topk, tp_generations, tp_population_size, parallel_mode, details, "
                 "record, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    record["run_id"], job_id, record["status"], record.get("best_pipeline"),
-                    record.get("best_score"), json.dumps(record.get("leaderboard_topk", [])),
-                    record.get("tp_generations"), record.get("tp_population_size"),
-                    json.dumps(record.get("parallel_mode")), record.get("details"),
-                    json.dumps(record), _now(),
+                    record["run_id"],
+                    job_id,
+                    record["status"],
+                    record.get("best_pipeline"),
+                    record.get("best_score"),
+                    json.dumps(record.get("leaderboard_topk", [])),
+                    record.get("tp_generations"),
+                    record.get("tp_population_size"),
+                    json.dumps(record.get("parallel_mode")),
+                    record.get("details"),
+                    json.dumps(record),
+                    _now(),
                 ),
             )
             db.execute(
@@ -339,7 +369,9 @@ class TrainingService:
         """Start ``workers`` threads that run queued jobs, oldest first."""
         self._stopping.clear()
         for index in range(workers):
-            thread = threading.Thread(target=self._work, name=f"training-worker-{index}", daemon=True)
+            thread = threading.Thread(
+                target=self._work, name=f"training-worker-{index}", daemon=True
+            )
             thread.start()
             self._workers.append(thread)
 
@@ -384,8 +416,12 @@ def main(argv: list[str] | None = None) -> int:
     diabetes = service.register_dataset(load_diabetes(as_frame=True).frame, name="diabetes")
     common = {"generations": 2, "population_size": 6, "time_left": args.time_left, "cv": 3}
     jobs = [
-        service.submit({"dataset_id": cancer, "target_column": "target", "metric": "accuracy", **common}),
-        service.submit({"dataset_id": diabetes, "target_column": "target", "task": "regression", **common}),
+        service.submit(
+            {"dataset_id": cancer, "target_column": "target", "metric": "accuracy", **common}
+        ),
+        service.submit(
+            {"dataset_id": diabetes, "target_column": "target", "task": "regression", **common}
+        ),
     ]
     service.start(workers=args.workers)
     try:
@@ -394,7 +430,8 @@ def main(argv: list[str] | None = None) -> int:
             record = service.training_run(job_id)
             print(f"job {job_id}: {row['status']} run {row['run_id']}")
             if record and record.get("best_pipeline"):
-                print(f"  best {record['metric']} {record['best_score']:.4f}: {record['best_pipeline']}")
+                score = f"{record['metric']} {record['best_score']:.4f}"
+                print(f"  best {score}: {record['best_pipeline']}")
                 print(f"  artifacts at {record['location']}")
             elif row["error"]:
                 print(f"  {row['error']}")

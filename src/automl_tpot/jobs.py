@@ -539,11 +539,11 @@ def run_for_job(
         job.run_id = None  # nowhere safe to store the failure record
         invalid = ConfigError("run_id", run_id, str(error))
         raise job.fail(JobRejected, "validation", invalid) from error
-    should_stop = _Stopper(cancel, timeout, job.started)
 
     # 1. Everything that can be checked before training.
     mark = job.started
     try:
+        should_stop = _Stopper(cancel, timeout, job.started)
         fallback_on = fallback_enabled(enable_fallback, env)
         job.config, dataset_id = validate_payload(payload, env=env, **overrides)
         mark = job.lap("validate", mark)
@@ -582,7 +582,7 @@ def run_for_job(
         if not fallback_on:
             raise job.fail(JobFailed, "training", error) from error
         result = _fall_back(job, trainer, table, error, should_stop, time.monotonic())
-        return job.success("fallback", result, fallback_reason=str(error))
+        return job.success("fallback", result, fallback_reason=_reason(error))
     job.lap("train", mark)
     return job.success("complete", result, fallback_reason=None)
 
@@ -599,7 +599,7 @@ def _fall_back(
     fails or the job is stopped meanwhile."""
     import attrs
 
-    reason = f"{type(error).__name__}: {error}"
+    reason = _reason(error)
     trainer.alert(
         "automl_fallback", f"the TPOT search failed ({reason}); the run's model is the baseline"
     )
@@ -626,6 +626,10 @@ def _fall_back(
     except Exception:
         log.warning("metrics backend failed on run end; ignoring", exc_info=True)
     return result
+
+
+def _reason(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
 
 
 def read_failure(storage: Storage, run_id: str) -> dict[str, Any] | None:

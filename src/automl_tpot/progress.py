@@ -122,8 +122,8 @@ class GenerationWatcher:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
-            self._check_stop()
             self.poll()
+            self._check_stop()  # right after the listener, which may be what asks to stop
 
     def _check_stop(self) -> None:
         if self._should_stop is None:
