@@ -8,6 +8,7 @@ Every test name holds ``tpot``: ``pytest tests/test_training_service.py -k tpot`
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -367,6 +368,7 @@ def test_tpot_search_space_that_cannot_fit_the_data_falls_back_to_the_baseline(
     assert service.job(job)["status"] == "fallback"
     assert service.training_run(job) == record
     assert "No individuals could be evaluated" in record["fallback_reason"]
+    assert re.search(r"evaluated: [1-9]\d* failed, 0 over the", record["fallback_reason"])
     _assert_fallback_run(service.storage, record, table, "diagnosis")
     value = registry.get_sample_value
     assert value("tpot_alerts_total", {"kind": "automl_fallback"}) == 1
@@ -469,7 +471,6 @@ def test_tpot_lost_dask_cluster_falls_back_to_the_baseline(tmp_path, cancer_tabl
     _assert_fallback_run(storage, record, cancer_table, "diagnosis")
 
 
-@pytest.mark.slow
 def test_tpot_search_where_no_evaluation_finishes_in_time_falls_back(tmp_path, cancer_table):
     storage = FilesystemStorage(tmp_path / "runs")
     slow_forest = {"sklearn.ensemble.ExtraTreesClassifier": {"n_estimators": [20000]}}
@@ -490,6 +491,7 @@ def test_tpot_search_where_no_evaluation_finishes_in_time_falls_back(tmp_path, c
         n_jobs=1,
     )
     assert "could be evaluated" in record["fallback_reason"]
+    assert "0 failed, 1 over the 3s evaluation limit" in record["fallback_reason"]
     _assert_fallback_run(storage, record, cancer_table, "diagnosis")
 
 

@@ -414,7 +414,8 @@ class Trainer:
             except Exception as error:
                 _raise_if_stopped(should_stop)
                 self._alert_memory_kills(memory_kills(session.client, search_started_at))
-                raise TrainingError(f"the TPOT search failed: {error}") from error
+                outcomes = _evaluation_outcomes(estimator, per_run)
+                raise TrainingError(f"the TPOT search failed: {error}{outcomes}") from error
             _raise_if_stopped(should_stop)
             self._alert_memory_kills(memory_kills(session.client, search_started_at))
             timings["search"] = round(time.monotonic() - search_started, 3)
@@ -528,6 +529,21 @@ class Trainer:
                 },
             }
         )
+
+
+def _evaluation_outcomes(estimator: Any, per_run: float) -> str:
+    """What the evaluations of a failed search came to, for its error message: whether every
+    pipeline failed or ran out of time tells the operator what to change."""
+    try:
+        errors = estimator._evolver_instance.population.evaluated_individuals["Eval Error"]
+    except Exception:  # the search failed before evaluating anything
+        return ""
+    timeouts = int((errors == "TIMEOUT").sum())
+    invalid = int((errors == "INVALID").sum())
+    return (
+        f" ({len(errors)} pipeline(s) evaluated: {invalid} failed, {timeouts} over the "
+        f"{per_run:g}s evaluation limit)"
+    )
 
 
 def _raise_if_stopped(should_stop: Callable[[], bool] | None) -> None:
