@@ -634,3 +634,22 @@ def test_tpot_bad_job_arguments_are_rejected_before_loading_data(
         )
     assert caught.value.record["error"]["field"] == field and loaded == []
     assert FilesystemStorage(tmp_path / "runs").list_runs() == []
+
+
+def test_tpot_cancel_while_artifacts_are_written_leaves_no_run(tmp_path, wine_table):
+    from automl_tpot import StorageError, Trainer, TrainerConfig
+    from automl_tpot.fallback import train_baseline
+    from automl_tpot.jobs import _GuardedStorage
+
+    config = TrainerConfig(target_column="target", cv=3, n_jobs=1, random_state=0)
+    result = train_baseline(wine_table, config, reason="test")
+    storage = FilesystemStorage(tmp_path / "runs")
+    # The cancel arrives once the first artifact is on disk, in the middle of write_run.
+    cancelled = lambda: (tmp_path / "runs" / "late" / "model.joblib").is_file()  # noqa: E731
+    trainer = Trainer(config, storage=_GuardedStorage(storage, cancelled))
+    with pytest.raises(StorageError, match="stopped"):
+        trainer.save(result, "late", status="fallback")
+    assert storage.list_runs() == [] and not (tmp_path / "runs" / "late").exists()
+    saved = Trainer(config, storage=storage).save(result, "on-time", status="fallback")
+    assert load_run(storage, "on-time").manifest["status"] == "fallback"
+    assert saved.location == storage.location("on-time")
