@@ -491,7 +491,11 @@ def test_tpot_search_where_no_evaluation_finishes_in_time_falls_back(tmp_path, c
         n_jobs=1,
     )
     assert "could be evaluated" in record["fallback_reason"]
-    assert "0 failed, 1 over the 3s evaluation limit" in record["fallback_reason"]
+    # TPOT reports the cut-off evaluation as timed out, or as failed when its worker-side
+    # timeout interrupts the fit: either way nothing finished within the 3 s limit.
+    assert re.search(
+        r"1 pipeline\(s\) evaluated: \d failed, \d over the 3s", record["fallback_reason"]
+    )
     _assert_fallback_run(storage, record, cancer_table, "diagnosis")
 
 

@@ -353,8 +353,7 @@ class _Job:
             self.dataset_id = None
         self.config: TrainerConfig | None = None
         self.durations: dict[str, float] = {}
-        self.alerts: list[dict[str, str]] = []
-        self.trainer_notified = False
+        self.trainer: Any = None  # set once training starts: its alerts belong in every record
 
     def lap(self, name: str, since: float) -> float:
         now = time.monotonic()
@@ -389,7 +388,7 @@ class _Job:
             "durations": dict(self.durations),
             "location": None,
             "artifacts": {},
-            "alerts": list(self.alerts),
+            "alerts": [] if self.trainer is None else [a.to_dict() for a in self.trainer.alerts],
             "fallback_reason": None,
             "error": None,
             "config": None if config is None else config.to_dict(),
@@ -437,7 +436,7 @@ class _Job:
         """Store the failure record (when no complete run holds the id) and build the error."""
         record = self._base("failed")
         record["error"] = _error_view(error, stage)
-        if not self.trainer_notified:
+        if self.trainer is None:  # otherwise the Trainer has reported the run's end
             summary = {
                 "status": "failed",
                 "run_id": self.run_id,
@@ -563,8 +562,7 @@ def run_for_job(
 
     # 2. The search.
     guarded = _GuardedStorage(storage, should_stop)
-    trainer = Trainer(config, storage=guarded, metrics=metrics)
-    job.trainer_notified = True  # from here on the Trainer reports the run's end
+    trainer = job.trainer = Trainer(config, storage=guarded, metrics=metrics)
     try:
         result = trainer.train(table, run_id=run_id, progress=progress, should_stop=should_stop)
     except TrainingCancelled as error:  # the stopper knows why: cancelled, or past the timeout
