@@ -102,7 +102,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .progress import Alert, GenerationProgress
     from .results import TrainingResult
     from .search_spaces import SearchContext
-    from .storage import FilesystemStorage, Storage, StoredRun, load_model, load_run
     from .storage import (
         FilesystemStorage,
         FsspecStorage,
