@@ -15,8 +15,13 @@ from .errors import (
     ClusterError,
     ConfigError,
     DataError,
+    JobCancelled,
+    JobError,
+    JobFailed,
+    JobRejected,
     SearchSpaceError,
     StorageError,
+    TrainingCancelled,
     TrainingError,
 )
 
@@ -32,6 +37,10 @@ __all__ = [
     "FilesystemStorage",
     "FsspecStorage",
     "GenerationProgress",
+    "JobCancelled",
+    "JobError",
+    "JobFailed",
+    "JobRejected",
     "LoggingMetrics",
     "MetricsBackend",
     "NullMetrics",
@@ -44,12 +53,14 @@ __all__ = [
     "StoredRun",
     "TabularModel",
     "Trainer",
+    "TrainingCancelled",
     "TrainerConfig",
     "TrainingError",
     "TrainingResult",
     "load_model",
     "load_run",
     "metrics_from_name",
+    "run_for_job",
     "storage_from_url",
 ]
 
@@ -74,11 +85,13 @@ _LAZY = {
     "load_model": "storage",
     "load_run": "storage",
     "metrics_from_name": "metrics",
+    "run_for_job": "jobs",
     "storage_from_url": "storage",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .data import FeatureTypes
+    from .jobs import run_for_job
     from .metrics import (
         LoggingMetrics,
         MetricsBackend,

@@ -14,8 +14,13 @@ __all__ = [
     "ClusterError",
     "ConfigError",
     "DataError",
+    "JobCancelled",
+    "JobError",
+    "JobFailed",
+    "JobRejected",
     "SearchSpaceError",
     "StorageError",
+    "TrainingCancelled",
     "TrainingError",
 ]
 
@@ -69,3 +74,37 @@ class ClusterError(TrainingError):
     def __init__(self, reason: str):
         self.reason = reason
         super().__init__(f"the Dask cluster cannot be used: {reason}")
+class TrainingCancelled(AutoMLTPOTError):
+    """The run was asked to stop (``Trainer.train(should_stop=...)``) before it finished.
+
+    Not a :class:`TrainingError`: a cancelled run did not fail, so no fallback replaces it.
+    """
+
+
+class JobError(AutoMLTPOTError):
+    """A job given to :func:`automl_tpot.jobs.run_for_job` did not produce a model.
+
+    The host stores :attr:`record` as its TrainingRun either way; the same record is already
+    stored as ``failure.json`` under the run id (and no ``run.json``). The original error is
+    ``__cause__``.
+
+    Attributes:
+        record: the JSON-safe failure record (``status`` ``"failed"``, ``error``, ...).
+    """
+
+    def __init__(self, message: str, record: dict[str, Any]):
+        super().__init__(message)
+        self.record = record
+
+
+class JobRejected(JobError, ValueError):
+    """The payload or its dataset is invalid; rejected before any training started."""
+
+
+class JobFailed(JobError):
+    """The search failed and no fallback model was trained (fallback off, or it failed too),
+    or the run could not be stored."""
+
+
+class JobCancelled(JobError):
+    """The job was cancelled or ran past its timeout; no complete run was left."""

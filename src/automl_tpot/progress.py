@@ -78,6 +78,11 @@ class GenerationWatcher:
 
     Use as a context manager around ``estimator.fit``; the listener is called from the watcher
     thread, and its exceptions are logged, never raised into the search.
+
+    ``should_stop``, when given, is asked at every poll; once it answers true the watcher ends the
+    search's time budget now, through TPOT's own budget check (the evolver's ``max_time_mins``
+    and ``scheduled_timeout_time``): the search stops at its next check, within one evaluation
+    time limit, as it would at the end of ``time_left``.
     """
 
     def __init__(
@@ -90,7 +95,10 @@ class GenerationWatcher:
         interval: float = 0.25,
         metric: str | None = None,
         population_size: int | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ):
+        self._should_stop = should_stop
+        self.stop_requested = False
         self._metric = metric
         self._population_size = population_size
         self._estimator = estimator
@@ -115,6 +123,22 @@ class GenerationWatcher:
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             self.poll()
+            self._check_stop()  # right after the listener, which may be what asks to stop
+
+    def _check_stop(self) -> None:
+        if self._should_stop is None:
+            return
+        try:
+            if not (self.stop_requested or self._should_stop()):
+                return
+        except Exception:
+            log.warning("should_stop raised; ignoring", exc_info=True)
+            return
+        self.stop_requested = True
+        evolver = getattr(self._estimator, "_evolver_instance", None)
+        if evolver is not None:  # set at every poll: TPOT resets the deadline when it starts
+            evolver.max_time_mins = 0
+            evolver.scheduled_timeout_time = time.time()
 
     def poll(self) -> None:
         """Report generations finished since the last poll (safe to call at any time)."""

@@ -248,7 +248,8 @@ class TrainingResult:
         generations_completed: generations TPOT finished (the initial population counts as 1).
         population_size: the population size searched with.
         stopped_by: ``"generations"`` when all asked-for generations ran, ``"time_left"`` when
-            the time budget cut the search short.
+            the time budget cut the search short, ``"fallback"`` when the search failed and the
+            model is the AutoML fallback's baseline (see :mod:`automl_tpot.fallback`).
         timings: seconds spent per phase (``prepare``, ``cluster_start``, ``search``, ...,
             ``total``).
         feature_types: how each input column was encoded.

@@ -29,7 +29,7 @@ from .data import (
     output_columns,
     prepare_training_data,
 )
-from .errors import ClusterError, ConfigError, StorageError, TrainingError
+from .errors import ClusterError, ConfigError, StorageError, TrainingCancelled, TrainingError
 from .metrics import MetricsBackend, NullMetrics
 from .progress import Alert, GenerationProgress, GenerationWatcher
 from .results import (
@@ -138,6 +138,7 @@ class Trainer:
         *,
         run_id: str | None = None,
         progress: Callable[[GenerationProgress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> TrainingResult:
         """Search for the best pipeline on ``data`` and return (and store) the result.
 
@@ -145,6 +146,10 @@ class Trainer:
             data: a DataFrame, or the path of a CSV or Parquet file, holding the target column.
             run_id: the stored run's identifier; a fresh one when omitted.
             progress: called after every generation with a :class:`GenerationProgress`.
+            should_stop: polled during the run (a few times a second, from another thread);
+                once it returns true the search ends at TPOT's next budget check and the run
+                raises :class:`TrainingCancelled` instead of storing anything. A host cancels
+                a job this way (``should_stop=event.is_set``).
 
         Raises:
             DataError: the table cannot be used (nothing is stored).
@@ -153,16 +158,20 @@ class Trainer:
             ClusterError: the Dask cluster failed and ``parallel_fallback`` is off (a
                 ``TrainingError``; nothing is stored).
             KeyboardInterrupt: Ctrl-C during the run (the cluster is closed, nothing is stored).
+            TrainingCancelled: ``should_stop`` asked the run to stop (nothing is stored).
             StorageError: the artifacts could not be written (no complete run is left).
 
         Whatever the outcome, the metrics backend hears of the run's end: ``complete``,
-        ``failed`` (with the error) or ``interrupted``.
+        ``failed`` (with the error), ``cancelled`` or ``interrupted``.
         """
         started = time.monotonic()
         with self._alerts_lock:
             self._alerts = []
         try:
-            return self._train(data, run_id, progress, started)
+            return self._train(data, run_id, progress, started, should_stop)
+        except TrainingCancelled as error:
+            self._notify_failed(run_id, started, "cancelled", error)
+            raise
         except Exception as error:
             self._notify_failed(run_id, started, "failed", error)
             raise
@@ -191,9 +200,33 @@ class Trainer:
             log.warning("metrics backend failed on alert; ignoring", exc_info=True)
         return event
 
+    @property
+    def alerts(self) -> list[Alert]:
+        """The alerts raised so far in the current (or last) run."""
+        return self._current_alerts()
+
     def _current_alerts(self) -> list[Alert]:
         with self._alerts_lock:
             return list(self._alerts)
+
+    def save(
+        self, result: TrainingResult, run_id: str, *, status: str = "complete"
+    ) -> TrainingResult:
+        """Store ``result`` as run ``run_id`` with the standard artifact set; return it with its
+        ``run_id`` and ``location``.
+
+        :meth:`train` stores its own results; this serves results made elsewhere, such as the
+        AutoML fallback's baseline (``status="fallback"`` in ``run.json``), so every run has the
+        same artifacts whatever produced its model.
+        """
+        import attrs
+
+        validate_run_id(run_id)
+        provisional = attrs.evolve(result, run_id=run_id)
+        artifacts = self._artifacts(provisional)
+        manifest = self._manifest(provisional, artifacts, status)
+        location = write_run(self.storage, run_id, artifacts, manifest)
+        return attrs.evolve(provisional, location=location)
 
     def _train(
         self,
@@ -201,6 +234,7 @@ class Trainer:
         run_id: str | None,
         progress: Callable[[GenerationProgress], None] | None,
         started: float,
+        should_stop: Callable[[], bool] | None = None,
     ) -> TrainingResult:
         config = self.config
         timings: dict[str, float] = {}
@@ -212,7 +246,9 @@ class Trainer:
 
         prepared = prepare_training_data(load_table(data), config.target_column, config.task, config.cv)
         timings["validate"] = round(time.monotonic() - started, 3)
-        estimator, plan, session_info = self._search(prepared, started, timings, progress)
+        estimator, plan, session_info = self._search(
+            prepared, started, timings, progress, should_stop
+        )
         preprocessor, metric = plan.preprocessor, plan.metric
 
         records = evaluated_records(
@@ -319,6 +355,7 @@ class Trainer:
         started: float,
         timings: dict[str, float],
         progress: Callable[[GenerationProgress], None] | None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> tuple[Any, _SearchPlan, dict[str, Any]]:
         """Open the Dask session, plan the search while the workers warm up, run TPOT."""
         from tpot import TPOTEstimator
@@ -371,6 +408,7 @@ class Trainer:
             search_started = time.monotonic()
             search_started_at = time.time()
             interrupt = _InterruptLatch()
+            _raise_if_stopped(should_stop)
             try:
                 with interrupt, GenerationWatcher(
                     estimator,
@@ -379,6 +417,7 @@ class Trainer:
                     started_at=started,
                     metric=_metric_name(metric),
                     population_size=config.population_size,
+                    should_stop=should_stop,
                 ):
                     estimator.fit(features, prepared.y)
             except ClusterError:
@@ -386,12 +425,15 @@ class Trainer:
             except Exception as error:
                 if interrupt.fired:
                     raise KeyboardInterrupt from error
+                _raise_if_stopped(should_stop)
                 self._alert_memory_kills(memory_kills(session.client, search_started_at))
-                raise TrainingError(f"the TPOT search failed: {error}") from error
+                outcomes = _evaluation_outcomes(estimator, per_run)
+                raise TrainingError(f"the TPOT search failed: {error}{outcomes}") from error
             if interrupt.fired:
                 # TPOT 1.1 swallows KeyboardInterrupt and returns what it has; the caller asked
                 # the run to stop, so nothing is reported or stored.
                 raise KeyboardInterrupt
+            _raise_if_stopped(should_stop)
             self._alert_memory_kills(memory_kills(session.client, search_started_at))
             timings["search"] = round(time.monotonic() - search_started, 3)
             if getattr(estimator, "fitted_pipeline_", None) is None:
@@ -481,7 +523,9 @@ class Trainer:
         }
 
     @staticmethod
-    def _manifest(result: TrainingResult, artifacts: dict[str, bytes]) -> bytes:
+    def _manifest(
+        result: TrainingResult, artifacts: dict[str, bytes], status: str = "complete"
+    ) -> bytes:
         import hashlib
 
         summary = result.summary()
@@ -492,7 +536,7 @@ class Trainer:
                 "schema": "automl-tpot/run",
                 "schema_version": SCHEMA_VERSION,
                 "run_id": result.run_id,
-                "status": "complete",
+                "status": status,
                 "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "config": result.config.to_dict(),
                 "summary": summary,
@@ -563,6 +607,26 @@ def _attach_reasons(frame: Any, reasons: dict[Any, tuple[str, str]]) -> None:
             return None
 
     frame[EVAL_REASON] = frame["Individual"].map(lookup)
+
+
+def _evaluation_outcomes(estimator: Any, per_run: float) -> str:
+    """What the evaluations of a failed search came to, for its error message: whether every
+    pipeline failed or ran out of time tells the operator what to change."""
+    try:
+        errors = estimator._evolver_instance.population.evaluated_individuals["Eval Error"]
+    except Exception:  # the search failed before evaluating anything
+        return ""
+    timeouts = int((errors == "TIMEOUT").sum())
+    invalid = int((errors == "INVALID").sum())
+    return (
+        f" ({len(errors)} pipeline(s) evaluated: {invalid} failed, {timeouts} over the "
+        f"{per_run:g}s evaluation limit)"
+    )
+
+
+def _raise_if_stopped(should_stop: Callable[[], bool] | None) -> None:
+    if should_stop is not None and should_stop():
+        raise TrainingCancelled("the run was cancelled before it finished")
 
 
 def _versions() -> dict[str, str]:
