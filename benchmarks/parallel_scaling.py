@@ -95,19 +95,30 @@ def run_raw(args: argparse.Namespace, X, y, workers: int) -> dict[str, Any]:
     from dask.distributed import Client, LocalCluster
 
     started = time.monotonic()
-    with LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
-        dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-        silence_logs=logging.ERROR, host="127.0.0.1",
-    ) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=0,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            silence_logs=logging.ERROR,
+            host="127.0.0.1",
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         startup = time.monotonic() - started
         estimator = tpot_estimator(args, client, scatter=True, n_jobs=workers)
         search_started = time.time()
         fit_started = time.monotonic()
         estimator.fit(X, y)
         fit_seconds = time.monotonic() - fit_started
-    return {"startup_s": round(startup, 1), "fit_s": round(fit_seconds, 1),
-            **count(estimator, search_started, args.window)}
+    return {
+        "startup_s": round(startup, 1),
+        "fit_s": round(fit_seconds, 1),
+        **count(estimator, search_started, args.window),
+    }
 
 
 def run_ours(args: argparse.Namespace, X, y, workers: int, scheduler_file: str | None = None):
@@ -117,8 +128,9 @@ def run_ours(args: argparse.Namespace, X, y, workers: int, scheduler_file: str |
 
     install()
     if scheduler_file:
-        config = TrainerConfig(parallel_mode="distributed", scheduler_file=scheduler_file,
-                               parallel_fallback=False)
+        config = TrainerConfig(
+            parallel_mode="distributed", scheduler_file=scheduler_file, parallel_fallback=False
+        )
     else:
         config = TrainerConfig(n_jobs=workers)
     started = time.monotonic()
@@ -130,8 +142,11 @@ def run_ours(args: argparse.Namespace, X, y, workers: int, scheduler_file: str |
         estimator.fit(X, y)
         fit_seconds = time.monotonic() - fit_started
         workers = session.n_workers
-    return {"startup_s": round(startup, 1), "fit_s": round(fit_seconds, 1),
-            **count(estimator, search_started, args.window)}
+    return {
+        "startup_s": round(startup, 1),
+        "fit_s": round(fit_seconds, 1),
+        **count(estimator, search_started, args.window),
+    }
 
 
 class _Cluster:
@@ -152,21 +167,45 @@ class _Cluster:
             [str(Path(__file__).parent), *filter(None, [env.get("PYTHONPATH")])]
         )
         self.env = env
-        self._spawn([*base, "scheduler", "--scheduler-file", self.scheduler_file,
-                     "--host", "127.0.0.1", "--port", "0", "--no-dashboard"])
+        self._spawn(
+            [
+                *base,
+                "scheduler",
+                "--scheduler-file",
+                self.scheduler_file,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+            ]
+        )
         while not os.path.exists(self.scheduler_file):
             time.sleep(0.1)
         for i in range(self.n):
-            self._spawn([*base, "worker", "--scheduler-file", self.scheduler_file,
-                         "--host", "127.0.0.1", "--name", f"w{i}"])
+            self._spawn(
+                [
+                    *base,
+                    "worker",
+                    "--scheduler-file",
+                    self.scheduler_file,
+                    "--host",
+                    "127.0.0.1",
+                    "--name",
+                    f"w{i}",
+                ]
+            )
         with Client(scheduler_file=self.scheduler_file, timeout=60) as client:
             client.wait_for_workers(self.n, timeout=180)
         return self
 
     def _spawn(self, command: list[str]) -> None:
         log = open(self.folder / f"{len(self.processes)}.log", "wb")  # noqa: SIM115
-        self.processes.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                               start_new_session=True, env=self.env))
+        self.processes.append(
+            subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=self.env
+            )
+        )
 
     def __exit__(self, *exc: Any) -> None:
         for process in reversed(self.processes):
@@ -211,8 +250,13 @@ def markdown(report: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--distributed", type=int, nargs="*", default=[2],
-                        help="worker counts for the dask scheduler/worker path (none: skip)")
+    parser.add_argument(
+        "--distributed",
+        type=int,
+        nargs="*",
+        default=[2],
+        help="worker counts for the dask scheduler/worker path (none: skip)",
+    )
     parser.add_argument("--paths", nargs="+", default=["raw", "ours"], choices=["raw", "ours"])
     parser.add_argument("--window", type=float, default=45.0, help="search seconds")
     parser.add_argument("--population", type=int, default=50)
@@ -222,8 +266,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--search-space", default="linear-light")
     parser.add_argument("--per-run-limit", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--synthetic", action="store_true",
-                        help="evaluations that sleep instead of computing (see synthetic.py)")
+    parser.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="evaluations that sleep instead of computing (see synthetic.py)",
+    )
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args(argv)
 
@@ -251,10 +298,17 @@ def main(argv: list[str] | None = None) -> int:
 
     report = {
         "settings": {k: v for k, v in vars(args).items() if k != "out"},
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version()},
-        "versions": {"tpot": tpot.__version__, "dask": dask.__version__,
-                     "distributed": distributed.__version__, "scikit-learn": sklearn.__version__},
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "versions": {
+            "tpot": tpot.__version__,
+            "dask": dask.__version__,
+            "distributed": distributed.__version__,
+            "scikit-learn": sklearn.__version__,
+        },
         "results": results,
     }
     out = Path(args.out)

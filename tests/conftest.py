@@ -67,7 +67,12 @@ def small_config():
 
     def make(**overrides) -> TrainerConfig:
         values = dict(
-            time_left=40, per_run_limit=10, generations=2, population_size=6, cv=3, n_jobs=1,
+            time_left=40,
+            per_run_limit=10,
+            generations=2,
+            population_size=6,
+            cv=3,
+            n_jobs=1,
             random_state=0,
         )
         values.update(overrides)
@@ -211,6 +216,8 @@ def example_plugin() -> str:
         subprocess.run([*command, str(EXAMPLE_PLUGIN)], check=True, timeout=300)
         importlib.invalidate_caches()
     return EXAMPLE_DISTRIBUTION
+
+
 # --- Dask processes ---------------------------------------------------------------------------
 
 #: Every process this test session starts inherits this variable, so the end-of-session check
@@ -219,8 +226,13 @@ SESSION_MARK = ("AUTOML_TPOT_TEST_SESSION", uuid.uuid4().hex)
 os.environ[SESSION_MARK[0]] = SESSION_MARK[1]
 
 _DASK_WORDS = (
-    "dask scheduler", "dask worker", "distributed.cli", "-m dask", "multiprocessing.spawn",
-    "multiprocessing.forkserver", "distributed",
+    "dask scheduler",
+    "dask worker",
+    "distributed.cli",
+    "-m dask",
+    "multiprocessing.spawn",
+    "multiprocessing.forkserver",
+    "distributed",
 )
 
 
@@ -276,16 +288,29 @@ class DaskCluster:
     def _start(self, args: list[str], log_name: str) -> subprocess.Popen:
         log = open(self.folder / log_name, "wb")  # noqa: SIM115 - closed with the process
         process = subprocess.Popen(
-            [sys.executable, "-m", "automl_tpot", *args], stdout=log, stderr=subprocess.STDOUT,
-            env=self.env, start_new_session=True,
+            [sys.executable, "-m", "automl_tpot", *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            start_new_session=True,
         )
         process._log = log  # type: ignore[attr-defined]
         return process
 
     def start_scheduler(self) -> None:
         self.scheduler = self._start(
-            ["scheduler", "--scheduler-file", self.scheduler_file, "--host", "127.0.0.1",
-             "--port", "0", "--no-dashboard", "--idle-timeout", "600"],
+            [
+                "scheduler",
+                "--scheduler-file",
+                self.scheduler_file,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--idle-timeout",
+                "600",
+            ],
             "scheduler.log",
         )
         deadline = time.monotonic() + 60
@@ -296,8 +321,17 @@ class DaskCluster:
 
     def start_worker(self, name: str, memory_limit: str = "0") -> None:
         self.workers[name] = self._start(
-            ["worker", "--scheduler-file", self.scheduler_file, "--host", "127.0.0.1",
-             "--name", name, "--memory-limit", memory_limit],
+            [
+                "worker",
+                "--scheduler-file",
+                self.scheduler_file,
+                "--host",
+                "127.0.0.1",
+                "--name",
+                name,
+                "--memory-limit",
+                memory_limit,
+            ],
             f"worker-{name}.log",
         )
 

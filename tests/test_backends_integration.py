@@ -30,8 +30,14 @@ from automl_tpot.storage import (
 )
 
 TINY = dict(
-    target_column=DEMO_TARGET, population_size=4, generations=1, time_left=30, per_run_limit=10,
-    n_jobs=1, cv=3, random_state=0,
+    target_column=DEMO_TARGET,
+    population_size=4,
+    generations=1,
+    time_left=30,
+    per_run_limit=10,
+    n_jobs=1,
+    cv=3,
+    random_state=0,
 )
 REPORTS = ("evaluated_individuals.json", "tp_pareto_front.json", "leaderboard.json", "model.joblib")
 
@@ -66,7 +72,9 @@ def test_train_into_s3_then_list_load_and_predict(s3_server, bucket, table, tmp_
     # the same run through the filesystem backend holds the same bytes
     local = FilesystemStorage(tmp_path)
     write_run(
-        local, "s3-run", {name: reader.read_bytes("s3-run", name) for name in REPORTS},
+        local,
+        "s3-run",
+        {name: reader.read_bytes("s3-run", name) for name in REPORTS},
         reader.read_bytes("s3-run", "run.json"),
     )
     for name in ("evaluated_individuals.json", "tp_pareto_front.json"):
@@ -170,7 +178,8 @@ def test_prometheus_scraped_during_and_after_a_run_cut_by_its_budget(tmp_path, t
 
     # scrapes taken while the run was still going on, after its first generation
     during = [
-        s for s in scrapes
+        s
+        for s in scrapes
         if s.get(("training_in_progress", ())) == 1 and s.get(("tp_generations", ())) >= 1
     ]
     assert during, f"no live scrape among {len(scrapes)}"
@@ -215,10 +224,29 @@ def test_cli_trains_into_s3_from_the_environment_and_predicts_from_the_run_url(
     port = free_port()
     out, err = io.StringIO(), io.StringIO()
     argv = [
-        "train", "--demo", "--storage", f"s3://{bucket}/cli", "--run-id", "cli-run",
-        "--metrics", "prometheus", "--metrics-port", str(port),
-        "--population-size", "4", "--generations", "1",
-        "--time-left", "30", "--n-jobs", "1", "--cv", "3", "--random-state", "0", "--quiet",
+        "train",
+        "--demo",
+        "--storage",
+        f"s3://{bucket}/cli",
+        "--run-id",
+        "cli-run",
+        "--metrics",
+        "prometheus",
+        "--metrics-port",
+        str(port),
+        "--population-size",
+        "4",
+        "--generations",
+        "1",
+        "--time-left",
+        "30",
+        "--n-jobs",
+        "1",
+        "--cv",
+        "3",
+        "--random-state",
+        "0",
+        "--quiet",
     ]
     scrapes: list[dict] = []
     finished = threading.Event()
@@ -246,8 +274,14 @@ def test_cli_trains_into_s3_from_the_environment_and_predicts_from_the_run_url(
     rows = tmp_path / "rows.csv"
     table.drop(columns=DEMO_TARGET).head(10).to_csv(rows, index=False)
     predictions = tmp_path / "predictions.csv"
-    assert main(["predict", f"s3://{bucket}/cli/cli-run", str(rows), "-o", str(predictions)],
-                out=out, err=err) == 0, err.getvalue()
+    assert (
+        main(
+            ["predict", f"s3://{bucket}/cli/cli-run", str(rows), "-o", str(predictions)],
+            out=out,
+            err=err,
+        )
+        == 0
+    ), err.getvalue()
     frame = pd.read_csv(predictions)
     assert len(frame) == 10 and set(frame["prediction"]) <= {"malignant", "benign"}
     assert np.allclose(frame["proba_benign"] + frame["proba_malignant"], 1.0)

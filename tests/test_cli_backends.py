@@ -49,8 +49,14 @@ def test_a_busy_metrics_port_is_a_usage_error(tmp_path):
         taken.listen()
         port = taken.getsockname()[1]
         status, err = run(
-            "train", "--demo", "--out", str(tmp_path), "--metrics", "prometheus",
-            "--metrics-port", str(port),
+            "train",
+            "--demo",
+            "--out",
+            str(tmp_path),
+            "--metrics",
+            "prometheus",
+            "--metrics-port",
+            str(port),
         )
     assert status == 2 and "metrics_port" in err and str(port) in err
 

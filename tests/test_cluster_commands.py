@@ -28,8 +28,13 @@ def test_scheduler_command_is_dasks_with_the_idle_timeout():
     status, out, _ = _run(["scheduler", "--scheduler-file", "/var/run/tpot/s.json", "--print"])
     assert status == 0
     assert out.split()[1:] == [
-        "-m", "dask", "scheduler", "--scheduler-file", "/var/run/tpot/s.json",
-        "--idle-timeout", "300",
+        "-m",
+        "dask",
+        "scheduler",
+        "--scheduler-file",
+        "/var/run/tpot/s.json",
+        "--idle-timeout",
+        "300",
     ]
 
 
@@ -52,9 +57,22 @@ def test_the_scheduler_command_really_starts_a_scheduler(tmp_path):
 
     scheduler_file = tmp_path / "scheduler.json"
     process = subprocess.Popen(
-        [sys.executable, "-m", "automl_tpot", "scheduler", "--scheduler-file", str(scheduler_file),
-         "--host", "127.0.0.1", "--port", "0", "--no-dashboard"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "automl_tpot",
+            "scheduler",
+            "--scheduler-file",
+            str(scheduler_file),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-dashboard",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -100,14 +118,25 @@ def test_dockerfile_has_the_system_packages_and_installs_from_the_lock():
 
 def test_lock_pins_every_runtime_dependency():
     lines = [
-        line for line in (DEPLOY / "requirements.lock").read_text().splitlines()
+        line
+        for line in (DEPLOY / "requirements.lock").read_text().splitlines()
         if line and not line.startswith("#")
     ]
     pins = dict(line.split("==", 1) for line in lines)
     assert all("==" in line for line in lines)
     names = {name.lower().replace("_", "-") for name in pins}
-    for needed in ("tpot", "scikit-learn", "configspace", "dask", "distributed", "joblib",
-                   "pluggy", "attrs", "pandas", "pyarrow"):
+    for needed in (
+        "tpot",
+        "scikit-learn",
+        "configspace",
+        "dask",
+        "distributed",
+        "joblib",
+        "pluggy",
+        "attrs",
+        "pandas",
+        "pyarrow",
+    ):
         assert needed in names, needed
 
 
@@ -119,24 +148,41 @@ def test_the_lock_installs_in_a_fresh_venv_with_the_package(tmp_path):
     python = venv / "bin" / "python"
     subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "-r", str(DEPLOY / "requirements.lock")],
-        check=True, timeout=1500,
+        check=True,
+        timeout=1500,
     )
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(ROOT)],
-                   check=True, timeout=600)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(ROOT)],
+        check=True,
+        timeout=600,
+    )
     subprocess.run([str(python), "-m", "pip", "check"], check=True)
     out = subprocess.run(
         [str(python), "-c", "import automl_tpot, tpot, distributed; print(tpot.__version__)"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     assert out.strip()
 
 
 def test_train_with_fallback_off_and_no_scheduler_fails_with_the_reason(tmp_path):
-    status, _, err = _run([
-        "train", "--demo", "--parallel-mode", "distributed",
-        "--scheduler-file", str(tmp_path / "none.json"), "--no-parallel-fallback",
-        "--cluster-wait", "1", "--out", str(tmp_path / "runs"), "--quiet",
-    ])
+    status, _, err = _run(
+        [
+            "train",
+            "--demo",
+            "--parallel-mode",
+            "distributed",
+            "--scheduler-file",
+            str(tmp_path / "none.json"),
+            "--no-parallel-fallback",
+            "--cluster-wait",
+            "1",
+            "--out",
+            str(tmp_path / "runs"),
+            "--quiet",
+        ]
+    )
     assert status == 1
     assert "Dask cluster cannot be used" in err and "none.json" in err
     assert not (tmp_path / "runs").exists()

@@ -179,8 +179,16 @@ def test_every_environment_variable_maps_to_a_field():
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("1", True), ("true", True), ("Yes", True), ("on", True),
-     ("0", False), ("false", False), ("NO", False), ("off", False)],
+    [
+        ("1", True),
+        ("true", True),
+        ("Yes", True),
+        ("on", True),
+        ("0", False),
+        ("false", False),
+        ("NO", False),
+        ("off", False),
+    ],
 )
 def test_parallel_fallback_is_read_from_the_environment(raw, expected):
     config = TrainerConfig.from_env({"TPOT__PARALLEL_FALLBACK": raw, "TPOT__CLUSTER_WAIT": "2.5"})

@@ -23,13 +23,25 @@ from automl_tpot.metrics import (
 from automl_tpot.progress import ALERT_KINDS, Alert, GenerationProgress
 
 PROGRESS = GenerationProgress(
-    generation=2, elapsed=3.5, best_score=0.93, evaluations=12, failures=1,
-    metric="roc_auc", population_size=6,
+    generation=2,
+    elapsed=3.5,
+    best_score=0.93,
+    evaluations=12,
+    failures=1,
+    metric="roc_auc",
+    population_size=6,
 )
 SUMMARY = {
-    "status": "complete", "run_id": "r1", "metric": "roc_auc", "best_score": 0.95,
-    "generations_completed": 3, "population_size": 6, "pareto_front_size": 2, "evaluations": 18,
-    "timings": {"total": 9.25}, "alerts": [{"kind": "timeout", "reason": "budget"}],
+    "status": "complete",
+    "run_id": "r1",
+    "metric": "roc_auc",
+    "best_score": 0.95,
+    "generations_completed": 3,
+    "population_size": 6,
+    "pareto_front_size": 2,
+    "evaluations": 18,
+    "timings": {"total": 9.25},
+    "alerts": [{"kind": "timeout", "reason": "budget"}],
 }
 
 
@@ -142,7 +154,8 @@ def test_logging_backend_writes_structured_records(caplog):
 def test_alert_kinds_are_the_documented_ones():
     assert ALERT_KINDS == ("timeout", "oom", "parallel_fallback", "automl_fallback")
     assert Alert("automl_fallback", "TPOT failed").to_dict() == {
-        "kind": "automl_fallback", "reason": "TPOT failed"
+        "kind": "automl_fallback",
+        "reason": "TPOT failed",
     }
     with pytest.raises(ConfigError, match="kind"):
         Alert("disk_full", "no")

@@ -53,13 +53,18 @@ def test_distributed_run_spreads_evaluations_over_both_workers(
 ):
     before = _executed_per_worker(dask_cluster.scheduler_file)
     config = small_config(
-        target_column="diagnosis", parallel_mode="distributed",
-        scheduler_file=dask_cluster.scheduler_file, population_size=6, generations=2,
+        target_column="diagnosis",
+        parallel_mode="distributed",
+        scheduler_file=dask_cluster.scheduler_file,
+        population_size=6,
+        generations=2,
     )
     result = Trainer(config, store=False).train(cancer_table)
 
     assert result.parallel == {
-        "mode_requested": "distributed", "mode_used": "distributed", "n_workers": 2
+        "mode_requested": "distributed",
+        "mode_used": "distributed",
+        "n_workers": 2,
     }
     after = _executed_per_worker(dask_cluster.scheduler_file)
     ran = {worker: after[worker] - before.get(worker, 0) for worker in after}
@@ -81,8 +86,11 @@ def test_a_worker_killed_mid_search_leaves_a_valid_model(dask_cluster, cancer_ta
             threading.Timer(0.3, dask_cluster.kill_worker, args=("w2",)).start()
 
     config = small_config(
-        target_column="diagnosis", parallel_mode="distributed",
-        scheduler_file=dask_cluster.scheduler_file, population_size=6, generations=3,
+        target_column="diagnosis",
+        parallel_mode="distributed",
+        scheduler_file=dask_cluster.scheduler_file,
+        population_size=6,
+        generations=3,
         time_left=60,
     )
     result = Trainer(config, store=False).train(cancer_table, progress=kill_during_generation_two)
@@ -106,9 +114,13 @@ def test_losing_every_worker_mid_search_falls_back_to_local(
                 dask_cluster.kill_worker(name)
 
     config = small_config(
-        target_column="diagnosis", parallel_mode="distributed",
-        scheduler_file=dask_cluster.scheduler_file, population_size=6, generations=3,
-        time_left=60, cluster_wait=5,
+        target_column="diagnosis",
+        parallel_mode="distributed",
+        scheduler_file=dask_cluster.scheduler_file,
+        population_size=6,
+        generations=3,
+        time_left=60,
+        cluster_wait=5,
     )
     result = Trainer(config, store=False, metrics=metrics).train(cancer_table, progress=kill_all)
 
@@ -132,9 +144,14 @@ def test_losing_every_worker_with_fallback_off_raises_promptly(
             killed_at.append(time.monotonic())
 
     config = small_config(
-        target_column="diagnosis", parallel_mode="distributed",
-        scheduler_file=dask_cluster.scheduler_file, population_size=6, generations=3,
-        time_left=60, cluster_wait=5, parallel_fallback=False,
+        target_column="diagnosis",
+        parallel_mode="distributed",
+        scheduler_file=dask_cluster.scheduler_file,
+        population_size=6,
+        generations=3,
+        time_left=60,
+        cluster_wait=5,
+        parallel_fallback=False,
     )
     with pytest.raises(ClusterError, match="had no workers|did not answer"):
         Trainer(config, store=False).train(cancer_table, progress=kill_all)
@@ -161,8 +178,11 @@ def test_a_gone_scheduler_falls_back_finishes_and_reports_it(
 ):
     metrics = RecordingMetrics()
     config = small_config(
-        target_column="diagnosis", parallel_mode="distributed",
-        scheduler_file=gone_scheduler_file, cluster_wait=2, generations=1,
+        target_column="diagnosis",
+        parallel_mode="distributed",
+        scheduler_file=gone_scheduler_file,
+        cluster_wait=2,
+        generations=1,
     )
     storage = FilesystemStorage(tmp_path / "runs")
     result = Trainer(config, storage=storage, metrics=metrics).train(cancer_table)
@@ -184,8 +204,12 @@ def test_a_gone_scheduler_with_fallback_off_raises_promptly(
     gone_scheduler_file, cancer_table, small_config
 ):
     config = small_config(
-        target_column="diagnosis", parallel_mode="distributed", scheduler_file=gone_scheduler_file,
-        cluster_wait=2, parallel_fallback=False, time_left=40,
+        target_column="diagnosis",
+        parallel_mode="distributed",
+        scheduler_file=gone_scheduler_file,
+        cluster_wait=2,
+        parallel_fallback=False,
+        time_left=40,
     )
     started = time.monotonic()
     with pytest.raises(ClusterError, match="scheduler") as caught:
@@ -196,8 +220,10 @@ def test_a_gone_scheduler_with_fallback_off_raises_promptly(
 
 def test_a_missing_scheduler_file_falls_back(tmp_path, cancer_table, small_config):
     config = small_config(
-        target_column="diagnosis", parallel_mode="distributed",
-        scheduler_file=str(tmp_path / "nowhere.json"), generations=1,
+        target_column="diagnosis",
+        parallel_mode="distributed",
+        scheduler_file=str(tmp_path / "nowhere.json"),
+        generations=1,
     )
     result = Trainer(config, store=False).train(cancer_table)
     assert result.parallel["mode_used"] == "local"
@@ -208,8 +234,14 @@ def test_over_time_and_over_memory_pipelines_fail_with_their_reason_and_the_sear
     cancer_table, small_config
 ):
     config = small_config(
-        target_column="diagnosis", search_space=misbehaving_space(), n_jobs=2,
-        memory_limit_mb=800, per_run_limit=3, population_size=8, generations=1, random_state=1,
+        target_column="diagnosis",
+        search_space=misbehaving_space(),
+        n_jobs=2,
+        memory_limit_mb=800,
+        per_run_limit=3,
+        population_size=8,
+        generations=1,
+        random_state=1,
         time_left=40,
     )
     started = time.monotonic()
@@ -260,9 +292,7 @@ def test_an_error_inside_the_search_closes_the_cluster(cancer_table, small_confi
     def failing_metric(estimator, X, y):
         raise RuntimeError("this scorer always fails")
 
-    config = small_config(
-        target_column="diagnosis", metric=failing_metric, n_jobs=2, generations=1
-    )
+    config = small_config(target_column="diagnosis", metric=failing_metric, n_jobs=2, generations=1)
     with pytest.raises(TrainingError):
         Trainer(config, store=False).train(cancer_table)
 
@@ -294,8 +324,13 @@ def test_a_generation_does_not_wait_for_its_straggler_which_is_collected_later()
         first = [Sleeper(f"fast{i}", 0.2) for i in range(6)] + [Sleeper("slow", 6.0)]
         started = time.monotonic()
         scores, _, _, errors = evaluate_individuals(
-            first, [sleep_objective], max_eval_time_mins=1, n_expected_columns=1,
-            client=session.client, scheduled_timeout_time=time.time() + 60, **data,
+            first,
+            [sleep_objective],
+            max_eval_time_mins=1,
+            n_expected_columns=1,
+            client=session.client,
+            scheduled_timeout_time=time.time() + 60,
+            **data,
         )
         first_call = time.monotonic() - started
         assert first_call < 5.0, first_call  # did not wait for the 6 s evaluation
@@ -304,8 +339,13 @@ def test_a_generation_does_not_wait_for_its_straggler_which_is_collected_later()
 
         second = [Sleeper("slow", 6.0)]  # TPOT asks again (alone: nothing else to wait for)
         scores, _, _, errors = evaluate_individuals(
-            second, [sleep_objective], max_eval_time_mins=1, n_expected_columns=1,
-            client=session.client, scheduled_timeout_time=time.time() + 60, **data,
+            second,
+            [sleep_objective],
+            max_eval_time_mins=1,
+            n_expected_columns=1,
+            client=session.client,
+            scheduled_timeout_time=time.time() + 60,
+            **data,
         )
         total = time.monotonic() - started
         assert scores == [[6.0]] and errors == [None]
@@ -324,16 +364,26 @@ def test_an_over_time_evaluation_is_stopped_on_the_worker():
     with open_dask_session(TrainerConfig(n_jobs=1)) as session:
         started = time.monotonic()
         scores, _, _, errors = evaluate_individuals(
-            [Sleeper("endless", 600)], [sleep_objective], max_eval_time_mins=1.5 / 60,
-            n_expected_columns=1, client=session.client, X=np.zeros(3), y=np.zeros(3),
+            [Sleeper("endless", 600)],
+            [sleep_objective],
+            max_eval_time_mins=1.5 / 60,
+            n_expected_columns=1,
+            client=session.client,
+            X=np.zeros(3),
+            y=np.zeros(3),
         )
         assert errors == ["TIMEOUT"] and np.isnan(scores[0][0])
         assert time.monotonic() - started < 10
         assert session.failure_reasons["endless"][0] == "timeout"
         # the worker is free again: a new evaluation runs at once
         quick, _, _, _ = evaluate_individuals(
-            [Sleeper("quick", 0.1)], [sleep_objective], max_eval_time_mins=1,
-            n_expected_columns=1, client=session.client, X=np.zeros(3), y=np.zeros(3),
+            [Sleeper("quick", 0.1)],
+            [sleep_objective],
+            max_eval_time_mins=1,
+            n_expected_columns=1,
+            client=session.client,
+            X=np.zeros(3),
+            y=np.zeros(3),
         )
         assert quick == [[0.1]]
 
@@ -350,15 +400,23 @@ def test_a_worker_dask_restarts_for_memory_is_reported_as_memory():
     data = {"X": np.zeros(3), "y": np.zeros(3)}  # the same objects: scattered once, then again
     with open_dask_session(TrainerConfig(n_jobs=1, memory_limit_mb=700)) as session:
         scores, _, _, errors = evaluate_individuals(
-            [Sleeper("huge", 3.0)], [allocate_objective], max_eval_time_mins=1,
-            n_expected_columns=1, client=session.client, **data,
+            [Sleeper("huge", 3.0)],
+            [allocate_objective],
+            max_eval_time_mins=1,
+            n_expected_columns=1,
+            client=session.client,
+            **data,
         )
         assert errors == ["INVALID"] and np.isnan(scores[0][0])
         category, reason = session.failure_reasons["huge"]
         assert category == "memory" and "restarted" in reason
         # the restarted worker lost the scattered data; the next evaluation scatters it again
         quick, _, _, errors = evaluate_individuals(
-            [Sleeper("quick", 0.1)], [sleep_objective], max_eval_time_mins=1,
-            n_expected_columns=1, client=session.client, **data,
+            [Sleeper("quick", 0.1)],
+            [sleep_objective],
+            max_eval_time_mins=1,
+            n_expected_columns=1,
+            client=session.client,
+            **data,
         )
         assert quick == [[0.1]] and errors == [None]

@@ -81,7 +81,9 @@ def test_records_are_json_safe_and_classify_every_outcome():
 def test_reasons_from_the_evaluation_loop_become_error_and_reason():
     history = _tpot_like_history()
     history["Eval Reason"] = [None, ("memory", "the worker used 900 MiB"), None, None, None, None]
-    records = evaluated_records(history, score_column="roc_auc_score", complexity_column="complexity", metric="roc_auc")
+    records = evaluated_records(
+        history, score_column="roc_auc_score", complexity_column="complexity", metric="roc_auc"
+    )
     assert records[1]["status"] == "failed"
     assert (records[1]["error"], records[1]["reason"]) == ("memory", "the worker used 900 MiB")
     assert all(r["reason"] is None for i, r in enumerate(records) if i != 1)

@@ -76,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="search space name (see 'spaces list'), config dict JSON or a .json file path",
     )
     train.add_argument(
-        "--parallel-fallback", action=argparse.BooleanOptionalAction, default=None,
+        "--parallel-fallback",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="when the Dask cluster fails, go on locally with 1 worker (default) or fail",
     )
     train.add_argument("--cluster-wait", type=float, help="seconds to wait for the Dask cluster")
@@ -121,8 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     spaces_commands.add_parser("list", help="name, provider distribution, tasks, description")
     show = spaces_commands.add_parser("show", help="what one search space searches")
     show.add_argument("name", help="a search space name, e.g. linear-light or estimator:Ridge")
-    show.add_argument("--task", choices=["classification", "regression"],
-                      help="the task to build it for (default: the first it serves)")
+    show.add_argument(
+        "--task",
+        choices=["classification", "regression"],
+        help="the task to build it for (default: the first it serves)",
+    )
     show.add_argument("--rows", type=int, default=1000, help="table rows to size it for")
     show.add_argument("--features", type=int, default=10, help="table columns to size it for")
     scheduler = commands.add_parser(
@@ -130,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scheduler.add_argument("--scheduler-file", required=True, help="where to write its address")
     scheduler.add_argument(
-        "--idle-timeout", type=float, default=300,
+        "--idle-timeout",
+        type=float,
+        default=300,
         help="exit after this many seconds without clients (default 300; 0 never)",
     )
     scheduler.add_argument("--host", help="address to listen on (default: Dask's)")
@@ -143,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--scheduler-file", required=True, help="the scheduler's address file")
     worker.add_argument(
-        "--memory-limit", default="0",
+        "--memory-limit",
+        default="0",
         help="memory limit of the worker, e.g. 2GiB (default 0: none)",
     )
     worker.add_argument("--name", help="the worker's name")
@@ -153,9 +161,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _CONFIG_OPTIONS = (
-    "target_column", "task", "metric", "time_left", "per_run_limit", "generations",
-    "population_size", "cv", "n_jobs", "memory_limit_mb", "parallel_mode", "scheduler_file",
-    "search_space", "random_state", "leaderboard_k", "parallel_fallback", "cluster_wait",
+    "target_column",
+    "task",
+    "metric",
+    "time_left",
+    "per_run_limit",
+    "generations",
+    "population_size",
+    "cv",
+    "n_jobs",
+    "memory_limit_mb",
+    "parallel_mode",
+    "scheduler_file",
+    "search_space",
+    "random_state",
+    "leaderboard_k",
+    "parallel_fallback",
+    "cluster_wait",
 )
 
 
@@ -261,7 +283,8 @@ def _print_summary(result: Any, out: TextIO) -> None:
         print(f"{'rank':>4}  {'score':>8}  {'complexity':>10}  pipeline", file=out)
         for entry in result.leaderboard:
             complexity = "-" if entry["complexity"] is None else f"{entry['complexity']:g}"
-            print(f"{entry['rank']:>4}  {entry['score']:>8.4f}  {complexity:>10}  {entry['pipeline']}", file=out)
+            score = f"{entry['score']:>8.4f}"
+            print(f"{entry['rank']:>4}  {score}  {complexity:>10}  {entry['pipeline']}", file=out)
     for note in result.notes:
         print(f"note: {note}", file=out)
     for alert in result.alerts:
@@ -288,7 +311,8 @@ def _predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             frame[f"proba_{label}"] = probabilities[:, i]
     if args.output:
         frame.to_csv(args.output, index=False)
-        print(f"wrote {len(frame)} prediction(s) to {args.output} in {time.monotonic() - started:.2f}s", file=err)
+        seconds = time.monotonic() - started
+        print(f"wrote {len(frame)} prediction(s) to {args.output} in {seconds:.2f}s", file=err)
     else:
         frame.to_csv(out, index=False)
     return EXIT_OK
@@ -327,10 +351,15 @@ def _show_space(registry: Any, args: argparse.Namespace, out: TextIO) -> int:
     task = args.task or definition.tasks[0]
     names = tuple(f"x{i}" for i in range(args.features))
     context = SearchContext(
-        task=task, n_rows=args.rows, n_features=args.features,
+        task=task,
+        n_rows=args.rows,
+        n_features=args.features,
         n_classes=2 if task == "classification" else None,
-        numeric_columns=names, categorical_columns=(), random_state=0,
-        column_indices={name: (i,) for i, name in enumerate(names)}, feature_names=names,
+        numeric_columns=names,
+        categorical_columns=(),
+        random_state=0,
+        column_indices={name: (i,) for i, name in enumerate(names)},
+        feature_names=names,
     )
     built = resolve_search_space(args.name, context, registry)
     print(f"{args.name}  (from {space.distribution}; entry point {space.entry_point})", file=out)
@@ -340,6 +369,8 @@ def _show_space(registry: Any, args: argparse.Namespace, out: TextIO) -> int:
     for line in describe_search_space(built, indent=1):
         print(line, file=out)
     return EXIT_OK
+
+
 def _cluster(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import shlex
 
@@ -347,7 +378,10 @@ def _cluster(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if args.command == "scheduler":
         command = scheduler_command(
-            args.scheduler_file, idle_timeout=args.idle_timeout, host=args.host, port=args.port,
+            args.scheduler_file,
+            idle_timeout=args.idle_timeout,
+            host=args.host,
+            port=args.port,
             dashboard=not args.no_dashboard,
         )
         env: dict[str, str] = {}
@@ -369,7 +403,9 @@ class _UsageError(Exception):
     pass
 
 
-def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
     """Run the command line; return the exit status."""
     out = out or sys.stdout
     err = err or sys.stderr

@@ -62,8 +62,14 @@ def worker_command(
     """The ``dask worker`` command line: one thread per worker (TPOT evaluates one pipeline per
     thread), the given memory limit (``"0"`` for none; ``"2GiB"``, ``"auto"``)."""
     command = [
-        *_dask(), "worker", "--nthreads", "1", "--memory-limit", memory_limit,
-        "--scheduler-file", scheduler_file,
+        *_dask(),
+        "worker",
+        "--nthreads",
+        "1",
+        "--memory-limit",
+        memory_limit,
+        "--scheduler-file",
+        scheduler_file,
     ]
     if name:
         command += ["--name", name]

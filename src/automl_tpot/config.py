@@ -104,8 +104,10 @@ def _metric(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     names = get_scorer_names()
     if value not in names:
         raise ConfigError(
-            attribute.name, value, "a scikit-learn scorer name such as 'roc_auc', "
-            "'balanced_accuracy', 'accuracy', 'neg_log_loss', 'r2' or 'neg_mean_squared_error'"
+            attribute.name,
+            value,
+            "a scikit-learn scorer name such as 'roc_auc', "
+            "'balanced_accuracy', 'accuracy', 'neg_log_loss', 'r2' or 'neg_mean_squared_error'",
         )
 
 
@@ -165,7 +167,10 @@ def _feature_groups(_instance: Any, attribute: attrs.Attribute, value: Any) -> N
         raise ConfigError(attribute.name, value, allowed)
     for name, columns in value.items():
         ok = (
-            isinstance(name, str) and name.strip() and isinstance(columns, tuple) and columns
+            isinstance(name, str)
+            and name.strip()
+            and isinstance(columns, tuple)
+            and columns
             and all(isinstance(c, str) and c for c in columns)
         )
         if not ok:
@@ -241,8 +246,10 @@ class TrainerConfig:
     def __attrs_post_init__(self) -> None:
         if self.parallel_mode == "distributed" and self.scheduler_file is None:
             raise ConfigError(
-                "scheduler_file", None, "a Dask scheduler file path when parallel_mode is "
-                "'distributed' (set TPOT__DASK_SCHEDULER_FILE or scheduler_file)"
+                "scheduler_file",
+                None,
+                "a Dask scheduler file path when parallel_mode is "
+                "'distributed' (set TPOT__DASK_SCHEDULER_FILE or scheduler_file)",
             )
 
     # -- construction from the other layers ----------------------------------------------------
@@ -382,7 +389,9 @@ def _config_dict_from_env(raw: str, variable: str) -> dict[str, Any]:
         return load_config_dict(raw)
     except SearchSpaceError as error:
         raise ConfigError(
-            "search_space", raw, f"a config dict as JSON text or a JSON file path ({error})",
+            "search_space",
+            raw,
+            f"a config dict as JSON text or a JSON file path ({error})",
             source=variable,
         ) from None
 

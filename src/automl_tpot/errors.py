@@ -74,6 +74,8 @@ class ClusterError(TrainingError):
     def __init__(self, reason: str):
         self.reason = reason
         super().__init__(f"the Dask cluster cannot be used: {reason}")
+
+
 class TrainingCancelled(AutoMLTPOTError):
     """The run was asked to stop (``Trainer.train(should_stop=...)``) before it finished.
 

@@ -69,7 +69,6 @@ STRAGGLER_MIN_SECONDS = 2.0
 STRAGGLER_MIN_DONE = 0.5
 
 
-
 # --- on the worker ------------------------------------------------------------------------------
 
 
@@ -292,8 +291,14 @@ def evaluate_individuals(
     attached = {job.index for job in running.values()}
     pending = deque((i, t) for i, t in pending if i not in attached)
 
-    def record(index: int, submitted: float, scores: list[Any] | None, error: str | None,
-               category: str | None = None, reason: str | None = None) -> None:
+    def record(
+        index: int,
+        submitted: float,
+        scores: list[Any] | None,
+        error: str | None,
+        category: str | None = None,
+        reason: str | None = None,
+    ) -> None:
         if scores is None or len(scores) != n_columns:
             scores = [np.nan] * n_columns
         outcomes[index] = (list(scores), submitted, time.time(), error)
@@ -368,8 +373,14 @@ def evaluate_individuals(
                         break
                     index, tries = pending.popleft()
                     future = current.submit(
-                        evaluate_on_worker, individuals[index], objective_list, per_run, data,
-                        pure=False, workers=[address], allow_other_workers=True,
+                        evaluate_on_worker,
+                        individuals[index],
+                        objective_list,
+                        per_run,
+                        data,
+                        pure=False,
+                        workers=[address],
+                        allow_other_workers=True,
                     )
                     running[future] = _Job(index, address, tries)
                     future.add_done_callback(lambda _future: finished.set())
@@ -385,8 +396,11 @@ def evaluate_individuals(
                     durations.append(time.time() - job.submitted)
                 _collect(future, job, record, pending, current)
                 future.release()
-            if carry_over and not pending and running and _only_stragglers(
-                running, durations, len(outcomes), len(individuals)
+            if (
+                carry_over
+                and not pending
+                and running
+                and _only_stragglers(running, durations, len(outcomes), len(individuals))
             ):
                 for future, job in running.items():
                     carried[individuals[job.index].unique_id()] = (future, job)
@@ -399,8 +413,14 @@ def evaluate_individuals(
                     if time.time() - job.submitted > limit:
                         future.cancel()
                         running.pop(future)
-                        record(job.index, job.submitted, None, "TIMEOUT", TIMEOUT,
-                               f"no answer from the worker within {limit:g}s")
+                        record(
+                            job.index,
+                            job.submitted,
+                            None,
+                            "TIMEOUT",
+                            TIMEOUT,
+                            f"no answer from the worker within {limit:g}s",
+                        )
     except BaseException:  # errors and KeyboardInterrupt: stop what runs for us, then go on up
         for future in [*running, *(future for future, _ in carried.values())]:
             future.cancel()
@@ -452,11 +472,23 @@ def _collect(
             if memory is not None:
                 record(job.index, job.submitted, None, "INVALID", MEMORY, memory)
             else:
-                record(job.index, job.submitted, None, "INVALID", WORKER_LOST,
-                       "every worker that ran it died (KilledWorker)")
+                record(
+                    job.index,
+                    job.submitted,
+                    None,
+                    "INVALID",
+                    WORKER_LOST,
+                    "every worker that ran it died (KilledWorker)",
+                )
         else:
-            record(job.index, job.submitted, None, "INVALID", EXCEPTION,
-                   f"{type(exception).__name__}: {exception}"[:500])
+            record(
+                job.index,
+                job.submitted,
+                None,
+                "INVALID",
+                EXCEPTION,
+                f"{type(exception).__name__}: {exception}"[:500],
+            )
         return
     # cancelled or lost: its worker died (and with it, maybe, the data it needed)
     memory = _memory_restart_since(client, job.submitted)
@@ -465,8 +497,14 @@ def _collect(
     elif job.tries < MAX_RESUBMITS:
         pending.appendleft((job.index, job.tries + 1))
     else:
-        record(job.index, job.submitted, None, "INVALID", WORKER_LOST,
-               f"the evaluation was {status} {job.tries + 1} times")
+        record(
+            job.index,
+            job.submitted,
+            None,
+            "INVALID",
+            WORKER_LOST,
+            f"the evaluation was {status} {job.tries + 1} times",
+        )
 
 
 _ORIGINAL: Any = None

@@ -106,7 +106,11 @@ def train_baseline(
         with threadpool_limits(limits=config.n_jobs):
             submitted = time.time()
             scores = cross_val_score(
-                estimator, features, prepared.y, scoring=metric, cv=prepared.cv,
+                estimator,
+                features,
+                prepared.y,
+                scoring=metric,
+                cv=prepared.cv,
                 error_score="raise",
             )
             completed = time.time()
@@ -157,7 +161,9 @@ def train_baseline(
         timings={"fallback": round(time.monotonic() - started, 3)},
         feature_types=prepared.feature_types,
         parallel={
-            "mode_requested": config.parallel_mode, "mode_used": "in_process", "n_workers": 1
+            "mode_requested": config.parallel_mode,
+            "mode_used": "in_process",
+            "n_workers": 1,
         },
         config=config,
         notes=[f"automl fallback: {reason}", *prepared.notes],

@@ -130,15 +130,22 @@ def _check_search_space(spec: Any, task: str) -> None:
             raise ConfigError("search_space", spec, allowed) from None
         if not set(tasks) & set(space.definition.tasks):
             raise ConfigError(
-                "search_space", spec, f"a search space serving {task} ({spec!r} serves "
-                f"{' and '.join(space.definition.tasks)})"
+                "search_space",
+                spec,
+                f"a search space serving {task} ({spec!r} serves "
+                f"{' and '.join(space.definition.tasks)})",
             )
         return
     first_error: SearchSpaceError | None = None
     for candidate in tasks:
         context = SearchContext(
-            task=candidate, n_rows=0, n_features=0, n_classes=None, numeric_columns=(),
-            categorical_columns=(), random_state=None,
+            task=candidate,
+            n_rows=0,
+            n_features=0,
+            n_classes=None,
+            numeric_columns=(),
+            categorical_columns=(),
+            random_state=None,
         )
         try:
             config_dict_search_space(spec, context, extra_classes=registry.estimators)

@@ -93,7 +93,10 @@ def describe_pipeline(estimator: Any) -> str:
         return ""
     if hasattr(estimator, "graph") and hasattr(estimator, "get_params"):  # TPOT GraphPipeline
         try:
-            nodes = [describe_pipeline(estimator.graph.nodes[n]["instance"]) for n in estimator.graph.nodes]
+            nodes = [
+                describe_pipeline(estimator.graph.nodes[n]["instance"])
+                for n in estimator.graph.nodes
+            ]
             return "Graph(" + ", ".join(n for n in nodes if n) + ")"
         except Exception:  # an unexpected graph layout: fall back to the repr
             pass
@@ -160,7 +163,9 @@ def evaluated_records(
                 "reason": reason,
                 "score": score if status == STATUS_OK else None,
                 "metric": metric,
-                "complexity": _finite_or_none(row.get(complexity_column)) if complexity_column else None,
+                "complexity": _finite_or_none(row.get(complexity_column))
+                if complexity_column
+                else None,
                 "generation": _int_or_none(row.get("Generation")),
                 "parents": parents,
                 "variation": variation if isinstance(variation, str) else None,
@@ -168,7 +173,9 @@ def evaluated_records(
                 "submitted_at": submitted,
                 "completed_at": completed,
                 "eval_seconds": (
-                    round(completed - submitted, 4) if submitted is not None and completed is not None else None
+                    round(completed - submitted, 4)
+                    if submitted is not None and completed is not None
+                    else None
                 ),
             }
         )

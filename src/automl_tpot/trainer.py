@@ -244,7 +244,9 @@ class Trainer:
         if self.store and run_id is not None and self.storage.exists(run_id, MANIFEST):
             raise StorageError(f"run {run_id!r} already exists at {self.storage.location(run_id)}")
 
-        prepared = prepare_training_data(load_table(data), config.target_column, config.task, config.cv)
+        prepared = prepare_training_data(
+            load_table(data), config.target_column, config.task, config.cv
+        )
         timings["validate"] = round(time.monotonic() - started, 3)
         estimator, plan, session_info = self._search(
             prepared, started, timings, progress, should_stop
@@ -330,7 +332,9 @@ class Trainer:
         preprocessor = build_preprocessor(prepared.feature_types)
         features = preprocessor.fit_transform(prepared.features, prepared.y)
         n_classes = None if prepared.classes is None else len(prepared.classes)
-        metric = config.metric if config.metric is not None else default_metric(prepared.task, n_classes)
+        metric = (
+            config.metric if config.metric is not None else default_metric(prepared.task, n_classes)
+        )
         types = prepared.feature_types
         context = SearchContext(
             task=prepared.task,
@@ -381,9 +385,13 @@ class Trainer:
                     f"time_left={config.time_left:g}s leaves {max(search_seconds, 0):.1f}s for the "
                     f"search after preparing the data and starting Dask; raise time_left"
                 )
-            per_run = min(config.per_run_limit, max(MIN_PER_RUN_SECONDS, PER_RUN_SHARE * search_seconds))
+            per_run = min(
+                config.per_run_limit, max(MIN_PER_RUN_SECONDS, PER_RUN_SHARE * search_seconds)
+            )
             with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="Both generations and max_time_mins are set")
+                warnings.filterwarnings(
+                    "ignore", message="Both generations and max_time_mins are set"
+                )
                 estimator = TPOTEstimator(
                     search_space=search_space,
                     scorers=[metric],
@@ -410,14 +418,17 @@ class Trainer:
             interrupt = _InterruptLatch()
             _raise_if_stopped(should_stop)
             try:
-                with interrupt, GenerationWatcher(
-                    estimator,
-                    listener,
-                    score_column=estimator.objective_names[0],
-                    started_at=started,
-                    metric=_metric_name(metric),
-                    population_size=config.population_size,
-                    should_stop=should_stop,
+                with (
+                    interrupt,
+                    GenerationWatcher(
+                        estimator,
+                        listener,
+                        score_column=estimator.objective_names[0],
+                        started_at=started,
+                        metric=_metric_name(metric),
+                        population_size=config.population_size,
+                        should_stop=should_stop,
+                    ),
                 ):
                     estimator.fit(features, prepared.y)
             except ClusterError:
@@ -493,7 +504,9 @@ class Trainer:
 
     def _notify_finished(self, result: TrainingResult, status: str) -> None:
         try:
-            self.metrics.on_run_finished({"status": status, "run_id": result.run_id, **result.summary()})
+            self.metrics.on_run_finished(
+                {"status": status, "run_id": result.run_id, **result.summary()}
+            )
         except Exception:
             log.warning("metrics backend failed on run end; ignoring", exc_info=True)
 
@@ -503,22 +516,40 @@ class Trainer:
 
         buffer = io.BytesIO()
         joblib.dump(result.model, buffer, compress=3)
-        header = {"schema_version": SCHEMA_VERSION, "run_id": result.run_id, "metric": result.metric}
+        header = {
+            "schema_version": SCHEMA_VERSION,
+            "run_id": result.run_id,
+            "metric": result.metric,
+        }
         return {
             MODEL: buffer.getvalue(),
             LEADERBOARD: dumps_json(
-                {"schema": "automl-tpot/leaderboard", **header, "greater_is_better": True,
-                 "k": result.config.leaderboard_k, "entries": result.leaderboard}
+                {
+                    "schema": "automl-tpot/leaderboard",
+                    **header,
+                    "greater_is_better": True,
+                    "k": result.config.leaderboard_k,
+                    "entries": result.leaderboard,
+                }
             ),
             PARETO_FRONT: dumps_json(
-                {"schema": "automl-tpot/pareto-front", **header,
-                 "objectives": [{"name": result.metric, "direction": "maximize"},
-                                {"name": COMPLEXITY, "direction": "minimize"}],
-                 "front": result.pareto_front}
+                {
+                    "schema": "automl-tpot/pareto-front",
+                    **header,
+                    "objectives": [
+                        {"name": result.metric, "direction": "maximize"},
+                        {"name": COMPLEXITY, "direction": "minimize"},
+                    ],
+                    "front": result.pareto_front,
+                }
             ),
             EVALUATED: dumps_json(
-                {"schema": "automl-tpot/evaluated-individuals", **header,
-                 "count": len(result.evaluated_individuals), "individuals": result.evaluated_individuals}
+                {
+                    "schema": "automl-tpot/evaluated-individuals",
+                    **header,
+                    "count": len(result.evaluated_individuals),
+                    "individuals": result.evaluated_individuals,
+                }
             ),
         }
 
@@ -633,7 +664,15 @@ def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     found = {"python": platform.python_version()}
-    for package in ("automl-tpot", "tpot", "scikit-learn", "dask", "distributed", "pandas", "numpy"):
+    for package in (
+        "automl-tpot",
+        "tpot",
+        "scikit-learn",
+        "dask",
+        "distributed",
+        "pandas",
+        "numpy",
+    ):
         try:
             found[package] = version(package)
         except PackageNotFoundError:

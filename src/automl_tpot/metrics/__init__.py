@@ -86,4 +86,3 @@ def metrics_from_name(name: str, **options: Any) -> MetricsBackend:
             return entry_point.load().from_options(**options)
     names = ", ".join(map(repr, available_metrics_backends()))
     raise ConfigError("metrics", name, f"one of {names}")
-

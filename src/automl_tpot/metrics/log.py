@@ -17,8 +17,17 @@ __all__ = ["LoggingMetrics"]
 
 #: Summary keys logged at the end of a run (the full summary is in ``run.json``).
 _SUMMARY_KEYS = (
-    "run_id", "status", "metric", "best_score", "best_pipeline", "generations_completed",
-    "population_size", "evaluations", "successful_evaluations", "pareto_front_size", "stopped_by",
+    "run_id",
+    "status",
+    "metric",
+    "best_score",
+    "best_pipeline",
+    "generations_completed",
+    "population_size",
+    "evaluations",
+    "successful_evaluations",
+    "pareto_front_size",
+    "stopped_by",
     "error",
 )
 

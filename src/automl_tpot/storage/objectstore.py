@@ -169,8 +169,10 @@ class FsspecStorage:
             raise
         except PermissionError as error:
             raise StorageError(
-                self._scrub(f"cannot {action} at {self._where()}: access denied (check the "
-                            f"credentials and their permissions): {error}")
+                self._scrub(
+                    f"cannot {action} at {self._where()}: access denied (check the "
+                    f"credentials and their permissions): {error}"
+                )
             ) from None
         except FileNotFoundError as error:
             raise StorageError(
