@@ -112,20 +112,15 @@ def _code_blocks(page: Path) -> list[tuple[str, str]]:
     return re.findall(r"^```(bash|python)\n(.*?)^```", text, flags=re.S | re.M)
 
 
-@pytest.mark.slow
-def test_getting_started_blocks_run_as_written(tmp_path):
-    """Every bash and Python block of the page, in order: the install in the repository root
-    (where the page says to run it), everything else in one empty folder."""
-    blocks = _code_blocks(DOCS / "getting-started.md")
-    assert len(blocks) >= 7
-    work = tmp_path / "work"
-    work.mkdir()
+def _run_blocks(page: Path, work: Path, tmp_path: Path) -> None:
+    """Every bash and Python block of ``page``, in order: installs in the repository root
+    (where the pages say to run them), everything else in ``work``."""
     env = dict(os.environ, MPLBACKEND="Agg")
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    for number, (language, code) in enumerate(blocks):
+    for number, (language, code) in enumerate(_code_blocks(page)):
         cwd = ROOT if "pip install" in code else work
         if language == "python":
-            script = tmp_path / f"block_{number}.py"
+            script = tmp_path / f"{page.stem}_block_{number}.py"
             script.write_text(code, encoding="utf-8")
             command = [sys.executable, str(script)]
         else:
@@ -134,10 +129,30 @@ def test_getting_started_blocks_run_as_written(tmp_path):
             command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300
         )
         assert completed.returncode == 0, (
-            f"block {number} ({language}) failed:\n{code}\n{completed.stdout}\n{completed.stderr}"
+            f"{page.name} block {number} ({language}) failed:\n{code}\n"
+            f"{completed.stdout}\n{completed.stderr}"
         )
+
+
+@pytest.mark.slow
+def test_getting_started_blocks_run_as_written(tmp_path):
+    assert len(_code_blocks(DOCS / "getting-started.md")) >= 7
+    work = tmp_path / "work"
+    work.mkdir()
+    _run_blocks(DOCS / "getting-started.md", work, tmp_path)
     assert (work / "predictions.csv").is_file()
     assert len([p for p in (work / "runs").iterdir() if (p / "run.json").is_file()]) == 3
+
+
+@pytest.mark.slow
+def test_the_plugin_walk_through_produces_a_working_plugin(tmp_path):
+    """plugins.md's install, check and train steps, literally: the train step uses the example
+    plugin's search space and its metrics backend."""
+    work = tmp_path / "work"
+    work.mkdir()
+    _run_blocks(DOCS / "plugins.md", work, tmp_path)
+    events = (work / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    assert '"event": "finished"' in events[-1] and '"status": "complete"' in events[-1]
 
 
 @pytest.mark.slow
