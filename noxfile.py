@@ -17,14 +17,21 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff over the sources and tests."""
     session.install("ruff")
-    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "examples", "docs", "noxfile.py")
 
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """The Sphinx site, warnings as errors."""
+    """The Sphinx site, warnings as errors, running the examples in examples/ (a few minutes).
+
+    ``nox -s docs -- fast`` skips the examples (``AUTOML_TPOT_DOCS_EXECUTE=0``), as the test
+    suite's ``tests/test_docs.py`` does.
+    """
     session.install("-e", ".[docs]")
-    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+    env = {"AUTOML_TPOT_DOCS_EXECUTE": "0" if "fast" in session.posargs else "1"}
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html", env=env
+    )
 
 
 @nox.session

@@ -113,3 +113,24 @@ def test_payload_config_dict_trains_with_a_plugin_class(example_plugin):
     result = Trainer(config, store=False).train(table)
     assert "ShrunkRidge" in result.best_pipeline or "DecisionTreeRegressor" in result.best_pipeline
     assert len(result.model.predict(table.drop(columns=TARGET).head(5))) == 5
+
+
+def test_the_example_metrics_backend_is_found_by_name_and_writes_json_lines(
+    example_plugin, tmp_path
+):
+    import json
+
+    from automl_tpot import Alert, GenerationProgress
+    from automl_tpot.metrics import available_metrics_backends, metrics_from_name
+
+    assert "jsonl" in available_metrics_backends()
+    path = tmp_path / "events.jsonl"
+    backend = metrics_from_name("jsonl", path=str(path))
+    assert type(backend).__name__ == "JsonLinesMetrics"
+    backend.on_progress(GenerationProgress(1, 2.5, 0.9, 6, 0, "roc_auc", 6))
+    backend.on_alert(Alert("timeout", "budget"))
+    backend.on_run_finished({"status": "complete", "best_score": 0.9})
+    events = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [e["event"] for e in events] == ["generation", "alert", "finished"]
+    assert events[0]["generation"] == 1 and events[1]["kind"] == "timeout"
+    assert events[2]["status"] == "complete"

@@ -512,7 +512,8 @@ def run_for_job(
         **overrides: :class:`TrainerConfig` fields that win over the payload (e.g. ``n_jobs``).
 
     Returns:
-        A JSON-safe dict: ``status`` (``complete`` or ``fallback``), ``run_id``, ``dataset_id``,
+        The record as a JSON-safe dict with ``status`` (``complete`` or ``fallback``), ``run_id``,
+        ``dataset_id``,
         ``task``, ``metric``, ``best_pipeline``, ``best_score``, ``leaderboard_top5``,
         ``leaderboard_topk``, ``tp_generations``, ``tp_population_size``, ``tp_evaluations``,
         ``tp_pareto_front_size``, ``parallel_mode`` (``requested``, ``used``, ``n_workers``),
@@ -529,9 +530,9 @@ def run_for_job(
             could not be stored.
         JobCancelled: ``cancel`` was set or ``timeout`` passed.
 
-        Each carries ``record`` (``status`` ``"failed"``, ``error`` with ``type``, ``message``,
-        ``stage`` and, for configuration errors, ``field`` / ``value`` / ``allowed``), which is
-        also stored as ``failure.json`` under the run id.
+    Each of these errors carries ``record`` (``status`` ``"failed"``, ``error`` with ``type``,
+    ``message``, ``stage`` and, for configuration errors, ``field`` / ``value`` / ``allowed``),
+    which is also stored as ``failure.json`` under the run id.
     """
     from .trainer import Trainer
 

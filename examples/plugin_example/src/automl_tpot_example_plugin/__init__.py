@@ -1,1 +1,2 @@
-"""An example automl-tpot search-space plugin (see ``spaces``)."""
+"""An example automl-tpot plugin: a search space (``spaces``) and a metrics backend
+(``metrics``)."""
