@@ -7,7 +7,7 @@ from pathlib import Path
 
 #: Small on purpose: raise time_left, population_size and generations for real work.
 TINY = dict(
-    time_left=30,
+    time_left=60,
     per_run_limit=10,
     population_size=6,
     generations=2,
