@@ -19,7 +19,7 @@ def train_a_run(storage) -> str:
     from sklearn.datasets import load_breast_cancer
 
     table = load_breast_cancer(as_frame=True).frame
-    settings = dict(TINY, population_size=8, generations=3, time_left=30)
+    settings = dict(TINY, population_size=8, generations=3, time_left=60)
     config = TrainerConfig(target_column="target", search_space="choice", **settings)
     return Trainer(config, storage=storage).train(table).run_id
 
