@@ -57,8 +57,8 @@ REFIT_SHARE = 0.1
 #: The search needs at least this many seconds to be worth starting.
 MIN_SEARCH_SECONDS = 1.0
 #: At most this share of the search time goes to one evaluation, whatever per_run_limit says:
-#: a pipeline slower than that cannot be improved on within the budget anyway, and TPOT 1.1
-#: waits for a running evaluation up to its limit before it notices the end of the budget.
+#: a pipeline slower than that cannot be improved on within the budget anyway, and a generation
+#: of such pipelines would leave no time for a second one.
 PER_RUN_SHARE = 0.25
 #: ... but never less than this many seconds.
 MIN_PER_RUN_SECONDS = 8.0
