@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="when the Dask cluster fails, go on locally with 1 worker (default) or fail",
     )
     train.add_argument("--cluster-wait", type=float, help="seconds to wait for the Dask cluster")
+    train.add_argument(
+        "--ensemble",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="average the best pipelines when that scores better in CV (default) or never",
+    )
     train.add_argument("--random-state", type=int)
     train.add_argument("--leaderboard-k", type=int, help="pipelines kept on the leaderboard")
     train.add_argument("--out", default="runs", help="folder that receives the run (default: runs)")
@@ -178,6 +184,7 @@ _CONFIG_OPTIONS = (
     "leaderboard_k",
     "parallel_fallback",
     "cluster_wait",
+    "ensemble",
 )
 
 

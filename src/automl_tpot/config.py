@@ -40,6 +40,7 @@ ENV_VARIABLES: dict[str, str] = {
     "TPOT__CONFIG_DICT": "search_space",
     "TPOT__PARALLEL_FALLBACK": "parallel_fallback",
     "TPOT__CLUSTER_WAIT": "cluster_wait",
+    "TPOT__ENSEMBLE": "ensemble",
 }
 
 #: Payload keys that belong to the job rather than to the training configuration.
@@ -218,6 +219,9 @@ class TrainerConfig:
             uses the detected numeric and categorical groups.
         random_state: seed for reproducible searches; ``None`` for a fresh one every run.
         leaderboard_k: how many pipelines the leaderboard keeps.
+        ensemble: after the search, average the best few pipelines (weights chosen on the
+            search's folds) and keep that average when its cross-validated score is higher than
+            the best single pipeline's; ``False`` always returns the single best pipeline.
     """
 
     task: str = field(default="auto", validator=_one_of(TASKS))
@@ -242,6 +246,7 @@ class TrainerConfig:
     )
     random_state: int | None = field(default=None, validator=_random_state)
     leaderboard_k: int = field(default=5, validator=_int_at_least(1))
+    ensemble: bool = field(default=True, validator=_boolean)
 
     def __attrs_post_init__(self) -> None:
         if self.parallel_mode == "distributed" and self.scheduler_file is None:
@@ -376,7 +381,7 @@ def _env_variable_for(name: str) -> str:
 
 _INT_FIELDS = {"generations", "population_size", "n_jobs", "memory_limit_mb"}
 _FLOAT_FIELDS = {"time_left", "cluster_wait"}
-_BOOL_FIELDS = {"parallel_fallback"}
+_BOOL_FIELDS = {"parallel_fallback", "ensemble"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 

@@ -91,6 +91,13 @@ def describe_pipeline(estimator: Any) -> str:
     name = type(estimator).__name__
     if name in PLACEHOLDERS:
         return ""
+    if name == "WeightedEnsemble" and hasattr(estimator, "members"):
+        total = float(sum(estimator.weights)) or 1.0
+        parts = [
+            f"{weight / total:.2f} x ({describe_pipeline(member)})"
+            for member, weight in zip(estimator.members, estimator.weights, strict=True)
+        ]
+        return "Ensemble(" + " + ".join(parts) + ")"
     if hasattr(estimator, "graph") and hasattr(estimator, "get_params"):  # TPOT GraphPipeline
         try:
             nodes = [
@@ -247,8 +254,10 @@ class TrainingResult:
         task: ``"classification"`` or ``"regression"``.
         task_reason: how the task was decided.
         metric: the name of the optimised metric.
-        best_score: the chosen pipeline's cross-validated score (bigger is better).
-        best_pipeline: a one-line description of the chosen pipeline.
+        best_score: the chosen model's cross-validated score (bigger is better): the best
+            pipeline's, or the ensemble's when the final model averages several pipelines.
+        best_pipeline: a one-line description of the chosen model (``Ensemble(...)`` for an
+            average of pipelines, with each member's weight).
         leaderboard: the best pipelines, see :func:`leaderboard_from_records`.
         pareto_front: score against complexity, see :func:`pareto_front_from_records`.
         evaluated_individuals: every evaluation, see :func:`evaluated_records`.

@@ -16,7 +16,7 @@ import time
 import warnings
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import define
 
@@ -45,6 +45,9 @@ from .search_spaces import SearchContext, resolve_search_space
 from .storage import FilesystemStorage, Storage, new_run_id, validate_run_id, write_run
 from .storage.base import EVALUATED, LEADERBOARD, MANIFEST, MODEL, PARETO_FRONT
 
+if TYPE_CHECKING:
+    from .ensemble import EnsembleOutcome
+
 __all__ = ["Trainer", "default_metric"]
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,8 @@ COMPLEXITY = "complexity"
 CLOSE_RESERVE = 1.0
 #: Share of the budget kept back for refitting the chosen pipeline on all rows.
 REFIT_SHARE = 0.1
+#: Share of the budget kept back for averaging the best pipelines (``TrainerConfig.ensemble``).
+ENSEMBLE_SHARE = 0.1
 #: The search needs at least this many seconds to be worth starting.
 MIN_SEARCH_SECONDS = 1.0
 #: At most this share of the search time goes to one evaluation, whatever per_run_limit says:
@@ -248,7 +253,7 @@ class Trainer:
             load_table(data), config.target_column, config.task, config.cv
         )
         timings["validate"] = round(time.monotonic() - started, 3)
-        estimator, plan, session_info = self._search(
+        estimator, plan, session_info, ensemble = self._search(
             prepared, started, timings, progress, should_stop
         )
         preprocessor, metric = plan.preprocessor, plan.metric
@@ -260,11 +265,23 @@ class Trainer:
             metric=_metric_name(metric),
         )
         best_row = estimator.selected_best_score
+        best_score = float(best_row[estimator.objective_names[0]])
+        chosen = estimator.fitted_pipeline_
+        notes = list(prepared.notes)
+        if ensemble is not None and ensemble.error is not None:
+            notes.append(f"the ensemble stage failed, the best pipeline stays: {ensemble.error}")
+        if ensemble is not None and ensemble.model is not None:
+            chosen, best_score = ensemble.model, float(ensemble.score)
+            notes.append(
+                f"the model averages {len(ensemble.weights)} pipelines: cross-validated "
+                f"{_metric_name(metric)} {ensemble.score:.4f} against {ensemble.best_single:.4f} "
+                f"for the best single pipeline"
+            )
         from .model import TabularModel
 
         model = TabularModel(
             preprocessor=preprocessor,
-            estimator=estimator.fitted_pipeline_,
+            estimator=chosen,
             feature_columns=list(prepared.features.columns),
             task=prepared.task,
             classes=prepared.classes,
@@ -272,7 +289,6 @@ class Trainer:
         )
         generations_done = int(estimator._evolver_instance.generation)
         finished_all = config.generations is not None and generations_done >= config.generations
-        notes = list(prepared.notes)
         if session_info.get("fallback_reason"):
             notes.append(
                 f"parallel fallback: ran on a local 1-worker cluster because "
@@ -291,8 +307,8 @@ class Trainer:
             task=prepared.task,
             task_reason=prepared.task_reason,
             metric=_metric_name(metric),
-            best_score=float(best_row[estimator.objective_names[0]]),
-            best_pipeline=describe_pipeline(estimator.fitted_pipeline_),
+            best_score=best_score,
+            best_pipeline=describe_pipeline(chosen),
             leaderboard=leaderboard_from_records(records, config.leaderboard_k),
             pareto_front=pareto_front_from_records(records),
             evaluated_individuals=records,
@@ -360,8 +376,9 @@ class Trainer:
         timings: dict[str, float],
         progress: Callable[[GenerationProgress], None] | None,
         should_stop: Callable[[], bool] | None = None,
-    ) -> tuple[Any, _SearchPlan, dict[str, Any]]:
-        """Open the Dask session, plan the search while the workers warm up, run TPOT."""
+    ) -> tuple[Any, _SearchPlan, dict[str, Any], EnsembleOutcome | None]:
+        """Open the Dask session, plan the search while the workers warm up, run TPOT, then
+        try an ensemble of the best pipelines on the same workers."""
         from tpot import TPOTEstimator
 
         from .evaluation import install as install_evaluation_loop
@@ -380,6 +397,10 @@ class Trainer:
             timings["prepare"] = round(time.monotonic() - plan_started, 3)
             remaining = deadline - time.monotonic()
             search_seconds = remaining - CLOSE_RESERVE - REFIT_SHARE * config.time_left
+            ensemble_reserve = ENSEMBLE_SHARE * config.time_left if config.ensemble else 0.0
+            if search_seconds - ensemble_reserve >= MIN_SEARCH_SECONDS:
+                # a slow start leaves the ensemble only what the search does not use
+                search_seconds -= ensemble_reserve
             if search_seconds < MIN_SEARCH_SECONDS:
                 raise TrainingError(
                     f"time_left={config.time_left:g}s leaves {max(search_seconds, 0):.1f}s for the "
@@ -449,12 +470,52 @@ class Trainer:
             timings["search"] = round(time.monotonic() - search_started, 3)
             if getattr(estimator, "fitted_pipeline_", None) is None:
                 raise TrainingError("the search found no pipeline that could be fitted on all rows")
+            ensemble = None
+            if config.ensemble:
+                ensemble = self._ensemble(estimator, plan, prepared, session, deadline)
+                timings["ensemble"] = ensemble.seconds
             session_info = session.info()
             reasons = dict(getattr(session, "failure_reasons", {}))
             close_started = time.monotonic()
         timings["cluster_stop"] = round(time.monotonic() - close_started, 3)
         _attach_reasons(estimator.evaluated_individuals, reasons)
-        return estimator, plan, session_info
+        return estimator, plan, session_info, ensemble
+
+    def _ensemble(
+        self,
+        estimator: Any,
+        plan: _SearchPlan,
+        prepared: PreparedData,
+        session: Any,
+        deadline: float,
+    ) -> EnsembleOutcome:
+        """Average the best pipelines when that scores better; never fails the run."""
+        from .ensemble import EnsembleOutcome, build_ensemble
+
+        try:
+            outcome = build_ensemble(
+                client=session.current,
+                n_workers=session.n_workers,
+                frame=estimator.evaluated_individuals,
+                score_column=estimator.objective_names[0],
+                best_row=estimator.selected_best_score.name,
+                best_fitted=estimator.fitted_pipeline_,
+                X=plan.features,
+                y=prepared.y,
+                task=prepared.task,
+                metric=plan.metric,
+                cv=prepared.cv,
+                random_state=self.config.random_state,
+                deadline=deadline - CLOSE_RESERVE,
+                describe=describe_pipeline,
+            )
+        except Exception as error:  # the single best pipeline is a complete result on its own
+            text = f"{type(error).__name__}: {error}"
+            log.warning("ensemble stage failed: %s", text)
+            return EnsembleOutcome(reason=text, error=text)
+        if outcome.model is None:
+            log.info("single pipeline kept: %s", outcome.reason)
+        return outcome
 
     def _parallel_fallback(self, reason: str) -> None:
         """The watchdog gave up on the Dask cluster and the run goes on locally: raise the alert."""
