@@ -296,8 +296,14 @@ def test_a_worker_over_its_memory_limit_raises_an_oom_alert(tmp_path, table, cap
     from memory_hog import MemoryHog
     from tpot.search_spaces.nodes import EstimatorNode
 
+    # no ensemble stage: every pipeline fails, and the search keeps the stage's share of time
     config = TrainerConfig(
-        **{**TINY, "search_space": EstimatorNode(MemoryHog, {}), "memory_limit_mb": 500}
+        **{
+            **TINY,
+            "search_space": EstimatorNode(MemoryHog, {}),
+            "memory_limit_mb": 500,
+            "ensemble": False,
+        }
     )
     registry = CollectorRegistry()
     metrics = PrometheusMetrics(registry)

@@ -18,7 +18,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
-from automl_tpot.ensemble import MIN_GAIN, WeightedEnsemble, build_ensemble, greedy_selection
+from automl_tpot.ensemble import (
+    MIN_GAIN,
+    WeightedEnsemble,
+    _family,
+    build_ensemble,
+    greedy_selection,
+)
+from automl_tpot.evaluation import call_with_time_limit
 from automl_tpot.results import describe_pipeline
 
 
@@ -136,7 +143,7 @@ def client():
         yield client
 
 
-def _stage(client, frame, X, y, deadline_in: float = 60.0, best_fitted=None):
+def _stage(client, frame, X, y, deadline_in: float = 60.0, best_fitted=None, should_stop=None):
     return build_ensemble(
         client=client,
         n_workers=2,
@@ -152,6 +159,7 @@ def _stage(client, frame, X, y, deadline_in: float = 60.0, best_fitted=None):
         random_state=0,
         deadline=time.monotonic() + deadline_in,
         describe=describe_pipeline,
+        should_stop=should_stop,
     )
 
 
@@ -191,3 +199,35 @@ def test_build_ensemble_gives_up_without_time_or_candidates(client):
     assert alone.model is None and alone.reason == "fewer than two distinct scored pipelines"
     failed = _frame(pipelines, [0.9, np.nan])
     assert _stage(client, failed, X, y).reason == "fewer than two distinct scored pipelines"
+
+
+def test_build_ensemble_stops_when_asked(client):
+    X, y = _classification_data()
+    pipelines = [
+        RandomForestClassifier(n_estimators=300, random_state=0),
+        ExtraTreesClassifier(n_estimators=300, random_state=0),
+    ]
+    started = time.monotonic()
+    outcome = _stage(client, _frame(pipelines, [0.9, 0.8]), X, y, should_stop=lambda: True)
+    assert outcome.model is None and outcome.reason == "the run was asked to stop"
+    assert time.monotonic() - started < 10
+
+
+def test_call_with_time_limit_interrupts_and_propagates():
+    def slow():
+        while True:
+            time.sleep(0.01)
+
+    started = time.monotonic()
+    assert call_with_time_limit(slow, 0.3) is None
+    assert time.monotonic() - started < 3
+    assert call_with_time_limit(lambda: 41 + 1, 5) == 42
+    with pytest.raises(ZeroDivisionError):
+        call_with_time_limit(lambda: 1 / 0, 5)
+
+
+def test_a_graph_pipeline_is_its_own_family():
+    assert _family(make_pipeline(StandardScaler(), LogisticRegression()), "a") == (
+        "LogisticRegression"
+    )
+    assert _family(object(), "Graph(a, b)") == "Graph(a, b)"

@@ -148,8 +148,12 @@ def test_tpot_host_app_runs_a_classification_and_a_regression_job_at_once(
         assert record["durations"]["total"] >= record["durations"]["train"] > 0
         assert record["durations"]["phases"]["search"] > 0
         assert 1 <= len(record["leaderboard_top5"]) <= 5
-        assert record["leaderboard_topk"][0]["score"] == pytest.approx(record["best_score"])
-        assert record["leaderboard_topk"][0]["pipeline"] == record["best_pipeline"]
+        top = record["leaderboard_topk"][0]
+        if record["best_pipeline"].startswith("Ensemble("):  # an average scored better
+            assert record["best_score"] > top["score"]
+        else:
+            assert top["score"] == pytest.approx(record["best_score"])
+            assert top["pipeline"] == record["best_pipeline"]
         assert set(record["artifacts"]) == ARTIFACTS
         assert all(Path(address).is_file() for address in record["artifacts"].values())
         details = _check_details(record)

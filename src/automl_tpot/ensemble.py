@@ -25,6 +25,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.utils.metaestimators import available_if
 
+from .evaluation import call_with_time_limit
+
 __all__ = ["EnsembleOutcome", "WeightedEnsemble", "build_ensemble", "greedy_selection"]
 
 
@@ -38,6 +40,8 @@ SELECTION_ROUNDS = 20
 MIN_GAIN = 1e-4
 #: The stage is skipped when less than this many seconds are left.
 MIN_SECONDS = 2.0
+#: Seconds between looks at the stop request while waiting for the workers.
+WAIT_SLICE = 0.25
 
 
 class WeightedEnsemble(BaseEstimator):
@@ -188,6 +192,8 @@ def greedy_selection(
             break
         choice, choice_score, choice_total = -1, -math.inf, None
         for index, prediction in enumerate(predictions):
+            if deadline is not None and step > 1 and time.monotonic() > deadline:
+                return best_counts, best_score
             candidate = prediction if total is None else total + prediction
             value = score(candidate / step)
             if value > choice_score:
@@ -205,34 +211,28 @@ def greedy_selection(
 
 
 def _out_of_fold(
-    pipeline: Any, X: Any, y: np.ndarray, folds: list, method: str, refit: bool
-) -> tuple[np.ndarray, Any]:
-    """Out-of-fold predictions of ``pipeline`` on the given folds and, when ``refit``, the
-    pipeline fitted on all rows (one task, so no second round is needed); runs on a worker."""
-    import warnings
+    pipeline: Any, X: Any, y: np.ndarray, folds: list, method: str, seconds: float
+) -> np.ndarray | None:
+    """Out-of-fold predictions of ``pipeline`` on the given folds; runs on a Dask worker and
+    gives up (``None``) after ``seconds``, so an abandoned task does not hold a shared worker."""
 
-    from threadpoolctl import threadpool_limits
-
-    output: np.ndarray | None = None
-    with warnings.catch_warnings(), threadpool_limits(1):
-        warnings.simplefilter("ignore")
+    def compute() -> np.ndarray:
+        output: np.ndarray | None = None
         for train, test in folds:
             model = clone(pipeline).fit(_rows(X, train), y[train])
             values = np.asarray(getattr(model, method)(_rows(X, test)), dtype=float)
             if output is None:
                 output = np.zeros((len(y), *values.shape[1:]))
             output[test] = values
-        fitted = clone(pipeline).fit(X, y) if refit else None
-    assert output is not None
-    return output, fitted
+        assert output is not None
+        return output
+
+    return call_with_time_limit(compute, seconds)
 
 
-def _wait_until(futures: list[Any], deadline: float) -> None:
-    """Wait for ``futures`` until ``deadline``; the caller looks at what finished."""
-    from dask.distributed import wait
-
-    with contextlib.suppress(TimeoutError):
-        wait(futures, timeout=max(deadline - time.monotonic(), 0.1))
+def _fit(pipeline: Any, X: Any, y: np.ndarray, seconds: float) -> Any:
+    """``pipeline`` fitted on all rows, or ``None`` after ``seconds``; runs on a Dask worker."""
+    return call_with_time_limit(lambda: clone(pipeline).fit(X, y), seconds)
 
 
 def _rows(X: Any, index: np.ndarray) -> Any:
@@ -248,6 +248,12 @@ class _Candidate:
     pipeline: Any
     description: str
     seconds: float
+
+
+def _family(pipeline: Any, description: str) -> str:
+    """The final estimator's class; a TPOT graph pipeline is its own family."""
+    final = getattr(pipeline, "_final_estimator", None)
+    return description if final is None else type(final).__name__
 
 
 def _candidates(
@@ -277,13 +283,12 @@ def _candidates(
         if task == "classification" and not hasattr(pipeline, "predict_proba"):
             continue
         description = describe(pipeline)
-        family = type(getattr(pipeline, "_final_estimator", pipeline)).__name__
+        family = _family(pipeline, description)
         if description in seen or families.get(family, 0) >= MAX_PER_FAMILY:
             continue
         seen.add(description)
         families[family] = families.get(family, 0) + 1
-        seconds = _duration(frame, row)
-        chosen.append(_Candidate(row, pipeline, description, seconds))
+        chosen.append(_Candidate(row, pipeline, description, _duration(frame, row)))
     return chosen
 
 
@@ -298,7 +303,8 @@ def _duration(frame: Any, row: Any) -> float:
 def _affordable(candidates: list[_Candidate], workers: int, seconds: float, cv: int) -> int:
     """How many of the best candidates fit in ``seconds``: their out-of-fold predictions take
     about as long as their evaluation did, a final fit about 1/(cv-1) of that, spread over the
-    workers (with the slowest one as a floor)."""
+    workers (with the slowest one as a floor). Evaluations the search abandoned may still hold
+    a worker for a while; whatever does not finish in time is dropped."""
     count, total, slowest = 0, 0.0, 0.0
     for candidate in candidates:
         cost = candidate.seconds * (1 + 1 / max(cv - 1, 1))
@@ -309,6 +315,33 @@ def _affordable(candidates: list[_Candidate], workers: int, seconds: float, cv: 
             break
         count, total, slowest = count + 1, total + cost, max(slowest, cost)
     return count
+
+
+class _Stopped(Exception):
+    """The caller asked the run to stop while the stage waited."""
+
+
+def _wait(futures: list[Any], deadline: float, should_stop: Any) -> None:
+    """Wait for ``futures`` until ``deadline`` in short slices, so a stop request is seen."""
+    from dask.distributed import wait
+
+    pending = [f for f in futures if not f.done()]
+    while pending and time.monotonic() < deadline:
+        if should_stop is not None and should_stop():
+            raise _Stopped
+        with contextlib.suppress(TimeoutError):
+            wait(pending, timeout=min(WAIT_SLICE, max(deadline - time.monotonic(), 0.01)))
+        pending = [f for f in pending if not f.done()]
+
+
+def _result(future: Any, deadline: float) -> Any:
+    """A finished future's value, or ``None`` when it failed or cannot be fetched in time."""
+    if future.status != "finished":
+        return None
+    try:
+        return future.result(timeout=max(deadline - time.monotonic(), 0.1))
+    except Exception:  # a lost worker or a slow transfer: this candidate drops out
+        return None
 
 
 def build_ensemble(
@@ -324,15 +357,19 @@ def build_ensemble(
     task: str,
     metric: Any,
     cv: int,
-    random_state: int | None,
+    random_state: int,
     deadline: float,
     describe: Any,
+    should_stop: Any = None,
 ) -> EnsembleOutcome:
     """Average the search's best pipelines if that improves the cross-validated score.
 
     ``frame`` is TPOT's ``evaluated_individuals``; ``best_row`` its row of the pipeline TPOT
     chose and ``best_fitted`` that pipeline refitted on all rows (reused as a member).
-    ``deadline`` is a ``time.monotonic()`` instant by which everything must be done.
+    ``random_state`` must be the seed TPOT's folds were drawn with. ``deadline`` is a
+    ``time.monotonic()`` instant by which everything must be done; ``should_stop()`` returning
+    true ends the stage early (raising :class:`~automl_tpot.errors.TrainingCancelled` is left
+    to the caller, which checks it again).
     """
     from sklearn.metrics import get_scorer
     from sklearn.model_selection import KFold, StratifiedKFold
@@ -365,40 +402,62 @@ def build_ensemble(
     )
     folds = list(splitter.split(np.zeros(len(y)), y))
     method = "predict_proba" if task == "classification" else "predict"
-    scorer = get_scorer(metric)
-    classes = np.unique(y)
+    limit = max(deadline - time.monotonic(), 0.1)  # the worker-side guard of every task
+    futures: list[Any] = []
+    try:
+        data = client.scatter([X, y], broadcast=True, timeout=limit)
+        oof = [
+            client.submit(_out_of_fold, c.pipeline, *data, folds, method, limit, pure=False)
+            for c in candidates
+        ]
+        # queued behind the predictions; the search's choice is already refitted
+        fits = [None] + [
+            client.submit(_fit, c.pipeline, *data, limit, pure=False) for c in candidates[1:]
+        ]
+        futures = [*oof, *fits[1:]]
+        _wait(oof, deadline, should_stop)
+        predictions = [_result(future, deadline) for future in oof]
+        members = [i for i, p in enumerate(predictions) if p is not None]
+        outcome.candidates = len(members)
+        if len(members) < 2 or members[0] != 0:
+            return finish("the out-of-fold predictions did not finish in time")
+        scorer = get_scorer(metric)
+        classes = np.unique(y)
+        tests = [test for _, test in folds]
 
-    data = client.scatter([X, y], broadcast=True)
-    futures = [
-        client.submit(_out_of_fold, c.pipeline, data[0], data[1], folds, method, i > 0, pure=False)
-        for i, c in enumerate(candidates)
-    ]
-    _wait_until(futures, deadline)
-    predictions, fitted, members = [], [], []
-    for index, (candidate, future) in enumerate(zip(candidates, futures, strict=True)):
-        if future.status == "finished":
-            prediction, model = future.result()
-            predictions.append(prediction)
-            fitted.append(best_fitted if index == 0 else model)
-            members.append(candidate)
-        else:
+        def score(prediction: np.ndarray) -> float:
+            return _fold_score(scorer, task, prediction, y, tests, classes)
+
+        outcome.best_single = score(predictions[0])
+        fitted = {0: best_fitted}
+        while True:
+            counts, ensemble_score = greedy_selection(
+                [predictions[i] for i in members], score, deadline=deadline
+            )
+            outcome.score = ensemble_score
+            chosen = [members[k] for k, n in enumerate(counts) if n > 0]
+            if len(chosen) < 2 or ensemble_score < outcome.best_single + MIN_GAIN:
+                return finish("averaging did not improve the cross-validated score")
+            _wait([fits[i] for i in chosen if i not in fitted], deadline, should_stop)
+            for i in chosen:
+                if i not in fitted and (model := _result(fits[i], deadline)) is not None:
+                    fitted[i] = model
+            missing = [i for i in chosen if i not in fitted]
+            if not missing:
+                break
+            # a member could not be refitted in time: choose again without it
+            members = [i for i in members if i not in missing]
+            if time.monotonic() >= deadline:
+                return finish("the final fits did not finish in time")
+        weights = [counts[members.index(i)] / sum(counts) for i in chosen]
+        outcome.model = WeightedEnsemble([fitted[i] for i in chosen], weights, task)
+        outcome.weights = {
+            candidates[i].description: round(weight, 3)
+            for i, weight in zip(chosen, weights, strict=True)
+        }
+        return finish("")
+    except _Stopped:
+        return finish("the run was asked to stop")
+    finally:
+        for future in futures:  # nothing of the stage outlives it
             future.cancel()
-    outcome.candidates = len(members)
-    if len(members) < 2 or members[0] is not candidates[0]:
-        return finish("the out-of-fold predictions did not finish in time")
-
-    def score(prediction: np.ndarray) -> float:
-        return _fold_score(scorer, task, prediction, y, [t for _, t in folds], classes)
-
-    outcome.best_single = score(predictions[0])
-    counts, ensemble_score = greedy_selection(predictions, score, deadline=deadline)
-    outcome.score = ensemble_score
-    chosen = [i for i, n in enumerate(counts) if n > 0]
-    if len(chosen) < 2 or ensemble_score < outcome.best_single + MIN_GAIN:
-        return finish("averaging did not improve the cross-validated score")
-    weights = [counts[i] / sum(counts) for i in chosen]
-    outcome.model = WeightedEnsemble([fitted[i] for i in chosen], weights, task)
-    outcome.weights = {
-        members[i].description: round(weight, 3) for i, weight in zip(chosen, weights, strict=True)
-    }
-    return finish("")

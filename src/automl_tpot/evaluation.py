@@ -42,7 +42,7 @@ from .results import ERROR_TIMEOUT as TIMEOUT
 from .results import ERROR_WORKER_LOST as WORKER_LOST
 from .results import REASON_COLUMN as EVAL_REASON
 
-__all__ = ["EVAL_REASON", "evaluate_individuals", "install"]
+__all__ = ["EVAL_REASON", "call_with_time_limit", "evaluate_individuals", "install"]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,38 @@ def _raise_in(thread: threading.Thread, error: type[BaseException]) -> None:
 
     ident = ctypes.c_ulong(thread.ident or 0)
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ident, ctypes.py_object(error))
+
+
+def call_with_time_limit(function: Any, seconds: float) -> Any:
+    """``function()`` in a thread of this worker, with one BLAS/OpenMP thread and warnings
+    silenced, interrupted after ``seconds`` (then ``None`` is returned); its exceptions
+    propagate. For work other than TPOT's evaluations, such as the ensemble stage's."""
+    import warnings
+
+    from threadpoolctl import threadpool_limits
+
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            with warnings.catch_warnings(), threadpool_limits(1):
+                warnings.simplefilter("ignore")
+                outcome["value"] = function()
+        except _EvaluationTimeout:
+            pass
+        except BaseException as error:  # noqa: BLE001 - handed to the caller below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, name="automl-tpot-guarded", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        _raise_in(thread, _EvaluationTimeout)
+        thread.join(GUARD_GRACE)
+        return None
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 def _worker_memory_limit() -> int | None:

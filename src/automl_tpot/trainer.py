@@ -59,6 +59,8 @@ CLOSE_RESERVE = 1.0
 REFIT_SHARE = 0.1
 #: Share of the budget kept back for averaging the best pipelines (``TrainerConfig.ensemble``).
 ENSEMBLE_SHARE = 0.1
+#: Seconds the ensemble stage leaves before the closing reserve, for storing the run.
+ENSEMBLE_MARGIN = 0.5
 #: The search needs at least this many seconds to be worth starting.
 MIN_SEARCH_SECONDS = 1.0
 #: At most this share of the search time goes to one evaluation, whatever per_run_limit says:
@@ -387,6 +389,8 @@ class Trainer:
 
         config = self.config
         deadline = started + config.time_left
+        # TPOT's folds and the ensemble stage's must be the same draw, also for a fresh seed
+        seed = config.random_state if config.random_state is not None else _fresh_seed()
         listener = self._progress_listener(progress)
         install_evaluation_loop()
         with open_dask_session(config, on_fallback=self._parallel_fallback) as session:
@@ -430,7 +434,7 @@ class Trainer:
                     client=session.client,
                     # the evaluation loop broadcasts the data itself, once per cluster
                     scatter=False,
-                    random_state=config.random_state,
+                    random_state=seed,
                     verbose=0,
                 )
             session.may_defer = lambda: _before_last_generation(estimator, config.generations)
@@ -472,8 +476,13 @@ class Trainer:
                 raise TrainingError("the search found no pipeline that could be fitted on all rows")
             ensemble = None
             if config.ensemble:
-                ensemble = self._ensemble(estimator, plan, prepared, session, deadline)
+                stage_started_at = time.time()
+                ensemble = self._ensemble(
+                    estimator, plan, prepared, session, deadline, seed, should_stop
+                )
                 timings["ensemble"] = ensemble.seconds
+                _raise_if_stopped(should_stop)
+                self._alert_memory_kills(memory_kills(session.client, stage_started_at))
             session_info = session.info()
             reasons = dict(getattr(session, "failure_reasons", {}))
             close_started = time.monotonic()
@@ -488,6 +497,8 @@ class Trainer:
         prepared: PreparedData,
         session: Any,
         deadline: float,
+        seed: int,
+        should_stop: Callable[[], bool] | None,
     ) -> EnsembleOutcome:
         """Average the best pipelines when that scores better; never fails the run."""
         from .ensemble import EnsembleOutcome, build_ensemble
@@ -505,9 +516,10 @@ class Trainer:
                 task=prepared.task,
                 metric=plan.metric,
                 cv=prepared.cv,
-                random_state=self.config.random_state,
-                deadline=deadline - CLOSE_RESERVE,
+                random_state=seed,
+                deadline=deadline - CLOSE_RESERVE - ENSEMBLE_MARGIN,
                 describe=describe_pipeline,
+                should_stop=should_stop,
             )
         except Exception as error:  # the single best pipeline is a complete result on its own
             text = f"{type(error).__name__}: {error}"
@@ -714,6 +726,12 @@ def _evaluation_outcomes(estimator: Any, per_run: float) -> str:
         f" ({len(errors)} pipeline(s) evaluated: {invalid} failed, {timeouts} over the "
         f"{per_run:g}s evaluation limit)"
     )
+
+
+def _fresh_seed() -> int:
+    import secrets
+
+    return secrets.randbelow(2**32)
 
 
 def _raise_if_stopped(should_stop: Callable[[], bool] | None) -> None:
