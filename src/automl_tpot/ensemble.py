@@ -415,7 +415,8 @@ def build_ensemble(
             client.submit(_fit, c.pipeline, *data, limit, pure=False) for c in candidates[1:]
         ]
         futures = [*oof, *fits[1:]]
-        _wait(oof, deadline, should_stop)
+        # a straggler must not take the time the chosen members' refits need
+        _wait(oof, deadline - 0.25 * available, should_stop)
         predictions = [_result(future, deadline) for future in oof]
         members = [i for i, p in enumerate(predictions) if p is not None]
         outcome.candidates = len(members)
