@@ -7,7 +7,9 @@ import json
 import subprocess
 import sys
 
+import joblib
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import f1_score, make_scorer
 
@@ -116,6 +118,25 @@ def test_regression_run(tmp_path, diabetes_table, small_config):
     predictions = result.model.predict(diabetes_table.drop(columns="target").head(5))
     assert predictions.dtype == float and predictions.shape == (5,)
     assert result.best_score > 0.0
+
+
+def test_categorical_columns_reach_hgb_as_native_categories(tmp_path, diabetes_table, small_config):
+    table = diabetes_table.copy()
+    table["decile"] = pd.qcut(table["bmi"], 10, labels=[f"d{i}" for i in range(10)]).astype(object)
+    result = Trainer(
+        small_config(target_column="target", generations=1, ensemble=False),
+        storage=FilesystemStorage(tmp_path),
+    ).train(table)
+    described = [entry["pipeline"] for entry in result.evaluated_individuals]
+    assert any(
+        text and text.startswith("CategoryCodes(2 categorical columns) -> HistGradientBoosting")
+        for text in described
+    )
+    # whatever won, the stored model predicts raw rows, an unseen category included
+    rows = table.drop(columns="target").head(3).copy()
+    rows.loc[rows.index[0], "decile"] = "never seen"
+    model = joblib.load(tmp_path / result.run_id / "model.joblib")
+    assert np.isfinite(model.predict(rows)).all()
 
 
 def test_multiclass_with_a_callable_scorer_and_no_storage(wine_table, small_config):

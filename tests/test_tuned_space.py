@@ -99,3 +99,53 @@ def test_mutations_stay_inside_the_space_and_keep_the_estimator(seed, steps):
         else:
             assert value in hyperparameter.choices, name
     clone(individual.export_pipeline())  # a valid, constructible estimator
+
+
+def _finals(space, seed=0):
+    population = [space.generate(np.random.default_rng(seed)) for _ in range(POPULATION)]
+    return [ind.export_pipeline() for ind in population[-len(space.seeds) :]]
+
+
+def test_many_valued_categories_add_a_seeded_native_category_hgb():
+    from automl_tpot.categories import CategoryCodes
+
+    blocks = ((3, 4, 5, 6), (7, 8))
+    space = strong_defaults_space(
+        "regression", 500, 9, random_state=0, population_size=POPULATION, category_blocks=blocks
+    )
+    seeds = _finals(space)
+    native = [p for p in seeds if isinstance(p, Pipeline) and isinstance(p[0], CategoryCodes)]
+    assert len(native) == 1
+    assert native[0][0].blocks == blocks
+    assert type(native[0][-1]).__name__ == "HistGradientBoostingRegressor"
+    assert native[0][-1].get_params()["learning_rate"] == 0.1  # at its defaults too
+    # binary categories alone do not: trees split them the same either way
+    plain = strong_defaults_space(
+        "regression", 500, 9, random_state=0, population_size=POPULATION, category_blocks=((7, 8),)
+    )
+    assert not any(
+        isinstance(p, Pipeline) and isinstance(p[0], CategoryCodes) for p in _finals(plain)
+    )
+
+
+def test_balanced_accuracy_starts_the_classifiers_at_balanced_class_weights():
+    space = strong_defaults_space(
+        "classification", 500, 9, random_state=0, population_size=POPULATION, balanced_classes=True
+    )
+    weights = {
+        type(_final_estimator(p)).__name__: _final_estimator(p).get_params().get("class_weight")
+        for p in _finals(space)
+    }
+    assert weights == {
+        "HistGradientBoostingClassifier": "balanced",
+        "RandomForestClassifier": "balanced",
+        "ExtraTreesClassifier": "balanced",
+        "LogisticRegression": "balanced",
+        "KNeighborsClassifier": None,  # it takes no class weights
+    }
+    unbalanced = strong_defaults_space(
+        "classification", 500, 9, random_state=0, population_size=POPULATION
+    )
+    assert all(
+        _final_estimator(p).get_params().get("class_weight") is None for p in _finals(unbalanced)
+    )

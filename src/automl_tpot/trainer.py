@@ -367,6 +367,7 @@ class Trainer:
             feature_groups=config.feature_groups,
             cv=prepared.cv,
             population_size=config.population_size,
+            metric=metric if isinstance(metric, str) else None,
         )
         search_space = resolve_search_space(config.search_space, context)
         return _SearchPlan(preprocessor, features, metric, search_space)

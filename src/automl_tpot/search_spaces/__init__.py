@@ -49,6 +49,8 @@ class SearchContext:
         feature_groups: named groups of raw columns from the configuration, or ``None``.
         cv: the run's cross-validation folds (inner cross-validated predictions use fewer).
         population_size: pipelines per generation (a seeded space fills part of the first one).
+        metric: the name of the metric the search optimises (``None`` for a callable scorer), so
+            a space can match it (class weights for balanced accuracy, for example).
     """
 
     task: str
@@ -65,10 +67,17 @@ class SearchContext:
     )
     cv: int = 5
     population_size: int = 24
+    metric: str | None = None
 
     @property
     def classification(self) -> bool:
         return self.task == "classification"
+
+    @property
+    def one_hot_blocks(self) -> tuple[tuple[int, ...], ...]:
+        """The preprocessed columns of each categorical raw column encoded over 2+ columns."""
+        blocks = (self.column_indices.get(column, ()) for column in self.categorical_columns)
+        return tuple(tuple(block) for block in blocks if len(block) >= 2)
 
     def indices_of(self, columns: tuple[str, ...] | list[str], *, group: str = "") -> list[int]:
         """The preprocessed column indices of raw ``columns``; unknown names are an error."""

@@ -136,6 +136,8 @@ def auto(context: SearchContext) -> Any:
         context.n_features,
         context.random_state,
         context.population_size,
+        category_blocks=context.one_hot_blocks,
+        balanced_classes=context.metric == "balanced_accuracy",
     )
 
 

@@ -9,7 +9,8 @@ HistGradientBoosting model. Three things here make the most of a few minutes on 
   :class:`SeededSearchSpace` puts each estimator *at* its defaults into the first generation, so
   the search starts from known-good models and can only improve on them;
 * the estimators are chosen and sized for the table (no k-NN on large tables, fewer trees on
-  many rows).
+  many rows, a HistGradientBoosting that reads categories natively when the table has
+  many-valued categorical columns, class weights when the metric is balanced accuracy).
 """
 
 from __future__ import annotations
@@ -134,7 +135,15 @@ class SeededSearchSpace(SearchSpace):
 # --- the estimators ---------------------------------------------------------------------------
 
 
-def _hgb_space(n_rows: int, seed: int) -> ConfigurationSpace:
+def _class_weight(balanced: bool) -> dict[str, Any]:
+    """A ``class_weight`` hyperparameter, defaulting to "balanced" when the metric is."""
+    if not balanced:
+        return {}
+    choice = Categorical("class_weight", ["balanced", None], default="balanced")
+    return {"class_weight": choice}
+
+
+def _hgb_space(n_rows: int, seed: int, balanced: bool = False) -> ConfigurationSpace:
     return ConfigurationSpace(
         seed=seed,
         space={
@@ -144,11 +153,14 @@ def _hgb_space(n_rows: int, seed: int) -> ConfigurationSpace:
             "l2_regularization": Float("l2_regularization", (1e-6, 10.0), log=True, default=1e-6),
             "max_iter": Integer("max_iter", (30, 400), log=True, default=100),
             "max_features": Float("max_features", (0.2, 1.0), default=1.0),
+            **_class_weight(balanced),
         },
     )
 
 
-def _forest_space(n_rows: int, seed: int, max_features_default: float) -> ConfigurationSpace:
+def _forest_space(
+    n_rows: int, seed: int, max_features_default: float, balanced: bool = False
+) -> ConfigurationSpace:
     trees = 100 if n_rows <= 50_000 else 50
     return ConfigurationSpace(
         seed=seed,
@@ -157,6 +169,7 @@ def _forest_space(n_rows: int, seed: int, max_features_default: float) -> Config
             "max_features": Float("max_features", (0.05, 1.0), default=max_features_default),
             "min_samples_leaf": Integer("min_samples_leaf", (1, 50), log=True, default=1),
             "bootstrap": Categorical("bootstrap", [True, False], default=True),
+            **_class_weight(balanced),
         },
     )
 
@@ -172,9 +185,23 @@ class _FixedParameters:
 
 
 def strong_defaults_space(
-    task: str, n_rows: int, n_features: int, random_state: int | None, population_size: int
+    task: str,
+    n_rows: int,
+    n_features: int,
+    random_state: int | None,
+    population_size: int,
+    *,
+    category_blocks: Sequence[Sequence[int]] = (),
+    balanced_classes: bool = False,
 ) -> SearchSpace:
-    """The default search space: a choice of strong estimators, seeded with their defaults."""
+    """The default search space: a choice of strong estimators, seeded with their defaults.
+
+    ``category_blocks`` are the one-hot column blocks of categorical columns: when one has three
+    or more columns, a HistGradientBoosting candidate that reads them as native categories (see
+    :class:`~automl_tpot.categories.CategoryCodes`) joins the choice. ``balanced_classes`` (for
+    a balanced-accuracy metric) gives the classifiers a ``class_weight`` hyperparameter that
+    starts at "balanced".
+    """
     from sklearn.ensemble import (
         ExtraTreesClassifier,
         ExtraTreesRegressor,
@@ -187,27 +214,36 @@ def strong_defaults_space(
     from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
     from sklearn.preprocessing import StandardScaler
 
+    from ..categories import CategoryCodes
+
     seed = 0 if random_state is None else int(random_state)
     classification = task == "classification"
     fixed_seed = {} if random_state is None else {"random_state": random_state}
     sqrt_share = 1.0 / math.sqrt(max(n_features, 1)) if classification else 1.0
     sqrt_share = min(max(sqrt_share, 0.05), 1.0)
+    balanced = classification and balanced_classes
     scaler = EstimatorNode(StandardScaler, {})
+    hgb = HistGradientBoostingClassifier if classification else HistGradientBoostingRegressor
 
     spaces: list[SearchSpace] = [
-        TunedEstimatorNode(
-            HistGradientBoostingClassifier if classification else HistGradientBoostingRegressor,
-            _hgb_space(n_rows, seed),
-            _FixedParameters(fixed_seed),
-        ),
+        TunedEstimatorNode(hgb, _hgb_space(n_rows, seed, balanced), _FixedParameters(fixed_seed)),
+    ]
+    blocks = tuple(tuple(int(i) for i in block) for block in category_blocks)
+    if any(len(block) >= 3 for block in blocks):
+        native = TunedEstimatorNode(
+            hgb, _hgb_space(n_rows, seed, balanced), _FixedParameters(fixed_seed)
+        )
+        folding = EstimatorNode(CategoryCodes, {"blocks": blocks})
+        spaces.append(SequentialPipeline([folding, native]))
+    spaces += [
         TunedEstimatorNode(
             RandomForestClassifier if classification else RandomForestRegressor,
-            _forest_space(n_rows, seed, sqrt_share),
+            _forest_space(n_rows, seed, sqrt_share, balanced),
             _FixedParameters({**fixed_seed, "n_jobs": 1}),
         ),
         TunedEstimatorNode(
             ExtraTreesClassifier if classification else ExtraTreesRegressor,
-            _forest_space(n_rows, seed, sqrt_share),
+            _forest_space(n_rows, seed, sqrt_share, balanced),
             _FixedParameters({**fixed_seed, "n_jobs": 1}),
         ),
     ]
@@ -215,7 +251,11 @@ def strong_defaults_space(
         linear = TunedEstimatorNode(
             LogisticRegression,
             ConfigurationSpace(
-                seed=seed, space={"C": Float("C", (1e-3, 1e3), log=True, default=1.0)}
+                seed=seed,
+                space={
+                    "C": Float("C", (1e-3, 1e3), log=True, default=1.0),
+                    **_class_weight(balanced),
+                },
             ),
             _FixedParameters({"max_iter": 2000}),
         )

@@ -1,0 +1,90 @@
+"""CategoryCodes: one-hot blocks folded back into native categories for HistGradientBoosting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.pipeline import make_pipeline
+
+from automl_tpot.categories import CategoryCodes
+from automl_tpot.data import build_preprocessor, detect_feature_types, output_columns
+
+
+def _one_hot_table(n_rows: int = 400, seed: int = 0):
+    """A table whose target depends on a 12-valued category, and its preprocessed matrix."""
+    rng = np.random.default_rng(seed)
+    table = pd.DataFrame(
+        {
+            "size": rng.normal(size=n_rows),
+            "city": rng.choice([f"c{i}" for i in range(12)], size=n_rows),
+            "colour": rng.choice(["red", "green", "blue"], size=n_rows),
+        }
+    )
+    effect = {f"c{i}": (i * 7) % 12 for i in range(12)}
+    y = table["city"].map(effect).to_numpy(dtype=float) + 0.1 * table["size"].to_numpy()
+    preprocessor = build_preprocessor(detect_feature_types(table))
+    matrix = preprocessor.fit_transform(table)
+    columns = output_columns(preprocessor)
+    return table, matrix, columns, y, preprocessor
+
+
+def test_each_block_becomes_one_category_column_holding_the_hot_position():
+    table, matrix, columns, _, _ = _one_hot_table()
+    step = CategoryCodes(blocks=(columns["city"], columns["colour"]))
+    out = step.fit_transform(matrix)
+    assert list(out.columns) == ["x0", "c0", "c1"]
+    assert out["x0"].dtype == float and np.allclose(out["x0"], table["size"])
+    assert isinstance(out["c0"].dtype, pd.CategoricalDtype)
+    assert list(out["c0"].cat.categories) == list(range(12))
+    hot = matrix[:, list(columns["city"])].argmax(axis=1)
+    assert np.array_equal(out["c0"].cat.codes.to_numpy(), hot)
+    # the same category always maps to the same code
+    pairs = set(zip(table["city"], out["c0"].cat.codes, strict=True))
+    assert len(pairs) == 12
+
+
+def test_a_row_with_an_unseen_category_gets_a_missing_value():
+    _, matrix, columns, _, preprocessor = _one_hot_table()
+    step = CategoryCodes(blocks=(columns["city"],)).fit(matrix)
+    unseen = pd.DataFrame({"size": [0.5], "city": ["nowhere"], "colour": ["red"]})
+    out = step.transform(preprocessor.transform(unseen))
+    assert out["c0"].isna().all()
+
+
+def test_hgb_reads_the_categories_natively_and_the_pipeline_clones_and_refits():
+    table, matrix, columns, y, _ = _one_hot_table()
+    pipeline = make_pipeline(
+        CategoryCodes(blocks=(columns["city"],)), HistGradientBoostingRegressor(random_state=0)
+    )
+    pipeline.fit(matrix, y)
+    assert pipeline[-1].is_categorical_ is not None
+    assert pipeline[-1].is_categorical_.tolist() == [False, False, False, False, True]
+    assert pipeline.score(matrix, y) > 0.95
+    twin = clone(pipeline).fit(matrix, y)
+    assert np.allclose(twin.predict(matrix), pipeline.predict(matrix))
+
+
+def test_the_description_counts_the_columns_instead_of_listing_indices():
+    assert repr(CategoryCodes(blocks=((0, 1, 2), (3, 4)))) == "CategoryCodes(2 categorical columns)"
+
+
+@pytest.mark.parametrize(
+    "blocks, message",
+    [
+        (((0, 1), (1, 2)), "disjoint"),
+        (((0, 9),), "below 3"),
+        (((),), "at least one column"),
+    ],
+)
+def test_bad_blocks_are_refused_at_fit(blocks, message):
+    with pytest.raises(ValueError, match=message):
+        CategoryCodes(blocks=blocks).fit(np.zeros((4, 3)))
+
+
+def test_a_matrix_of_another_width_is_refused_at_transform():
+    step = CategoryCodes(blocks=((0, 1),)).fit(np.eye(3))
+    with pytest.raises(ValueError, match="fitted on 3 columns"):
+        step.transform(np.zeros((2, 4)))
