@@ -19,7 +19,6 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 from automl_tpot.ensemble import (
-    MIN_GAIN,
     WeightedEnsemble,
     _family,
     build_ensemble,
@@ -52,6 +51,19 @@ def test_greedy_selection_keeps_a_single_member_when_averaging_hurts():
     counts, best = greedy_selection([truth + 5.0, truth.copy()], _mse_score(truth))
     assert counts[0] == 0 and counts[1] > 0
     assert best == pytest.approx(0.0)
+
+
+def test_greedy_selection_averages_members_that_tie_on_a_discrete_metric():
+    truth = np.array([0, 1, 1, 0, 1])
+
+    def accuracy(probabilities):
+        return float(np.mean((probabilities > 0.5) == truth))
+
+    sure = truth * 0.9 + 0.05
+    hesitant = truth * 0.2 + 0.4  # the same decisions, closer to the boundary
+    counts, best = greedy_selection([sure, hesitant], accuracy)
+    assert best == 1.0
+    assert counts[0] > 0 and counts[1] > 0  # the tie is averaged, not left to the first pick
 
 
 def test_greedy_selection_stops_at_the_deadline():
@@ -183,7 +195,7 @@ def test_build_ensemble_on_dask_workers_scores_on_the_searchs_folds(client):
     if outcome.model is None:
         assert outcome.reason == "averaging did not improve the cross-validated score"
     else:
-        assert outcome.score >= outcome.best_single + MIN_GAIN
+        assert outcome.score >= outcome.best_single
         if describe_pipeline(pipelines[0]) in outcome.weights:  # the search's refit is reused
             assert any(member is best_fitted for member in outcome.model.members)
         assert len(outcome.weights) >= 2 and sum(outcome.weights.values()) == pytest.approx(1)

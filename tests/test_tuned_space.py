@@ -149,3 +149,29 @@ def test_balanced_accuracy_starts_the_classifiers_at_balanced_class_weights():
     assert all(
         _final_estimator(p).get_params().get("class_weight") is None for p in _finals(unbalanced)
     )
+
+
+def test_the_auto_preset_weighs_classes_only_for_balanced_accuracy_on_imbalanced_classes():
+    from automl_tpot.search_spaces import SearchContext
+    from automl_tpot.search_spaces.presets import auto
+
+    def hgb_class_weight(metric, balance):
+        context = SearchContext(
+            task="classification",
+            n_rows=500,
+            n_features=4,
+            n_classes=3,
+            numeric_columns=("a", "b", "c", "d"),
+            categorical_columns=(),
+            random_state=0,
+            population_size=POPULATION,
+            metric=metric,
+            class_balance=balance,
+        )
+        seeds = _finals(auto(context))
+        hgb = [p for p in seeds if isinstance(p, HistGradientBoostingClassifier)]
+        return hgb[0].get_params()["class_weight"]
+
+    assert hgb_class_weight("balanced_accuracy", 0.2) == "balanced"
+    assert hgb_class_weight("balanced_accuracy", 0.9) is None  # nearly balanced: no-op weights
+    assert hgb_class_weight("accuracy", 0.2) is None

@@ -36,8 +36,10 @@ MAX_CANDIDATES = 8
 MAX_PER_FAMILY = 2
 #: Greedy selection steps (each adds one unit of weight to one member).
 SELECTION_ROUNDS = 20
-#: The ensemble must beat the best single pipeline's cross-validated score by this much.
-MIN_GAIN = 1e-4
+#: Scores closer than this are ties: selection then prefers the less-picked member, and a tying
+#: average replaces the single best pipeline (on metrics such as balanced accuracy, averaging
+#: often leaves the cross-validated score as it was, and the average is the steadier model).
+TIE = 1e-12
 #: The stage is skipped when less than this many seconds are left.
 MIN_SECONDS = 2.0
 #: Seconds between looks at the stop request while waiting for the workers.
@@ -181,8 +183,10 @@ def greedy_selection(
     """Caruana's forward selection with replacement.
 
     ``score(prediction) -> float`` (higher is better). Returns how often each member was picked
-    (its weight) and the best score reached; the first pick is the best single member. Stops
-    early at ``deadline`` (a ``time.monotonic()`` instant) with the best weights so far.
+    (its weight) and the best score reached; the first pick is the best single member. A tie
+    goes to the member picked least so far, and a later step that ties the best score keeps its
+    weights (more averaging at the same score). Stops early at ``deadline`` (a
+    ``time.monotonic()`` instant) with the best weights so far.
     """
     counts = [0] * len(predictions)
     total: np.ndarray | None = None
@@ -196,14 +200,16 @@ def greedy_selection(
                 return best_counts, best_score
             candidate = prediction if total is None else total + prediction
             value = score(candidate / step)
-            if value > choice_score:
+            better = value > choice_score + TIE
+            tie = abs(value - choice_score) <= TIE and counts[index] < counts[choice]
+            if better or tie:
                 choice, choice_score, choice_total = index, value, candidate
         if choice < 0:
             break
         counts[choice] += 1
         total = choice_total
-        if choice_score > best_score + 1e-12:
-            best_counts, best_score = list(counts), choice_score
+        if choice_score >= best_score - TIE:
+            best_counts, best_score = list(counts), max(choice_score, best_score)
     return best_counts, best_score
 
 
@@ -437,7 +443,7 @@ def build_ensemble(
             )
             outcome.score = ensemble_score
             chosen = [members[k] for k, n in enumerate(counts) if n > 0]
-            if len(chosen) < 2 or ensemble_score < outcome.best_single + MIN_GAIN:
+            if len(chosen) < 2 or ensemble_score < outcome.best_single - TIE:
                 return finish("averaging did not improve the cross-validated score")
             _wait([fits[i] for i in chosen if i not in fitted], deadline, should_stop)
             for i in chosen:

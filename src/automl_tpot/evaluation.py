@@ -349,7 +349,9 @@ def evaluate_individuals(
     try:
         while pending or running:
             now = time.time()
-            if scheduled_timeout_time is not None and now > scheduled_timeout_time:
+            if scheduled_timeout_time is not None and now > _search_end(
+                session, scheduled_timeout_time
+            ):
                 for future, job in running.items():
                     future.cancel()
                     record(job.index, job.submitted, None, None)  # not finished: may be retried
@@ -466,6 +468,15 @@ def evaluate_individuals(
         [o[2] for o in ordered],
         [o[3] for o in ordered],
     )
+
+
+def _search_end(session: Any, scheduled: float) -> float:
+    """The search's end now: it moves while a generation runs (a stop, more time planned)."""
+    try:
+        live = session.search_end()
+    except Exception:  # the end as TPOT passed it is always a safe answer
+        return scheduled
+    return scheduled if live is None else float(live)
 
 
 def _only_stragglers(

@@ -94,6 +94,10 @@ class DaskSession:
         #: Whether a generation may leave its stragglers running for the next one (set by the
         #: Trainer: not in the last generation, whose stragglers nobody would collect).
         self.may_defer: Callable[[], bool] = lambda: True
+        #: The search's end as it stands now (a ``time.time()`` instant), or ``None`` to keep the
+        #: one TPOT passed to the evaluation loop (set by the Trainer: the end moves when a stop
+        #: is requested and when the budget planning gives the search more time).
+        self.search_end: Callable[[], float | None] = lambda: None
         self.current: Any = None
         self.client = RoutedClient(self)
         self._stack = stack

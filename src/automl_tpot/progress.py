@@ -10,12 +10,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from attrs import define
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .budget import SearchDeadline
 
 __all__ = ["ALERT_KINDS", "Alert", "GenerationProgress", "GenerationWatcher"]
 
@@ -81,8 +84,11 @@ class GenerationWatcher:
 
     ``should_stop``, when given, is asked at every poll; once it answers true the watcher ends the
     search's time budget now, through TPOT's own budget check (the evolver's ``max_time_mins``
-    and ``scheduled_timeout_time``): the search stops at its next check, within one evaluation
-    time limit, as it would at the end of ``time_left``.
+    and ``scheduled_timeout_time``): the search stops at its next check, as it would at the end
+    of ``time_left``.
+
+    ``deadline``, when given, is a :class:`~automl_tpot.budget.SearchDeadline`: after each
+    generation the watcher asks it for the search's end and moves TPOT's budget check there.
     """
 
     def __init__(
@@ -96,8 +102,11 @@ class GenerationWatcher:
         metric: str | None = None,
         population_size: int | None = None,
         should_stop: Callable[[], bool] | None = None,
+        deadline: SearchDeadline | None = None,
     ):
         self._should_stop = should_stop
+        self._deadline = deadline
+        self._search_started: float | None = None  # the evolver's start (time.time())
         self.stop_requested = False
         self._metric = metric
         self._population_size = population_size
@@ -158,6 +167,26 @@ class GenerationWatcher:
             self._listener(progress)
         except Exception:
             log.warning("progress listener raised; ignoring", exc_info=True)
+        self._move_deadline(evolver)
+
+    def _move_deadline(self, evolver: Any) -> None:
+        """Set TPOT's budget check to the end the deadline plans for the history so far."""
+        if self._deadline is None or self.stop_requested:
+            return
+        if self._search_started is None:
+            scheduled = getattr(evolver, "scheduled_timeout_time", None)
+            if scheduled is None:  # TPOT has not started its clock yet
+                return
+            # TPOT checks time.time() - start > max_time_mins * 60, with the start it took
+            # just before setting scheduled_timeout_time = time.time() + max_time_mins * 60
+            self._search_started = scheduled - evolver.max_time_mins * 60
+        try:
+            end = self._deadline.plan(evolver.population.evaluated_individuals)
+        except Exception:  # the history is being mutated by the search thread: next generation
+            log.debug("deadline planning failed", exc_info=True)
+            return
+        evolver.max_time_mins = (end - self._search_started) / 60
+        evolver.scheduled_timeout_time = end
 
     def _snapshot(self, evolver: Any, generation: int) -> GenerationProgress:
         import pandas as pd

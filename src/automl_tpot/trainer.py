@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import define
 
+from .budget import SearchDeadline
 from .config import TrainerConfig
 from .data import (
     DataSource,
@@ -76,6 +77,15 @@ def default_metric(task: str, n_classes: int | None) -> str:
     if task == "regression":
         return "r2"
     return "roc_auc" if n_classes == 2 else "balanced_accuracy"
+
+
+def _class_balance(y: Any) -> float:
+    """The smallest class's rows over the largest's."""
+    import numpy as np
+
+    counts = np.bincount(np.asarray(y, dtype=int))
+    counts = counts[counts > 0]
+    return float(counts.min() / counts.max())
 
 
 def _metric_name(metric: Any) -> str:
@@ -368,6 +378,7 @@ class Trainer:
             cv=prepared.cv,
             population_size=config.population_size,
             metric=metric if isinstance(metric, str) else None,
+            class_balance=None if prepared.classes is None else _class_balance(prepared.y),
         )
         search_space = resolve_search_space(config.search_space, context)
         return _SearchPlan(preprocessor, features, metric, search_space)
@@ -401,11 +412,13 @@ class Trainer:
             features, metric, search_space = plan.features, plan.metric, plan.search_space
             timings["prepare"] = round(time.monotonic() - plan_started, 3)
             remaining = deadline - time.monotonic()
-            search_seconds = remaining - CLOSE_RESERVE - REFIT_SHARE * config.time_left
+            refit_reserve = REFIT_SHARE * config.time_left
+            search_seconds = remaining - CLOSE_RESERVE - refit_reserve
             ensemble_reserve = ENSEMBLE_SHARE * config.time_left if config.ensemble else 0.0
             if search_seconds - ensemble_reserve >= MIN_SEARCH_SECONDS:
-                # a slow start leaves the ensemble only what the search does not use
                 search_seconds -= ensemble_reserve
+            else:  # a slow start leaves the ensemble only what the search does not use
+                ensemble_reserve = 0.0
             if search_seconds < MIN_SEARCH_SECONDS:
                 raise TrainingError(
                     f"time_left={config.time_left:g}s leaves {max(search_seconds, 0):.1f}s for the "
@@ -439,6 +452,24 @@ class Trainer:
                     verbose=0,
                 )
             session.may_defer = lambda: _before_last_generation(estimator, config.generations)
+            # the reserves above are upper bounds: once pipelines are scored, the search gets
+            # what the refit and the ensemble stage will not need
+            wall_now = time.time()
+            search_deadline = SearchDeadline(
+                run_end=wall_now
+                + (deadline - time.monotonic())
+                - CLOSE_RESERVE
+                - (ENSEMBLE_MARGIN if config.ensemble else 0.0),
+                planned_end=wall_now + search_seconds,
+                refit_reserve=refit_reserve,
+                ensemble_reserve=ensemble_reserve,
+                cv=prepared.cv,
+                n_workers=session.n_workers,
+                score_column=estimator.objective_names[0],
+            )
+            session.search_end = lambda: getattr(
+                estimator._evolver_instance, "scheduled_timeout_time", None
+            )
             search_started = time.monotonic()
             search_started_at = time.time()
             interrupt = _InterruptLatch()
@@ -454,6 +485,7 @@ class Trainer:
                         metric=_metric_name(metric),
                         population_size=config.population_size,
                         should_stop=should_stop,
+                        deadline=search_deadline,
                     ),
                 ):
                     estimator.fit(features, prepared.y)

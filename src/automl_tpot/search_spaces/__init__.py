@@ -51,6 +51,8 @@ class SearchContext:
         population_size: pipelines per generation (a seeded space fills part of the first one).
         metric: the name of the metric the search optimises (``None`` for a callable scorer), so
             a space can match it (class weights for balanced accuracy, for example).
+        class_balance: the smallest class's rows over the largest's (classification only;
+            1.0 when the classes are the same size).
     """
 
     task: str
@@ -68,6 +70,7 @@ class SearchContext:
     cv: int = 5
     population_size: int = 24
     metric: str | None = None
+    class_balance: float | None = None
 
     @property
     def classification(self) -> bool:

@@ -126,6 +126,11 @@ def choice(context: SearchContext) -> Any:
     return _choice(catalog.strong_estimators(context))
 
 
+#: Classes are imbalanced when the smallest holds less than this share of the largest's rows:
+#: only then do class weights change a model enough to be worth a hyperparameter.
+IMBALANCED = 2 / 3
+
+
 def auto(context: SearchContext) -> Any:
     """Strong estimators tuned locally around their defaults, seeded with the defaults."""
     from .tuned import strong_defaults_space
@@ -137,7 +142,8 @@ def auto(context: SearchContext) -> Any:
         context.random_state,
         context.population_size,
         category_blocks=context.one_hot_blocks,
-        balanced_classes=context.metric == "balanced_accuracy",
+        balanced_classes=context.metric == "balanced_accuracy"
+        and (context.class_balance or 1.0) < IMBALANCED,
     )
 
 
