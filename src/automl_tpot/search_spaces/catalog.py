@@ -341,11 +341,12 @@ def selectors(context: SearchContext) -> list[Any]:
 
 def transformers(context: SearchContext) -> list[Any]:
     """Feature transformers sized to the table; polynomial features only on narrow tables."""
-    from sklearn.cluster import FeatureAgglomeration
     from sklearn.decomposition import PCA
     from sklearn.kernel_approximation import Nystroem
     from sklearn.preprocessing import PolynomialFeatures, PowerTransformer, QuantileTransformer
     from tpot.builtin_modules import ZeroCount
+
+    from ..transformers import CappedFeatureAgglomeration
 
     fold_rows = _fold_rows(context)
     features = max(context.n_features, 1)
@@ -380,7 +381,7 @@ def transformers(context: SearchContext) -> list[Any]:
     if features >= 3:
         out.append(
             node(
-                FeatureAgglomeration,
+                CappedFeatureAgglomeration,
                 _space(
                     n_clusters=Integer("n_clusters", (2, max(3, min(50, features - 1))), default=2),
                     linkage=["ward", "complete", "average"],

@@ -198,7 +198,7 @@ def strong_defaults_space(
 
     ``category_blocks`` are the one-hot column blocks of categorical columns: when one has three
     or more columns, a HistGradientBoosting candidate that reads them as native categories (see
-    :class:`~automl_tpot.categories.CategoryCodes`) joins the choice. ``balanced_classes`` (for
+    :class:`~automl_tpot.transformers.CategoryCodes`) joins the choice. ``balanced_classes`` (for
     a balanced-accuracy metric) gives the classifiers a ``class_weight`` hyperparameter that
     starts at "balanced".
     """
@@ -214,7 +214,7 @@ def strong_defaults_space(
     from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
     from sklearn.preprocessing import StandardScaler
 
-    from ..categories import CategoryCodes
+    from ..transformers import CategoryCodes
 
     seed = 0 if random_state is None else int(random_state)
     classification = task == "classification"

@@ -1,4 +1,4 @@
-"""CategoryCodes: one-hot blocks folded back into native categories for HistGradientBoosting."""
+"""The search spaces' own steps: CategoryCodes (native categories), CappedFeatureAgglomeration."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.pipeline import make_pipeline
 
-from automl_tpot.categories import CategoryCodes
 from automl_tpot.data import build_preprocessor, detect_feature_types, output_columns
+from automl_tpot.transformers import CategoryCodes
 
 
 def _one_hot_table(n_rows: int = 400, seed: int = 0):
@@ -88,3 +88,13 @@ def test_a_matrix_of_another_width_is_refused_at_transform():
     step = CategoryCodes(blocks=((0, 1),)).fit(np.eye(3))
     with pytest.raises(ValueError, match="fitted on 3 columns"):
         step.transform(np.zeros((2, 4)))
+
+
+def test_feature_agglomeration_makes_no_more_clusters_than_it_gets_columns():
+    from automl_tpot.transformers import CappedFeatureAgglomeration
+
+    X = np.random.default_rng(0).normal(size=(30, 4))
+    step = CappedFeatureAgglomeration(n_clusters=10).fit(X)
+    assert step.n_clusters == 10  # the parameter stays as given (clone and repr see it)
+    assert step.n_clusters_ == 4 and step.transform(X).shape == (30, 4)
+    assert CappedFeatureAgglomeration(n_clusters=2).fit(X).transform(X).shape == (30, 2)

@@ -1,14 +1,19 @@
-"""Native categories for tree models: one-hot blocks folded back into categorical columns.
+"""Small scikit-learn steps the built-in search spaces put into pipelines.
 
-The search sees the preprocessed matrix, where every categorical column is one-hot encoded. That
-suits linear models, but it splits a many-valued category over dozens of sparse columns that a
-tree model can only split one at a time. HistGradientBoosting handles categories natively and
-does markedly better on tables with many categorical columns (on the Ames housing table, R² 0.906
-against 0.883 for the one-hot matrix), so the ``auto`` search space puts :class:`CategoryCodes`
-in front of one HistGradientBoosting candidate.
+:class:`CategoryCodes` gives tree models native categories. The search sees the preprocessed
+matrix, where every categorical column is one-hot encoded. That suits linear models, but it
+splits a many-valued category over dozens of sparse columns that a tree model can only split one
+at a time. HistGradientBoosting handles categories natively and does markedly better on tables
+with many categorical columns (on the Ames housing table, R² 0.906 against 0.883 for the one-hot
+matrix), so the ``auto`` search space puts :class:`CategoryCodes` in front of one
+HistGradientBoosting candidate.
+
+:class:`CappedFeatureAgglomeration` is scikit-learn's ``FeatureAgglomeration`` that asks for no
+more clusters than it receives columns: a selector earlier in a pipeline may leave fewer columns
+than the search space's range for ``n_clusters`` allows.
 
 This module imports scikit-learn and pandas at import time; it is imported only when a search
-space is built or a model holding the step is loaded.
+space is built or a model holding one of these steps is loaded.
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.cluster import FeatureAgglomeration
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["CategoryCodes"]
+__all__ = ["CappedFeatureAgglomeration", "CategoryCodes"]
 
 
 class CategoryCodes(TransformerMixin, BaseEstimator):
@@ -74,3 +80,21 @@ class CategoryCodes(TransformerMixin, BaseEstimator):
             codes[hot.max(axis=1) < 0.5] = -1  # nothing hot: a category unseen in training
             columns[f"c{j}"] = pd.Categorical.from_codes(codes, categories=range(len(block)))
         return pd.DataFrame(columns)
+
+
+class CappedFeatureAgglomeration(FeatureAgglomeration):
+    """``FeatureAgglomeration`` that makes at most as many clusters as ``X`` has columns.
+
+    Same parameters as scikit-learn's; ``n_clusters_`` tells how many clusters were made.
+    """
+
+    def fit(self, X: Any, y: Any = None) -> CappedFeatureAgglomeration:
+        requested = self.n_clusters
+        width = np.shape(X)[1]
+        if requested is None or requested <= width:
+            return super().fit(X, y)
+        self.n_clusters = width  # the estimator's own fit reads the attribute; restored below
+        try:
+            return super().fit(X, y)
+        finally:
+            self.n_clusters = requested
