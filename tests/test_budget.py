@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from automl_tpot.budget import (
+    ENSEMBLE_FLOOR,
     ENSEMBLE_OVERHEAD,
     ENSEMBLE_USABLE_SHARE,
     REFIT_OVERHEAD,
@@ -61,7 +62,9 @@ def test_fast_pipelines_give_the_unused_reserves_back_to_the_search():
     refit, ensemble = deadline.reserves(history)
     assert refit == pytest.approx(REFIT_OVERHEAD + REFIT_SAFETY * 0.8 / 4)
     work = max(0.8 * 1.25, (0.4 + 0.8 + 0.4) * 1.25 / 2)
-    assert ensemble == pytest.approx(ENSEMBLE_OVERHEAD + work / ENSEMBLE_USABLE_SHARE)
+    assert ensemble == pytest.approx(
+        max(ENSEMBLE_FLOOR, ENSEMBLE_OVERHEAD + work / ENSEMBLE_USABLE_SHARE)
+    )
     assert deadline.plan(history) == pytest.approx(1000.0 - refit - ensemble)
     assert deadline.end > deadline.planned_end
 
@@ -124,3 +127,14 @@ def test_a_stop_request_wins_over_more_time():
     watcher._check_stop()
     watcher.poll()
     assert evolver.max_time_mins == 0 and evolver.scheduled_timeout_time <= time.time()
+
+
+def test_the_watcher_never_ends_the_search_before_tpots_own_first_end():
+    evolver = _evolver(_history([0.9, 0.8], [0.2, 0.2]))
+    first_end = evolver.scheduled_timeout_time
+    start = first_end - 60
+    # planned before TPOT started its clock, so a little earlier than TPOT's own end
+    deadline = _deadline(run_end=start + 55, planned_end=start + 50)
+    _watch(evolver, deadline).poll()
+    assert evolver.scheduled_timeout_time == first_end
+    assert start + evolver.max_time_mins * 60 == pytest.approx(first_end)

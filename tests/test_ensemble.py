@@ -21,6 +21,7 @@ from sklearn.svm import LinearSVC
 from automl_tpot.ensemble import (
     WeightedEnsemble,
     _family,
+    brier_closeness,
     build_ensemble,
     greedy_selection,
 )
@@ -53,17 +54,27 @@ def test_greedy_selection_keeps_a_single_member_when_averaging_hurts():
     assert best == pytest.approx(0.0)
 
 
-def test_greedy_selection_averages_members_that_tie_on_a_discrete_metric():
+def test_a_tie_on_a_discrete_metric_goes_to_the_average_with_the_better_probabilities():
     truth = np.array([0, 1, 1, 0, 1])
 
     def accuracy(probabilities):
-        return float(np.mean((probabilities > 0.5) == truth))
+        return float(np.mean(probabilities.argmax(axis=1) == truth))
 
-    sure = truth * 0.9 + 0.05
-    hesitant = truth * 0.2 + 0.4  # the same decisions, closer to the boundary
-    counts, best = greedy_selection([sure, hesitant], accuracy)
+    def two_columns(p):
+        return np.column_stack([1 - np.asarray(p), p])
+
+    # the same (right) decisions, each member unsure where the other is sure
+    a = two_columns([0.1, 0.6, 0.99, 0.4, 0.99])
+    b = two_columns([0.4, 0.99, 0.6, 0.1, 0.6])
+    counts, best = greedy_selection([a, b], accuracy, tiebreak=brier_closeness(truth))
     assert best == 1.0
-    assert counts[0] > 0 and counts[1] > 0  # the tie is averaged, not left to the first pick
+    assert counts[0] > 0 and counts[1] > 0
+    # without a tie-break the tie keeps the first pick alone
+    assert greedy_selection([a, b], accuracy)[0] == [1, 0]
+    # and an average with worse probabilities is not taken for the same score
+    sure = two_columns([0.05, 0.95, 0.95, 0.05, 0.95])
+    counts, _ = greedy_selection([sure, b], accuracy, tiebreak=brier_closeness(truth))
+    assert counts[1] == 0
 
 
 def test_greedy_selection_stops_at_the_deadline():

@@ -354,6 +354,46 @@ def test_a_generation_does_not_wait_for_its_straggler_which_is_collected_later()
         assert sum(executed.values()) == 7
 
 
+def test_evaluations_follow_the_search_end_as_it_moves_and_stop_on_the_worker_when_it_passes():
+    from helpers.sleepers import Sleeper, sleep_objective
+
+    from automl_tpot import TrainerConfig
+    from automl_tpot.evaluation import evaluate_individuals
+    from automl_tpot.parallel import open_dask_session
+
+    data = {"X": np.zeros((4, 2)), "y": np.zeros(4)}
+
+    def evaluate(session, individuals, scheduled_in):
+        return evaluate_individuals(
+            individuals,
+            [sleep_objective],
+            max_eval_time_mins=1,
+            n_expected_columns=1,
+            client=session.client,
+            scheduled_timeout_time=time.time() + scheduled_in,
+            **data,
+        )
+
+    with open_dask_session(TrainerConfig(n_jobs=1)) as session:
+        # the end moved later than TPOT passed it: a 2 s evaluation past TPOT's 0.5 s is scored
+        later = time.time() + 6
+        session.search_end = lambda: later
+        scores, _, _, errors = evaluate(session, [Sleeper("two", 2.0)], scheduled_in=0.5)
+        assert scores == [[2.0]] and errors == [None]
+
+        # the end moved earlier (a stop): the loop returns, and the worker stops the evaluation
+        started = time.monotonic()
+        soon = time.time() + 1.0
+        session.search_end = lambda: soon
+        scores, _, _, _ = evaluate(session, [Sleeper("long", 30.0)], scheduled_in=60)
+        assert np.isnan(scores[0][0])  # not scored: the search's time was up
+        session.search_end = lambda: None
+        scores, _, _, errors = evaluate(session, [Sleeper("next", 0.2)], scheduled_in=60)
+        assert scores == [[0.2]] and errors == [None]
+        # the one worker was free again long before the 30 s evaluation would have ended
+        assert time.monotonic() - started < 15
+
+
 def test_an_over_time_evaluation_is_stopped_on_the_worker():
     from helpers.sleepers import Sleeper, sleep_objective
 

@@ -98,3 +98,59 @@ def test_feature_agglomeration_makes_no_more_clusters_than_it_gets_columns():
     assert step.n_clusters == 10  # the parameter stays as given (clone and repr see it)
     assert step.n_clusters_ == 4 and step.transform(X).shape == (30, 4)
     assert CappedFeatureAgglomeration(n_clusters=2).fit(X).transform(X).shape == (30, 2)
+
+
+def _native_model(table, y):
+    """A TabularModel whose pipeline reads the table's categorical columns natively."""
+    from automl_tpot.data import build_preprocessor, detect_feature_types
+    from automl_tpot.model import TabularModel
+
+    preprocessor = build_preprocessor(detect_feature_types(table)).fit(table)
+    columns = output_columns(preprocessor)
+    pipeline = make_pipeline(
+        CategoryCodes(blocks=(columns["city"], columns["colour"])),
+        HistGradientBoostingRegressor(random_state=0),
+    ).fit(preprocessor.transform(table), y)
+    return TabularModel(preprocessor, pipeline, list(table.columns), "regression")
+
+
+def test_a_refit_on_data_that_encodes_differently_follows_the_categorical_columns():
+    table, _, _, y, _ = _one_hot_table()
+    model = _native_model(table, y)
+    # other data: 6 of the 12 cities, and gaps that add a missing-value indicator column
+    other, _, _, other_y, _ = _one_hot_table(seed=1)
+    keep = other["city"].isin([f"c{i}" for i in range(6)]).to_numpy()
+    other, other_y = other[keep].reset_index(drop=True), other_y[keep]
+    other.loc[::7, "size"] = np.nan
+    model.fit(other, other_y)
+    step = model.estimator[0]
+    columns = output_columns(model.preprocessor)
+    assert step.blocks == (columns["city"], columns["colour"])
+    assert len(step.blocks[0]) == 6
+    assert model.score(other, other_y) > 0.9
+
+
+def test_a_stored_native_category_model_predicts_in_a_fresh_process(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    import joblib
+
+    table, _, _, y, _ = _one_hot_table()
+    model = _native_model(table, y)
+    joblib.dump(model, tmp_path / "model.joblib")
+    rows = table.head(4).copy()
+    rows.loc[rows.index[0], "city"] = "nowhere"
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    script = (
+        "import joblib, json, pandas, sys; m = joblib.load(sys.argv[1]); "
+        "print(json.dumps(m.predict(pandas.read_csv(sys.argv[2])).tolist()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "model.joblib"), str(tmp_path / "rows.csv")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert np.allclose(json.loads(out), model.predict(rows))

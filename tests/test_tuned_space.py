@@ -75,9 +75,14 @@ def test_large_tables_leave_knn_out_and_regression_gets_regressors():
     assert forest.n_estimators == 100
 
 
-def test_a_population_smaller_than_the_seeds_keeps_the_first_seeds():
-    space = strong_defaults_space("classification", 500, 12, random_state=0, population_size=2)
+def test_a_population_smaller_than_the_seeds_keeps_the_default_hgb():
+    space = strong_defaults_space(
+        "regression", 500, 12, random_state=0, population_size=2, category_blocks=((0, 1, 2),)
+    )
     assert len(space.seeds) == 2
+    finals = [type(_final_estimator(s.export_pipeline())).__name__ for s in space.seeds]
+    assert finals == ["HistGradientBoostingRegressor"] * 2  # native categories, then plain
+    assert isinstance(space.seeds[0].export_pipeline(), Pipeline)
 
 
 @settings(max_examples=40, deadline=None)

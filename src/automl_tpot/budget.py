@@ -18,8 +18,8 @@ import numpy as np
 
 __all__ = ["SearchDeadline"]
 
-#: The final refit is assumed to take this many times one fold's fit of the slowest of the best
-#: pipelines (the refit sees all rows, and runs beside nothing else but may be chosen late) ...
+#: The final refit is assumed to take this many times one fit on all rows of the slowest of the
+#: best pipelines (workers may still be busy with the search's last evaluations) ...
 REFIT_SAFETY = 2.0
 #: ... plus these seconds for TPOT's own bookkeeping after the search.
 REFIT_OVERHEAD = 1.0
@@ -32,6 +32,9 @@ ENSEMBLE_CANDIDATES = 8
 ENSEMBLE_USABLE_SHARE = 0.7
 #: ... and needs these seconds for broadcasting the data, scoring and choosing the weights.
 ENSEMBLE_OVERHEAD = 1.0
+#: The ensemble reserve is never planned below this: the stage skips itself with under 2 s left
+#: (``ensemble.MIN_SECONDS``), and needs ENSEMBLE_OVERHEAD on top.
+ENSEMBLE_FLOOR = 3.0
 
 
 class SearchDeadline:
@@ -79,14 +82,16 @@ class SearchDeadline:
         durations = _best_durations(history, self.score_column)
         if durations.size == 0:
             return self.refit_reserve, self.ensemble_reserve
-        fold_fit = durations[:REFIT_CANDIDATES].max() / (self.cv - 1)
-        refit = min(self.refit_reserve, REFIT_OVERHEAD + REFIT_SAFETY * fold_fit)
+        # an evaluation fits cv times on (cv-1)/cv of the rows: over cv-1, about one fit on all
+        full_fit = durations[:REFIT_CANDIDATES].max() / (self.cv - 1)
+        refit = min(self.refit_reserve, REFIT_OVERHEAD + REFIT_SAFETY * full_fit)
         ensemble = 0.0
         if self.ensemble_reserve > 0:
             # out-of-fold predictions cost about one evaluation, the member's refit one fold more
             costs = durations[:ENSEMBLE_CANDIDATES] * (1 + 1 / (self.cv - 1))
             work = max(costs.max(), costs.sum() / self.n_workers)
-            ensemble = min(self.ensemble_reserve, ENSEMBLE_OVERHEAD + work / ENSEMBLE_USABLE_SHARE)
+            needed = max(ENSEMBLE_FLOOR, ENSEMBLE_OVERHEAD + work / ENSEMBLE_USABLE_SHARE)
+            ensemble = min(self.ensemble_reserve, needed)
         return refit, ensemble
 
     def plan(self, history: Any) -> float:

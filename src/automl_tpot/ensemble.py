@@ -36,9 +36,10 @@ MAX_CANDIDATES = 8
 MAX_PER_FAMILY = 2
 #: Greedy selection steps (each adds one unit of weight to one member).
 SELECTION_ROUNDS = 20
-#: Scores closer than this are ties: selection then prefers the less-picked member, and a tying
-#: average replaces the single best pipeline (on metrics such as balanced accuracy, averaging
-#: often leaves the cross-validated score as it was, and the average is the steadier model).
+#: Scores closer than this are ties. On metrics such as balanced accuracy, averaging often leaves
+#: the decisions, and so the score, as they were: for classifiers the Brier score of the averaged
+#: probabilities then decides, and an average that ties the best single pipeline's score with
+#: better probabilities replaces it.
 TIE = 1e-12
 #: The stage is skipped when less than this many seconds are left.
 MIN_SECONDS = 2.0
@@ -179,18 +180,28 @@ def greedy_selection(
     score: Any,
     rounds: int = SELECTION_ROUNDS,
     deadline: float | None = None,
+    tiebreak: Any = None,
 ) -> tuple[list[int], float]:
     """Caruana's forward selection with replacement.
 
     ``score(prediction) -> float`` (higher is better). Returns how often each member was picked
-    (its weight) and the best score reached; the first pick is the best single member. A tie
-    goes to the member picked least so far, and a later step that ties the best score keeps its
-    weights (more averaging at the same score). Stops early at ``deadline`` (a
+    (its weight) and the best score reached; the first pick is the best single member. Scores
+    within :data:`TIE` of each other tie: ``tiebreak(prediction) -> float`` (higher is better;
+    for classifiers, how close the averaged probabilities come to the labels) settles them, and
+    without it the earlier member and the earlier weights win. Stops early at ``deadline`` (a
     ``time.monotonic()`` instant) with the best weights so far.
     """
+
+    def beats(value: float, prediction: np.ndarray, other: float, other_prediction: Any) -> bool:
+        if value > other + TIE:
+            return True
+        if tiebreak is None or other_prediction is None or value < other - TIE:
+            return False
+        return bool(tiebreak(prediction) > tiebreak(other_prediction))
+
     counts = [0] * len(predictions)
     total: np.ndarray | None = None
-    best_counts, best_score = list(counts), -math.inf
+    best_counts, best_score, best_average = list(counts), -math.inf, None
     for step in range(1, rounds + 1):
         if deadline is not None and step > 1 and time.monotonic() > deadline:
             break
@@ -200,17 +211,31 @@ def greedy_selection(
                 return best_counts, best_score
             candidate = prediction if total is None else total + prediction
             value = score(candidate / step)
-            better = value > choice_score + TIE
-            tie = abs(value - choice_score) <= TIE and counts[index] < counts[choice]
-            if better or tie:
+            current = None if choice_total is None else choice_total / step
+            if beats(value, candidate / step, choice_score, current):
                 choice, choice_score, choice_total = index, value, candidate
         if choice < 0:
             break
         counts[choice] += 1
         total = choice_total
-        if choice_score >= best_score - TIE:
-            best_counts, best_score = list(counts), max(choice_score, best_score)
+        assert total is not None
+        if beats(choice_score, total / step, best_score, best_average):
+            best_counts, best_average = list(counts), total / step
+            best_score = max(choice_score, best_score)
     return best_counts, best_score
+
+
+def brier_closeness(y: np.ndarray) -> Any:
+    """The tie-break for classifiers: minus the Brier score of class probabilities for ``y``
+    (class indices), so that of two averages with the same decisions the surer right one wins."""
+    y = np.asarray(y, dtype=int)
+
+    def closeness(probabilities: np.ndarray) -> float:
+        truth = np.zeros_like(probabilities)
+        truth[np.arange(len(y)), y] = 1.0
+        return -float(np.mean(np.sum((probabilities - truth) ** 2, axis=1)))
+
+    return closeness
 
 
 # --- on a worker ----------------------------------------------------------------------------------
@@ -439,7 +464,10 @@ def build_ensemble(
         fitted = {0: best_fitted}
         while True:
             counts, ensemble_score = greedy_selection(
-                [predictions[i] for i in members], score, deadline=deadline
+                [predictions[i] for i in members],
+                score,
+                deadline=deadline,
+                tiebreak=brier_closeness(y) if task == "classification" else None,
             )
             outcome.score = ensemble_score
             chosen = [members[k] for k, n in enumerate(counts) if n > 0]

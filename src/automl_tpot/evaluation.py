@@ -67,6 +67,9 @@ MAX_RESUBMITS = 2
 STRAGGLER_FACTOR = 3.0
 STRAGGLER_MIN_SECONDS = 2.0
 STRAGGLER_MIN_DONE = 0.5
+#: Seconds past the search's end (as known when it was submitted) after which an evaluation
+#: stops itself on its worker.
+END_GRACE = 0.5
 
 
 # --- on the worker ------------------------------------------------------------------------------
@@ -135,10 +138,14 @@ def evaluate_on_worker(
     objective_list: list[Any],
     per_run_seconds: float | None,
     objective_kwargs: dict[str, Any],
+    search_seconds_left: float | None = None,
 ) -> dict[str, Any]:
     """Evaluate one pipeline under a time and memory guard; runs on a Dask worker.
 
-    Returns ``{"scores": [...]}`` or ``{"error": category, "reason": text}``.
+    ``search_seconds_left`` (from the submission) also stops it when the search's time is up:
+    Dask cannot stop a running task, and a straggler would hold its worker while the refit and
+    the ensemble stage need the cores. Returns ``{"scores": [...]}`` or
+    ``{"error": category, "reason": text}``.
     """
     import gc
     import warnings
@@ -176,8 +183,13 @@ def evaluate_on_worker(
         thread.join(GUARD_INTERVAL)
         if not thread.is_alive():
             break
-        if per_run_seconds is not None and time.monotonic() - started > per_run_seconds:
+        elapsed = time.monotonic() - started
+        if per_run_seconds is not None and elapsed > per_run_seconds:
             reason = f"ran longer than per_run_limit={per_run_seconds:g}s"
+            outcome.update(error=TIMEOUT, reason=reason)
+            _raise_in(thread, _EvaluationTimeout)
+        elif search_seconds_left is not None and elapsed > search_seconds_left:
+            reason = "still running when the search's time was up"
             outcome.update(error=TIMEOUT, reason=reason)
             _raise_in(thread, _EvaluationTimeout)
         elif (
@@ -402,6 +414,10 @@ def evaluate_individuals(
                     workers, refreshed = {}, 0.0
                     time.sleep(POLL_SECONDS)
                     continue
+                seconds_left = None
+                if scheduled_timeout_time is not None:
+                    end = _search_end(session, scheduled_timeout_time)
+                    seconds_left = max(end - time.time(), 0.0) + END_GRACE
                 for address in slots:
                     if not pending:
                         break
@@ -412,6 +428,7 @@ def evaluate_individuals(
                         objective_list,
                         per_run,
                         data,
+                        seconds_left,
                         pure=False,
                         workers=[address],
                         allow_other_workers=True,

@@ -73,8 +73,15 @@ class TabularModel(BaseEstimator):
             self.classes, encoded = np.unique(target, return_inverse=True)
         else:
             encoded = target.astype(float)
-        self.preprocessor = clone(self.preprocessor).fit(features, encoded)
-        self.estimator = clone(self.estimator).fit(self.preprocessor.transform(features), encoded)
+        from .data import output_columns
+
+        preprocessor = clone(self.preprocessor).fit(features, encoded)
+        estimator = clone(self.estimator)
+        # new data can encode differently (other categories, other missing-value indicators):
+        # steps that name preprocessed columns follow their raw columns to the new positions
+        _follow_columns(estimator, output_columns(self.preprocessor), output_columns(preprocessor))
+        self.preprocessor = preprocessor
+        self.estimator = estimator.fit(preprocessor.transform(features), encoded)
         return self
 
     def transform_features(self, X: pd.DataFrame) -> np.ndarray:
@@ -123,3 +130,35 @@ class TabularModel(BaseEstimator):
         if missing:
             raise DataError(f"the rows lack column(s) the model was trained on: {missing}")
         return X.loc[:, list(self.feature_columns)]
+
+
+def _steps(estimator: Any) -> list[Any]:
+    """``estimator`` and every step nested in it (pipelines, feature unions, ensembles)."""
+    found = [estimator]
+    for attribute in ("steps", "transformer_list"):
+        for _, step in getattr(estimator, attribute, None) or []:
+            found.extend(_steps(step))
+    for member in getattr(estimator, "members", None) or []:  # WeightedEnsemble
+        found.extend(_steps(member))
+    return found
+
+
+def _follow_columns(
+    estimator: Any, before: dict[str, tuple[int, ...]], after: dict[str, tuple[int, ...]]
+) -> None:
+    """Point the :class:`~automl_tpot.transformers.CategoryCodes` steps of an unfitted
+    ``estimator`` from the columns raw columns had (``before``) to those they have now."""
+    from .transformers import CategoryCodes
+
+    column_of = {tuple(indices): column for column, indices in before.items()}
+    for step in _steps(estimator):
+        if not isinstance(step, CategoryCodes):
+            continue
+        try:
+            blocks = tuple(tuple(after[column_of[tuple(block)]]) for block in step.blocks)
+        except KeyError as error:
+            raise DataError(
+                "cannot refit: a categorical step of the model names columns the "
+                "preprocessing no longer produces"
+            ) from error
+        step.set_params(blocks=blocks)

@@ -107,6 +107,7 @@ class GenerationWatcher:
         self._should_stop = should_stop
         self._deadline = deadline
         self._search_started: float | None = None  # the evolver's start (time.time())
+        self._first_end = 0.0  # the end TPOT first set
         self.stop_requested = False
         self._metric = metric
         self._population_size = population_size
@@ -180,11 +181,13 @@ class GenerationWatcher:
             # TPOT checks time.time() - start > max_time_mins * 60, with the start it took
             # just before setting scheduled_timeout_time = time.time() + max_time_mins * 60
             self._search_started = scheduled - evolver.max_time_mins * 60
+            self._first_end = scheduled
         try:
             end = self._deadline.plan(evolver.population.evaluated_individuals)
         except Exception:  # the history is being mutated by the search thread: next generation
             log.debug("deadline planning failed", exc_info=True)
             return
+        end = max(end, self._first_end)  # TPOT's clock started after the plan was made
         evolver.max_time_mins = (end - self._search_started) / 60
         evolver.scheduled_timeout_time = end
 

@@ -60,8 +60,8 @@ CLOSE_RESERVE = 1.0
 REFIT_SHARE = 0.1
 #: Share of the budget kept back for averaging the best pipelines (``TrainerConfig.ensemble``).
 ENSEMBLE_SHARE = 0.1
-#: Seconds the ensemble stage leaves before the closing reserve, for storing the run.
-ENSEMBLE_MARGIN = 0.5
+#: Seconds the refit and the ensemble stage leave before the closing reserve, for storing the run.
+STORE_MARGIN = 0.5
 #: The search needs at least this many seconds to be worth starting.
 MIN_SEARCH_SECONDS = 1.0
 #: At most this share of the search time goes to one evaluation, whatever per_run_limit says:
@@ -456,10 +456,7 @@ class Trainer:
             # what the refit and the ensemble stage will not need
             wall_now = time.time()
             search_deadline = SearchDeadline(
-                run_end=wall_now
-                + (deadline - time.monotonic())
-                - CLOSE_RESERVE
-                - (ENSEMBLE_MARGIN if config.ensemble else 0.0),
+                run_end=wall_now + (deadline - time.monotonic()) - CLOSE_RESERVE - STORE_MARGIN,
                 planned_end=wall_now + search_seconds,
                 refit_reserve=refit_reserve,
                 ensemble_reserve=ensemble_reserve,
@@ -550,7 +547,7 @@ class Trainer:
                 metric=plan.metric,
                 cv=prepared.cv,
                 random_state=seed,
-                deadline=deadline - CLOSE_RESERVE - ENSEMBLE_MARGIN,
+                deadline=deadline - CLOSE_RESERVE - STORE_MARGIN,
                 describe=describe_pipeline,
                 should_stop=should_stop,
             )

@@ -35,7 +35,8 @@ class CategoryCodes(TransformerMixin, BaseEstimator):
     ``transform`` returns a DataFrame: the columns outside every block as floats (``x0``,
     ``x1``, ...), then one pandas ``category`` column per block (``c0``, ``c1``, ...) holding the
     position of the block's hot column. A row with no hot column (a category unseen in training)
-    gets a missing value, which HistGradientBoosting treats as a category of its own. It reads the
+    gets a missing value, which HistGradientBoosting sends down the branch its training chose for
+    missing values (the larger child when training saw none). HistGradientBoosting reads the
     category columns from their dtype, so it needs no extra parameter.
 
     Parameters:

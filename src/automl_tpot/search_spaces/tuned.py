@@ -115,12 +115,13 @@ class SeededSearchSpace(SearchSpace):
 
     TPOT evaluates a generation from the end of its list backwards, so the seeds are returned
     last: they are evaluated first and are sure to be scored even if the budget ends the first
-    generation early. Afterwards it generates like ``inner``.
+    generation early. A population smaller than the seeds keeps the last seeds (the ones
+    evaluated first, so put the most important last). Afterwards it generates like ``inner``.
     """
 
     def __init__(self, inner: SearchSpace, seeds: Sequence[Any], population_size: int):
         self.inner = inner
-        self.seeds = list(seeds)[:population_size]
+        self.seeds = list(seeds)[-population_size:] if population_size > 0 else []
         self.first_seed_at = population_size - len(self.seeds)
         self._generated = 0
 
