@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+from types import SimpleNamespace
 
 import joblib
 import numpy as np
@@ -249,8 +250,11 @@ def test_call_with_time_limit_interrupts_and_propagates():
         call_with_time_limit(lambda: 1 / 0, 5)
 
 
-def test_a_graph_pipeline_is_its_own_family():
+def test_a_family_is_the_final_estimator_and_a_graph_pipeline_is_its_own():
     assert _family(make_pipeline(StandardScaler(), LogisticRegression()), "a") == (
         "LogisticRegression"
     )
-    assert _family(object(), "Graph(a, b)") == "Graph(a, b)"
+    # a bare estimator (what the auto space exports for its tree models) counts by its class
+    assert _family(RandomForestClassifier(n_estimators=7), "b") == "RandomForestClassifier"
+    graph = SimpleNamespace(graph="a networkx graph")
+    assert _family(graph, "Graph(a, b)") == "Graph(a, b)"

@@ -282,9 +282,12 @@ class _Candidate:
 
 
 def _family(pipeline: Any, description: str) -> str:
-    """The final estimator's class; a TPOT graph pipeline is its own family."""
-    final = getattr(pipeline, "_final_estimator", None)
-    return description if final is None else type(final).__name__
+    """The final estimator's class (of a pipeline, or of a bare estimator); a TPOT graph
+    pipeline is its own family."""
+    if hasattr(pipeline, "graph"):
+        return description
+    final = getattr(pipeline, "_final_estimator", pipeline)
+    return type(final).__name__
 
 
 def _candidates(
