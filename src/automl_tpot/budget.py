@@ -116,5 +116,4 @@ def _best_durations(history: Any, score_column: str) -> np.ndarray:
     if "Eval Error" in history:
         ok &= history["Eval Error"].isna()
     order = scores[ok].sort_values(ascending=False, kind="stable").index
-    values = seconds.loc[order].to_numpy(dtype=float)
-    return values[np.isfinite(values)] if values.size else np.empty(0)
+    return seconds.loc[order].to_numpy(dtype=float)
