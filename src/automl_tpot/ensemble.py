@@ -205,22 +205,26 @@ def greedy_selection(
     for step in range(1, rounds + 1):
         if deadline is not None and step > 1 and time.monotonic() > deadline:
             break
-        choice, choice_score, choice_total = -1, -math.inf, None
+        choice, choice_score, choice_total, choice_average = -1, -math.inf, None, None
         for index, prediction in enumerate(predictions):
             if deadline is not None and step > 1 and time.monotonic() > deadline:
                 return best_counts, best_score
             candidate = prediction if total is None else total + prediction
-            value = score(candidate / step)
-            current = None if choice_total is None else choice_total / step
-            if beats(value, candidate / step, choice_score, current):
-                choice, choice_score, choice_total = index, value, candidate
+            average = candidate / step
+            value = score(average)
+            if beats(value, average, choice_score, choice_average):
+                choice, choice_score, choice_total, choice_average = (
+                    index,
+                    value,
+                    candidate,
+                    average,
+                )
         if choice < 0:
             break
         counts[choice] += 1
         total = choice_total
-        assert total is not None
-        if beats(choice_score, total / step, best_score, best_average):
-            best_counts, best_average = list(counts), total / step
+        if beats(choice_score, choice_average, best_score, best_average):
+            best_counts, best_average = list(counts), choice_average
             best_score = max(choice_score, best_score)
     return best_counts, best_score
 
