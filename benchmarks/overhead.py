@@ -60,7 +60,7 @@ def run_ours(settings: dict) -> float:
 def run_raw(settings: dict) -> float:
     from tpot import TPOTEstimator
 
-    from automl_tpot.objectives import pipeline_complexity
+    from automl_tpot.utils.pipelines import pipeline_complexity
 
     data = table()
     X, y = data.drop(columns="target").to_numpy(), data["target"].to_numpy()

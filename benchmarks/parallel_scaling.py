@@ -123,8 +123,8 @@ def run_raw(args: argparse.Namespace, X, y, workers: int) -> dict[str, Any]:
 
 def run_ours(args: argparse.Namespace, X, y, workers: int, scheduler_file: str | None = None):
     from automl_tpot import TrainerConfig
-    from automl_tpot.evaluation import install
-    from automl_tpot.parallel import open_dask_session
+    from automl_tpot.cluster.loop import install
+    from automl_tpot.cluster.session import open_dask_session
 
     install()
     if scheduler_file:

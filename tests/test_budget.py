@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl_tpot.budget import (
+from automl_tpot.search.budget import (
     ENSEMBLE_FLOOR,
     ENSEMBLE_OVERHEAD,
     ENSEMBLE_USABLE_SHARE,
@@ -17,7 +17,7 @@ from automl_tpot.budget import (
     REFIT_SAFETY,
     SearchDeadline,
 )
-from automl_tpot.progress import GenerationWatcher
+from automl_tpot.search.watcher import GenerationWatcher
 
 SCORE = "roc_auc_score"
 

@@ -19,15 +19,15 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
-from automl_tpot.ensemble import (
+from automl_tpot.cluster.loop import call_with_time_limit
+from automl_tpot.ensemble.stage import (
     WeightedEnsemble,
     _family,
     brier_closeness,
     build_ensemble,
     greedy_selection,
 )
-from automl_tpot.evaluation import call_with_time_limit
-from automl_tpot.results import describe_pipeline
+from automl_tpot.records.evaluations import describe_pipeline
 
 
 def _mse_score(truth: np.ndarray):

@@ -20,7 +20,7 @@ from automl_tpot.metrics import (
     available_metrics_backends,
     metrics_from_name,
 )
-from automl_tpot.progress import ALERT_KINDS, Alert, GenerationProgress
+from automl_tpot.records.events import ALERT_KINDS, Alert, GenerationProgress
 
 PROGRESS = GenerationProgress(
     generation=2,

@@ -298,7 +298,7 @@ def test_an_error_inside_the_search_closes_the_cluster(cancer_table, small_confi
 
 
 def test_evaluation_reasons_name_the_exception():
-    from automl_tpot.evaluation import evaluate_on_worker
+    from automl_tpot.cluster.loop import evaluate_on_worker
 
     class Boom:
         def unique_id(self):
@@ -316,8 +316,8 @@ def test_a_generation_does_not_wait_for_its_straggler_which_is_collected_later()
     from helpers.sleepers import Sleeper, sleep_objective
 
     from automl_tpot import TrainerConfig
-    from automl_tpot.evaluation import evaluate_individuals
-    from automl_tpot.parallel import open_dask_session
+    from automl_tpot.cluster.loop import evaluate_individuals
+    from automl_tpot.cluster.session import open_dask_session
 
     data = {"X": np.zeros((10, 2)), "y": np.zeros(10)}
     with open_dask_session(TrainerConfig(n_jobs=2)) as session:
@@ -358,8 +358,8 @@ def test_evaluations_follow_the_search_end_as_it_moves_and_stop_on_the_worker_wh
     from helpers.sleepers import Sleeper, sleep_objective
 
     from automl_tpot import TrainerConfig
-    from automl_tpot.evaluation import evaluate_individuals
-    from automl_tpot.parallel import open_dask_session
+    from automl_tpot.cluster.loop import evaluate_individuals
+    from automl_tpot.cluster.session import open_dask_session
 
     data = {"X": np.zeros((4, 2)), "y": np.zeros(4)}
 
@@ -398,8 +398,8 @@ def test_an_over_time_evaluation_is_stopped_on_the_worker():
     from helpers.sleepers import Sleeper, sleep_objective
 
     from automl_tpot import TrainerConfig
-    from automl_tpot.evaluation import evaluate_individuals
-    from automl_tpot.parallel import open_dask_session
+    from automl_tpot.cluster.loop import evaluate_individuals
+    from automl_tpot.cluster.session import open_dask_session
 
     with open_dask_session(TrainerConfig(n_jobs=1)) as session:
         started = time.monotonic()
@@ -434,8 +434,8 @@ def test_a_worker_dask_restarts_for_memory_is_reported_as_memory():
     from helpers.sleepers import Sleeper, allocate_objective, sleep_objective
 
     from automl_tpot import TrainerConfig
-    from automl_tpot.evaluation import evaluate_individuals
-    from automl_tpot.parallel import open_dask_session
+    from automl_tpot.cluster.loop import evaluate_individuals
+    from automl_tpot.cluster.session import open_dask_session
 
     data = {"X": np.zeros(3), "y": np.zeros(3)}  # the same objects: scattered once, then again
     with open_dask_session(TrainerConfig(n_jobs=1, memory_limit_mb=700)) as session:

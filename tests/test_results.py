@@ -15,14 +15,14 @@ from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.preprocessing import MaxAbsScaler, StandardScaler
 from tpot.builtin_modules import Passthrough
 
-from automl_tpot.objectives import pipeline_complexity
-from automl_tpot.results import (
+from automl_tpot.records.evaluations import (
     describe_pipeline,
     dumps_json,
     evaluated_records,
     leaderboard_from_records,
     pareto_front_from_records,
 )
+from automl_tpot.utils.pipelines import pipeline_complexity
 
 
 def test_describe_pipeline_flattens_and_skips_placeholders():

@@ -30,8 +30,8 @@ from automl_tpot import (
     load_model,
     load_run,
 )
-from automl_tpot.fallback import FALLBACK_ENV, fallback_enabled
 from automl_tpot.jobs import DETAILS_LIMIT, FAILURE, details_json, read_failure, run_for_job
+from automl_tpot.run.fallback import FALLBACK_ENV, fallback_enabled
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "training_service"
 if str(EXAMPLE) not in sys.path:
@@ -652,8 +652,8 @@ def test_tpot_bad_job_arguments_are_rejected_before_loading_data(
 
 def test_tpot_cancel_while_artifacts_are_written_leaves_no_run(tmp_path, wine_table):
     from automl_tpot import StorageError, Trainer, TrainerConfig
-    from automl_tpot.fallback import train_baseline
-    from automl_tpot.jobs import _GuardedStorage
+    from automl_tpot.jobs.entry import _GuardedStorage
+    from automl_tpot.run.fallback import train_baseline
 
     config = TrainerConfig(target_column="target", cv=3, n_jobs=1, random_state=0)
     result = train_baseline(wine_table, config, reason="test")

@@ -10,7 +10,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.pipeline import make_pipeline
 
 from automl_tpot.data import build_preprocessor, detect_feature_types, output_columns
-from automl_tpot.transformers import CategoryCodes
+from automl_tpot.model.transformers import CategoryCodes
 
 
 def _one_hot_table(n_rows: int = 400, seed: int = 0):
@@ -91,7 +91,7 @@ def test_a_matrix_of_another_width_is_refused_at_transform():
 
 
 def test_feature_agglomeration_makes_no_more_clusters_than_it_gets_columns():
-    from automl_tpot.transformers import CappedFeatureAgglomeration
+    from automl_tpot.model.transformers import CappedFeatureAgglomeration
 
     X = np.random.default_rng(0).normal(size=(30, 4))
     step = CappedFeatureAgglomeration(n_clusters=10).fit(X)

@@ -112,7 +112,7 @@ def _finals(space, seed=0):
 
 
 def test_many_valued_categories_add_a_seeded_native_category_hgb():
-    from automl_tpot.transformers import CategoryCodes
+    from automl_tpot.model.transformers import CategoryCodes
 
     blocks = ((3, 4, 5, 6), (7, 8))
     space = strong_defaults_space(

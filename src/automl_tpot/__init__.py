@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import _legacy
 from .config import TrainerConfig
 from .errors import (
     AutoMLTPOTError,
@@ -26,6 +27,8 @@ from .errors import (
 )
 
 __version__ = "0.1.0"
+
+_legacy.install()
 
 __all__ = [
     "Alert",
@@ -66,11 +69,11 @@ __all__ = [
 
 # name -> module that defines it, imported on first access.
 _LAZY = {
-    "Alert": "progress",
+    "Alert": "records.events",
     "FeatureTypes": "data",
     "FilesystemStorage": "storage",
     "FsspecStorage": "storage",
-    "GenerationProgress": "progress",
+    "GenerationProgress": "records.events",
     "LoggingMetrics": "metrics",
     "MetricsBackend": "metrics",
     "NullMetrics": "metrics",
@@ -80,8 +83,8 @@ _LAZY = {
     "Storage": "storage",
     "StoredRun": "storage",
     "TabularModel": "model",
-    "Trainer": "trainer",
-    "TrainingResult": "results",
+    "Trainer": "run.trainer",
+    "TrainingResult": "records.evaluations",
     "load_model": "storage",
     "load_run": "storage",
     "metrics_from_name": "metrics",
@@ -91,7 +94,7 @@ _LAZY = {
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .data import FeatureTypes
-    from .jobs import run_for_job
+    from .jobs.entry import run_for_job
     from .metrics import (
         LoggingMetrics,
         MetricsBackend,
@@ -101,8 +104,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .model import TabularModel
     from .plugins import SearchSpaceDefinition
-    from .progress import Alert, GenerationProgress
-    from .results import TrainingResult
+    from .records.evaluations import TrainingResult
+    from .records.events import Alert, GenerationProgress
+    from .run.trainer import Trainer
     from .search_spaces import SearchContext
     from .storage import (
         FilesystemStorage,
@@ -113,7 +117,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         load_run,
         storage_from_url,
     )
-    from .trainer import Trainer
 
 
 def __getattr__(name: str) -> Any:

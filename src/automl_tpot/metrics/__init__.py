@@ -13,7 +13,7 @@ from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
 from ..errors import ConfigError
-from ..progress import Alert, GenerationProgress
+from ..records.events import Alert, GenerationProgress
 from .log import LoggingMetrics
 from .prometheus import PrometheusMetrics
 

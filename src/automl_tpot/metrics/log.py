@@ -11,7 +11,7 @@ import json
 import logging
 from typing import Any
 
-from ..progress import Alert, GenerationProgress
+from ..records.events import Alert, GenerationProgress
 
 __all__ = ["LoggingMetrics"]
 

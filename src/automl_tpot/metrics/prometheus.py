@@ -13,7 +13,7 @@ import weakref
 from typing import Any
 
 from ..errors import ConfigError
-from ..progress import Alert, GenerationProgress
+from ..records.events import Alert, GenerationProgress
 
 __all__ = ["PrometheusMetrics"]
 

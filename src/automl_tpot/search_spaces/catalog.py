@@ -346,7 +346,7 @@ def transformers(context: SearchContext) -> list[Any]:
     from sklearn.preprocessing import PolynomialFeatures, PowerTransformer, QuantileTransformer
     from tpot.builtin_modules import ZeroCount
 
-    from ..transformers import CappedFeatureAgglomeration
+    from ..model.transformers import CappedFeatureAgglomeration
 
     fold_rows = _fold_rows(context)
     features = max(context.n_features, 1)

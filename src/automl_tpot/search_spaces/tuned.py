@@ -215,7 +215,7 @@ def strong_defaults_space(
     from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
     from sklearn.preprocessing import StandardScaler
 
-    from ..transformers import CategoryCodes
+    from ..model.transformers import CategoryCodes
 
     seed = 0 if random_state is None else int(random_state)
     classification = task == "classification"

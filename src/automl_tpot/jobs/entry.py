@@ -30,9 +30,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from .config import TrainerConfig
-from .data import load_table, prepare_training_data
-from .errors import (
+from ..config import TrainerConfig
+from ..data import load_table, prepare_training_data
+from ..errors import (
     ConfigError,
     DataError,
     JobCancelled,
@@ -43,11 +43,11 @@ from .errors import (
     StorageError,
     TrainingCancelled,
 )
-from .fallback import fallback_enabled, train_baseline
-from .metrics import MetricsBackend, NullMetrics
-from .progress import GenerationProgress
-from .results import SCHEMA_VERSION, STATUS_OK, TrainingResult, dumps_json
-from .storage import ARTIFACT_NAMES, MANIFEST, Storage, new_run_id, validate_run_id
+from ..metrics import MetricsBackend, NullMetrics
+from ..records.evaluations import SCHEMA_VERSION, STATUS_OK, TrainingResult, dumps_json
+from ..records.events import GenerationProgress
+from ..run.fallback import fallback_enabled, train_baseline
+from ..storage import ARTIFACT_NAMES, MANIFEST, Storage, new_run_id, validate_run_id
 
 __all__ = [
     "DETAILS_LIMIT",
@@ -111,9 +111,9 @@ def _check_search_space(spec: Any, task: str) -> None:
     """Check a named or config-dict search space for ``task`` (``"auto"``: for either task)
     without any data: the name is registered, the config dict's classes and parameters resolve.
     Search-space objects are taken as they are."""
-    from .plugins import load_registry
-    from .search_spaces import SearchContext
-    from .search_spaces.config_dict import config_dict_search_space
+    from ..plugins import load_registry
+    from ..search_spaces import SearchContext
+    from ..search_spaces.config_dict import config_dict_search_space
 
     if not isinstance(spec, (str, Mapping)):
         return
@@ -534,7 +534,7 @@ def run_for_job(
     ``message``, ``stage`` and, for configuration errors, ``field`` / ``value`` / ``allowed``),
     which is also stored as ``failure.json`` under the run id.
     """
-    from .trainer import Trainer
+    from ..run.trainer import Trainer
 
     metrics = metrics if metrics is not None else NullMetrics()
     if run_id is None:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from attrs import define, field
 
-from .errors import DataError
+from ..errors import DataError
 
 __all__ = [
     "FeatureTypes",

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
-from .errors import DataError
+from ..errors import DataError
 
 __all__ = ["TabularModel"]
 
@@ -73,7 +73,7 @@ class TabularModel(BaseEstimator):
             self.classes, encoded = np.unique(target, return_inverse=True)
         else:
             encoded = target.astype(float)
-        from .data import output_columns
+        from ..data import output_columns
 
         preprocessor = clone(self.preprocessor).fit(features, encoded)
         estimator = clone(self.estimator)

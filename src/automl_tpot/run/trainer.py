@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import define
 
-from .budget import SearchDeadline
-from .config import TrainerConfig
-from .data import (
+from ..config import TrainerConfig
+from ..data import (
     DataSource,
     PreparedData,
     build_preprocessor,
@@ -30,10 +29,9 @@ from .data import (
     output_columns,
     prepare_training_data,
 )
-from .errors import ClusterError, ConfigError, StorageError, TrainingCancelled, TrainingError
-from .metrics import MetricsBackend, NullMetrics
-from .progress import Alert, GenerationProgress, GenerationWatcher
-from .results import (
+from ..errors import ClusterError, ConfigError, StorageError, TrainingCancelled, TrainingError
+from ..metrics import MetricsBackend, NullMetrics
+from ..records.evaluations import (
     SCHEMA_VERSION,
     TrainingResult,
     describe_pipeline,
@@ -42,12 +40,15 @@ from .results import (
     leaderboard_from_records,
     pareto_front_from_records,
 )
-from .search_spaces import SearchContext, resolve_search_space
-from .storage import FilesystemStorage, Storage, new_run_id, validate_run_id, write_run
-from .storage.base import EVALUATED, LEADERBOARD, MANIFEST, MODEL, PARETO_FRONT
+from ..records.events import Alert, GenerationProgress
+from ..search.budget import SearchDeadline
+from ..search.watcher import GenerationWatcher
+from ..search_spaces import SearchContext, resolve_search_space
+from ..storage import FilesystemStorage, Storage, new_run_id, validate_run_id, write_run
+from ..storage.base import EVALUATED, LEADERBOARD, MANIFEST, MODEL, PARETO_FRONT
 
 if TYPE_CHECKING:
-    from .ensemble import EnsembleOutcome
+    from ..ensemble.stage import EnsembleOutcome
 
 __all__ = ["Trainer", "default_metric"]
 
@@ -289,7 +290,7 @@ class Trainer:
                 f"{_metric_name(metric)} {ensemble.score:.4f} against {ensemble.best_single:.4f} "
                 f"for the best single pipeline"
             )
-        from .model import TabularModel
+        from ..model import TabularModel
 
         model = TabularModel(
             preprocessor=preprocessor,
@@ -395,9 +396,9 @@ class Trainer:
         try an ensemble of the best pipelines on the same workers."""
         from tpot import TPOTEstimator
 
-        from .evaluation import install as install_evaluation_loop
-        from .objectives import pipeline_complexity
-        from .parallel import memory_kills, open_dask_session
+        from ..cluster.loop import install as install_evaluation_loop
+        from ..cluster.session import memory_kills, open_dask_session
+        from ..utils.pipelines import pipeline_complexity
 
         config = self.config
         deadline = started + config.time_left
@@ -531,7 +532,7 @@ class Trainer:
         should_stop: Callable[[], bool] | None,
     ) -> EnsembleOutcome:
         """Average the best pipelines when that scores better; never fails the run."""
-        from .ensemble import EnsembleOutcome, build_ensemble
+        from ..ensemble.stage import EnsembleOutcome, build_ensemble
 
         try:
             outcome = build_ensemble(
@@ -729,7 +730,7 @@ class _InterruptLatch:
 
 def _attach_reasons(frame: Any, reasons: dict[Any, tuple[str, str]]) -> None:
     """Copy each failed evaluation's reason into TPOT's history, keyed by the individual."""
-    from .evaluation import EVAL_REASON
+    from ..cluster.loop import EVAL_REASON
 
     if frame is None or "Individual" not in frame:
         return

@@ -13,18 +13,18 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from .config import TrainerConfig
-from .data import PreparedData, build_preprocessor, prepare_training_data
-from .errors import ConfigError, TrainingError
-from .model import TabularModel
-from .objectives import pipeline_complexity
-from .results import (
+from ..config import TrainerConfig
+from ..data import PreparedData, build_preprocessor, prepare_training_data
+from ..errors import ConfigError, TrainingError
+from ..model import TabularModel
+from ..records.evaluations import (
     STATUS_OK,
     TrainingResult,
     describe_pipeline,
     leaderboard_from_records,
     pareto_front_from_records,
 )
+from ..utils.pipelines import pipeline_complexity
 
 __all__ = ["FALLBACK_ENV", "baseline_estimator", "fallback_enabled", "train_baseline"]
 

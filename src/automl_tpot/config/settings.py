@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 from attrs import define, field
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 __all__ = ["TrainerConfig", "ENV_VARIABLES", "PAYLOAD_JOB_KEYS", "default_n_jobs"]
 
@@ -123,8 +123,8 @@ def _search_space_value(value: Any) -> Any:
         return value
     text = value.strip()
     if text.startswith(("{", "[")) or text.endswith(".json"):
-        from .errors import SearchSpaceError
-        from .search_spaces.config_dict import load_config_dict
+        from ..errors import SearchSpaceError
+        from ..search_spaces.config_dict import load_config_dict
 
         try:
             return load_config_dict(value)
@@ -142,8 +142,8 @@ def _search_space(_instance: Any, attribute: attrs.Attribute, value: Any) -> Non
             raise ConfigError(attribute.name, value, allowed)
         return
     if isinstance(value, Mapping):
-        from .errors import SearchSpaceError
-        from .search_spaces.config_dict import check_config_dict
+        from ..errors import SearchSpaceError
+        from ..search_spaces.config_dict import check_config_dict
 
         try:
             check_config_dict(value)
@@ -387,8 +387,8 @@ _FALSE = {"0", "false", "no", "off"}
 
 
 def _config_dict_from_env(raw: str, variable: str) -> dict[str, Any]:
-    from .errors import SearchSpaceError
-    from .search_spaces.config_dict import load_config_dict
+    from ..errors import SearchSpaceError
+    from ..search_spaces.config_dict import load_config_dict
 
     try:
         return load_config_dict(raw)

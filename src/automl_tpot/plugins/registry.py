@@ -22,7 +22,7 @@ from typing import Any
 import pluggy
 from attrs import define, field
 
-from .errors import SearchSpaceError
+from ..errors import SearchSpaceError
 
 __all__ = [
     "ENTRY_POINT_GROUP",

@@ -12,68 +12,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import attrs
-from attrs import define
-
-from .errors import ConfigError
+from ..records.events import GenerationProgress
 
 if TYPE_CHECKING:
     from .budget import SearchDeadline
 
-__all__ = ["ALERT_KINDS", "Alert", "GenerationProgress", "GenerationWatcher"]
+__all__ = ["GenerationWatcher"]
 
 log = logging.getLogger(__name__)
-
-
-@define(frozen=True)
-class GenerationProgress:
-    """One finished generation.
-
-    Attributes:
-        generation: generations finished so far (the initial population is generation 1).
-        elapsed: seconds since the run started.
-        best_score: the best cross-validated score so far (``None`` before any success).
-        evaluations: pipelines evaluated so far.
-        failures: evaluations that failed or timed out so far.
-        metric: the name of the optimised metric (``best_score`` is measured in it).
-        population_size: the population size searched with.
-    """
-
-    generation: int
-    elapsed: float
-    best_score: float | None
-    evaluations: int
-    failures: int
-    metric: str | None = None
-    population_size: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe view."""
-        return attrs.asdict(self)
-
-
-#: The kinds of :class:`Alert`: the time budget cut the search short; a pipeline or worker ran
-#: out of memory; the parallel backend fell back (e.g. Dask to one local process); the AutoML
-#: search fell back to a simpler trainer.
-ALERT_KINDS = ("timeout", "oom", "parallel_fallback", "automl_fallback")
-
-
-def _alert_kind(_instance: Any, _attribute: attrs.Attribute, value: Any) -> None:
-    if value not in ALERT_KINDS:
-        raise ConfigError("kind", value, "one of " + ", ".join(map(repr, ALERT_KINDS)))
-
-
-@define(frozen=True)
-class Alert:
-    """An operational event: ``kind`` is one of :data:`ALERT_KINDS`; ``reason`` says what
-    happened in words."""
-
-    kind: str = attrs.field(validator=_alert_kind)
-    reason: str = attrs.field(converter=str)
-
-    def to_dict(self) -> dict[str, str]:
-        """A JSON-safe view."""
-        return {"kind": self.kind, "reason": self.reason}
 
 
 class GenerationWatcher:

@@ -36,11 +36,11 @@ from typing import Any
 import numpy as np
 
 # The reason column and the failure categories belong to the reports.
-from .results import ERROR_EXCEPTION as EXCEPTION
-from .results import ERROR_MEMORY as MEMORY
-from .results import ERROR_TIMEOUT as TIMEOUT
-from .results import ERROR_WORKER_LOST as WORKER_LOST
-from .results import REASON_COLUMN as EVAL_REASON
+from ..records.evaluations import ERROR_EXCEPTION as EXCEPTION
+from ..records.evaluations import ERROR_MEMORY as MEMORY
+from ..records.evaluations import ERROR_TIMEOUT as TIMEOUT
+from ..records.evaluations import ERROR_WORKER_LOST as WORKER_LOST
+from ..records.evaluations import REASON_COLUMN as EVAL_REASON
 
 __all__ = ["EVAL_REASON", "call_with_time_limit", "evaluate_individuals", "install"]
 
@@ -571,7 +571,7 @@ _ORIGINAL: Any = None
 
 
 def _dispatch(*args: Any, **kwargs: Any) -> Any:
-    from .parallel import RoutedClient
+    from .session import RoutedClient
 
     if isinstance(kwargs.get("client"), RoutedClient):
         return evaluate_individuals(*args, **kwargs)

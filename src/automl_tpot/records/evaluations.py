@@ -18,7 +18,7 @@ from typing import Any
 
 from attrs import define, field
 
-from .objectives import PLACEHOLDERS
+from ..utils.pipelines import PLACEHOLDERS
 
 __all__ = [
     "SCHEMA_VERSION",

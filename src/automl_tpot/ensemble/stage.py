@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.utils.metaestimators import available_if
 
-from .evaluation import call_with_time_limit
+from ..cluster.loop import call_with_time_limit
 
 __all__ = ["EnsembleOutcome", "WeightedEnsemble", "build_ensemble", "greedy_selection"]
 

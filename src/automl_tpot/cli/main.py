@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from .errors import AutoMLTPOTError
+from ..errors import AutoMLTPOTError
 
 __all__ = ["main", "build_parser", "demo_table"]
 
@@ -189,13 +189,13 @@ _CONFIG_OPTIONS = (
 
 
 def _metrics_names() -> list[str]:
-    from .metrics import available_metrics_backends
+    from ..metrics import available_metrics_backends
 
     return available_metrics_backends()
 
 
 def _metrics_backend(args: argparse.Namespace, err: TextIO) -> Any:
-    from .metrics import metrics_from_name
+    from ..metrics import metrics_from_name
 
     options: dict[str, Any] = {}
     if args.metrics_port is not None:
@@ -210,9 +210,9 @@ def _metrics_backend(args: argparse.Namespace, err: TextIO) -> Any:
 
 
 def _train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .config import TrainerConfig
-    from .storage import storage_from_url
-    from .trainer import Trainer
+    from ..config import TrainerConfig
+    from ..run.trainer import Trainer
+    from ..storage import storage_from_url
 
     if args.demo == (args.data is not None):
         raise _UsageError("give either DATA or --demo")
@@ -301,8 +301,8 @@ def _print_summary(result: Any, out: TextIO) -> None:
 def _predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import pandas as pd
 
-    from .data import load_table
-    from .storage import MANIFEST, FilesystemStorage, load_model, run_from_url
+    from ..data import load_table
+    from ..storage import MANIFEST, FilesystemStorage, load_model, run_from_url
 
     storage, run_id = run_from_url(args.run_dir)
     if not storage.exists(run_id, MANIFEST):
@@ -326,7 +326,7 @@ def _predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _spaces(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .plugins import load_registry
+    from ..plugins import load_registry
 
     registry = load_registry()
     if args.spaces_command == "list":
@@ -349,7 +349,7 @@ def _spaces(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _show_space(registry: Any, args: argparse.Namespace, out: TextIO) -> int:
-    from .search_spaces import SearchContext, describe_search_space, resolve_search_space
+    from ..search_spaces import SearchContext, describe_search_space, resolve_search_space
 
     if args.rows < 10 or args.features < 1:
         raise _UsageError("--rows must be >= 10 and --features >= 1")
@@ -381,7 +381,12 @@ def _show_space(registry: Any, args: argparse.Namespace, out: TextIO) -> int:
 def _cluster(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import shlex
 
-    from .cluster import WORKER_ENVIRONMENT, exec_command, scheduler_command, worker_command
+    from ..cluster.commands import (
+        WORKER_ENVIRONMENT,
+        exec_command,
+        scheduler_command,
+        worker_command,
+    )
 
     if args.command == "scheduler":
         command = scheduler_command(
@@ -436,7 +441,7 @@ def main(
 
 
 def _is_runtime_failure(error: Exception) -> bool:
-    from .errors import StorageError, TrainingError
+    from ..errors import StorageError, TrainingError
 
     return isinstance(error, (TrainingError, StorageError))
 

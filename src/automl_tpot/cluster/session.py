@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from .config import TrainerConfig
-from .errors import ClusterError
+from ..config import TrainerConfig
+from ..errors import ClusterError
 
 __all__ = ["DaskSession", "RoutedClient", "memory_kills", "open_dask_session"]
 

@@ -1,0 +1,21 @@
+"""The host job API: :func:`run_for_job` turns a job payload into a run and one record."""
+
+from .entry import (
+    DETAILS_LIMIT,
+    FAILURE,
+    JOB_STATUSES,
+    details_json,
+    read_failure,
+    run_for_job,
+    validate_payload,
+)
+
+__all__ = [
+    "DETAILS_LIMIT",
+    "FAILURE",
+    "JOB_STATUSES",
+    "details_json",
+    "read_failure",
+    "run_for_job",
+    "validate_payload",
+]

@@ -1,0 +1,1 @@
+"""One run: the Trainer that conducts it, the run writer, the AutoML fallback."""

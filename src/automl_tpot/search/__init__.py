@@ -1,0 +1,1 @@
+"""The search: its time budget, the TPOT run and the generation watcher."""

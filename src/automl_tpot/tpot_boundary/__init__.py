@@ -1,0 +1,1 @@
+"""The TPOT boundary: the only code that touches TPOT beyond its documented public API."""
