@@ -1,4 +1,5 @@
-"""SearchDeadline: the search gets back the reserves the refit and the ensemble will not need."""
+"""The time budget: the search gets back the reserves the refit and the ensemble will not need,
+the channel carries the moving end and stop requests, the hooks replan after each generation."""
 
 from __future__ import annotations
 
@@ -9,23 +10,29 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from automl_tpot import TrainingError
 from automl_tpot.search.budget import (
+    CLOSE_RESERVE,
     ENSEMBLE_FLOOR,
     ENSEMBLE_OVERHEAD,
     ENSEMBLE_USABLE_SHARE,
+    MIN_PER_RUN_SECONDS,
     REFIT_OVERHEAD,
     REFIT_SAFETY,
+    RunBudget,
     SearchDeadline,
 )
-from automl_tpot.search.watcher import GenerationWatcher
+from automl_tpot.search.channel import SearchChannel, StopWatcher
+from automl_tpot.search.hooks import SearchHooks
+from automl_tpot.tpot_boundary import SearchHistory
 
 SCORE = "roc_auc_score"
 
 
-def _history(scores, seconds, errors=None) -> pd.DataFrame:
-    """TPOT's evaluated_individuals columns that the planning reads."""
+def _history(scores, seconds, errors=None) -> SearchHistory:
+    """A history with TPOT's evaluated_individuals columns that the planning reads."""
     submitted = np.arange(len(scores), dtype=float) * 10.0
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             SCORE: scores,
             "Submitted Timestamp": submitted,
@@ -33,6 +40,7 @@ def _history(scores, seconds, errors=None) -> pd.DataFrame:
             "Eval Error": errors if errors is not None else [None] * len(scores),
         }
     )
+    return SearchHistory(frame, SCORE)
 
 
 def _deadline(**overrides) -> SearchDeadline:
@@ -43,7 +51,6 @@ def _deadline(**overrides) -> SearchDeadline:
         ensemble_reserve=6.0,
         cv=5,
         n_workers=2,
-        score_column=SCORE,
     )
     values.update(overrides)
     return SearchDeadline(**values)
@@ -86,55 +93,96 @@ def test_only_the_best_pipelines_size_the_refit_and_failures_do_not_count():
     assert ensemble == 0.0  # the stage is off: nothing kept for it
 
 
-def _evolver(history, max_time_mins=1.0):
-    """The evolver attributes the watcher reads and writes, as TPOT 1.1 keeps them."""
-    return SimpleNamespace(
-        generation=1,
-        population=SimpleNamespace(evaluated_individuals=history),
-        max_time_mins=max_time_mins,
-        scheduled_timeout_time=time.time() + max_time_mins * 60,
-    )
+def test_the_run_budget_shares_the_time_left_between_search_and_reserves():
+    budget = RunBudget(100.0, time.monotonic(), per_run_limit=60.0, ensemble=True)
+    shares = budget.plan_search()
+    assert shares.refit_reserve == pytest.approx(10.0)
+    assert shares.ensemble_reserve == pytest.approx(10.0)
+    assert shares.search_seconds == pytest.approx(100.0 - CLOSE_RESERVE - 20.0, abs=0.5)
+    # one evaluation gets at most a quarter of the search, and never the configured 60 s here
+    assert shares.per_run_seconds == pytest.approx(shares.search_seconds / 4)
 
 
-def _watch(evolver, deadline, should_stop=None) -> GenerationWatcher:
-    estimator = SimpleNamespace(_evolver_instance=evolver)
-    return GenerationWatcher(
-        estimator,
-        lambda _event: None,
-        score_column=SCORE,
-        started_at=time.monotonic(),
-        should_stop=should_stop,
+def test_a_late_start_drops_the_ensemble_reserve_then_refuses_to_search():
+    started = time.monotonic() - 85.0  # 85 of 100 s already gone (a slow cluster start)
+    shares = RunBudget(100.0, started, per_run_limit=60.0, ensemble=True).plan_search()
+    assert shares.ensemble_reserve == 0.0
+    assert shares.per_run_seconds == MIN_PER_RUN_SECONDS
+    with pytest.raises(TrainingError, match="raise time_left"):
+        RunBudget(100.0, time.monotonic() - 99.0, 60.0, ensemble=True).plan_search()
+
+
+def test_the_channel_moves_its_end_until_a_stop_is_requested():
+    channel = SearchChannel(end=time.time() + 60, generations=3)
+    later = time.time() + 90
+    channel.move_end(later)
+    assert channel.end == later
+    channel.request_stop()
+    assert channel.stop_requested and channel.end <= time.time()
+    channel.move_end(time.time() + 120)  # the budget planning no longer wins
+    assert channel.end <= time.time()
+
+
+def test_stragglers_may_wait_for_the_next_generation_except_in_the_last():
+    channel = SearchChannel(end=time.time() + 60, generations=3)
+    assert channel.may_defer(0) and channel.may_defer(1)
+    assert not channel.may_defer(2)
+    assert SearchChannel(end=time.time(), generations=None).may_defer(99)
+
+
+def test_the_stop_watcher_turns_a_hosts_request_into_a_stop():
+    channel = SearchChannel(end=time.time() + 60, generations=None)
+    asked = []
+
+    def should_stop() -> bool:
+        asked.append(True)
+        return len(asked) >= 2
+
+    with StopWatcher(channel, should_stop, interval=0.01):
+        deadline = time.monotonic() + 5
+        while not channel.stop_requested and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert channel.stop_requested
+
+
+def _state(history: SearchHistory, completed: int) -> SimpleNamespace:
+    """What the hooks read of TPOT's generation state (see tests/test_tpot_contract.py)."""
+    return SimpleNamespace(history=lambda _complexity="": history, generations_completed=completed)
+
+
+def _hooks(channel, deadline, events, should_stop=None) -> SearchHooks:
+    return SearchHooks(
+        loop=None,
+        channel=channel,
         deadline=deadline,
+        listener=lambda event, _state: events.append(event),
+        started=time.monotonic(),
+        metric=SCORE,
+        population_size=2,
+        should_stop=should_stop,
     )
 
 
-def test_the_watcher_moves_tpots_budget_check_to_the_planned_end():
-    evolver = _evolver(_history([0.9, 0.8], [0.2, 0.2]))
-    start = evolver.scheduled_timeout_time - 60
+def test_each_generation_reports_progress_then_moves_the_end_to_the_plan():
+    start = time.time()
     deadline = _deadline(run_end=start + 80, planned_end=start + 60)
-    _watch(evolver, deadline).poll()
-    assert deadline.end > start + 60
-    assert evolver.scheduled_timeout_time == deadline.end
-    # TPOT's own check, time.time() - start > max_time_mins * 60, now ends at the same instant
-    assert start + evolver.max_time_mins * 60 == pytest.approx(deadline.end)
+    channel = SearchChannel(end=deadline.end, generations=None)
+    events = []
+    hooks = _hooks(channel, deadline, events)
+    history = _history([0.9, np.nan], [0.2, 0.2], errors=[None, "INVALID"])
+    hooks.generation_evaluated(_state(history, 1))
+    hooks.generation_evaluated(_state(history, 1))  # TPOT retried an empty population: once
+    assert [(e.generation, e.evaluations, e.failures, e.best_score) for e in events] == [
+        (1, 2, 1, 0.9)
+    ]
+    assert channel.end == deadline.end > start + 60
 
 
-def test_a_stop_request_wins_over_more_time():
-    evolver = _evolver(_history([0.9, 0.8], [0.2, 0.2]))
-    start = evolver.scheduled_timeout_time - 60
+def test_a_stop_asked_for_by_the_listener_ends_the_search_before_the_next_generation():
+    start = time.time()
     deadline = _deadline(run_end=start + 80, planned_end=start + 60)
-    watcher = _watch(evolver, deadline, should_stop=lambda: True)
-    watcher._check_stop()
-    watcher.poll()
-    assert evolver.max_time_mins == 0 and evolver.scheduled_timeout_time <= time.time()
-
-
-def test_the_watcher_never_ends_the_search_before_tpots_own_first_end():
-    evolver = _evolver(_history([0.9, 0.8], [0.2, 0.2]))
-    first_end = evolver.scheduled_timeout_time
-    start = first_end - 60
-    # planned before TPOT started its clock, so a little earlier than TPOT's own end
-    deadline = _deadline(run_end=start + 55, planned_end=start + 50)
-    _watch(evolver, deadline).poll()
-    assert evolver.scheduled_timeout_time == first_end
-    assert start + evolver.max_time_mins * 60 == pytest.approx(first_end)
+    channel = SearchChannel(end=deadline.end, generations=None)
+    events = []
+    hooks = _hooks(channel, deadline, events, should_stop=lambda: bool(events))
+    hooks.generation_evaluated(_state(_history([0.9], [0.2]), 1))
+    assert channel.stop_requested and channel.end <= time.time()

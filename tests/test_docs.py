@@ -56,7 +56,8 @@ def test_the_site_builds_with_warnings_as_errors(tmp_path):
     pages = {p.stem for p in (tmp_path / "html").glob("*.html")}
     for page in ("index", "getting-started", "configuration", "tasks-and-metrics", "budgets",
                  "tpot", "parallel", "storage-and-metrics", "alerts", "jobs", "plugins",
-                 "migration", "operations", "api", "cli", "artifacts", "examples", "changelog"):
+                 "migration", "operations", "api", "cli", "artifacts", "examples", "changelog",
+                 "architecture"):
         assert page in pages
     cli = (tmp_path / "html" / "cli.html").read_text(encoding="utf-8")
     assert "automl-tpot scheduler" in cli and "--idle-timeout" in cli

@@ -19,15 +19,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
-from automl_tpot.cluster.loop import call_with_time_limit
-from automl_tpot.ensemble.stage import (
-    WeightedEnsemble,
-    _family,
-    brier_closeness,
-    build_ensemble,
-    greedy_selection,
-)
-from automl_tpot.records.evaluations import describe_pipeline
+from automl_tpot.cluster.worker import call_with_time_limit
+from automl_tpot.ensemble import WeightedEnsemble, brier_closeness, build_ensemble, greedy_selection
+from automl_tpot.ensemble.stage import _family
+from automl_tpot.tpot_boundary import SearchHistory
+from automl_tpot.utils.pipelines import describe_pipeline
 
 
 def _mse_score(truth: np.ndarray):
@@ -171,9 +167,8 @@ def _stage(client, frame, X, y, deadline_in: float = 60.0, best_fitted=None, sho
     return build_ensemble(
         client=client,
         n_workers=2,
-        frame=frame,
-        score_column="roc_auc_score",
-        best_row=0,
+        history=SearchHistory(frame, "roc_auc_score"),
+        best_key=0,
         best_fitted=best_fitted,
         X=X,
         y=y,
@@ -182,7 +177,6 @@ def _stage(client, frame, X, y, deadline_in: float = 60.0, best_fitted=None, sho
         cv=5,
         random_state=0,
         deadline=time.monotonic() + deadline_in,
-        describe=describe_pipeline,
         should_stop=should_stop,
     )
 
@@ -256,5 +250,5 @@ def test_a_family_is_the_final_estimator_and_a_graph_pipeline_is_its_own():
     )
     # a bare estimator (what the auto space exports for its tree models) counts by its class
     assert _family(RandomForestClassifier(n_estimators=7), "b") == "RandomForestClassifier"
-    graph = SimpleNamespace(graph="a networkx graph")
+    graph = SimpleNamespace(graph="a networkx graph", get_params=lambda deep=True: {})
     assert _family(graph, "Graph(a, b)") == "Graph(a, b)"

@@ -298,7 +298,7 @@ def test_an_error_inside_the_search_closes_the_cluster(cancer_table, small_confi
 
 
 def test_evaluation_reasons_name_the_exception():
-    from automl_tpot.cluster.loop import evaluate_on_worker
+    from automl_tpot.cluster.worker import evaluate_on_worker
 
     class Boom:
         def unique_id(self):
@@ -312,41 +312,52 @@ def test_evaluation_reasons_name_the_exception():
     assert outcome == {"error": "exception", "reason": "ValueError: bad pipeline"}
 
 
+def _loop(session, *, end_in: float = 60.0, generations=None):
+    """An evaluation loop on ``session`` with its own channel (the search's end ``end_in``)."""
+    from automl_tpot.cluster.loop import EvaluationLoop
+    from automl_tpot.search.channel import SearchChannel
+
+    channel = SearchChannel(end=time.time() + end_in, generations=generations)
+    return EvaluationLoop(session, channel)
+
+
+def _evaluate(loop, individuals, objective, *, per_run=60.0, generation=0, **data):
+    """One generation through the loop, as the boundary's evolver asks for it."""
+    from automl_tpot.tpot_boundary import EvaluationRequest
+
+    batch = loop.evaluate(
+        EvaluationRequest(
+            individuals=individuals,
+            keys=[individual.unique_id() for individual in individuals],
+            objectives=[objective],
+            objective_kwargs=data,
+            per_run_seconds=per_run,
+            n_columns=1,
+            generation=generation,
+        )
+    )
+    return batch.scores, batch.errors
+
+
 def test_a_generation_does_not_wait_for_its_straggler_which_is_collected_later():
     from helpers.sleepers import Sleeper, sleep_objective
 
     from automl_tpot import TrainerConfig
-    from automl_tpot.cluster.loop import evaluate_individuals
     from automl_tpot.cluster.session import open_dask_session
 
     data = {"X": np.zeros((10, 2)), "y": np.zeros(10)}
     with open_dask_session(TrainerConfig(n_jobs=2)) as session:
+        loop = _loop(session)
         first = [Sleeper(f"fast{i}", 0.2) for i in range(6)] + [Sleeper("slow", 6.0)]
         started = time.monotonic()
-        scores, _, _, errors = evaluate_individuals(
-            first,
-            [sleep_objective],
-            max_eval_time_mins=1,
-            n_expected_columns=1,
-            client=session.client,
-            scheduled_timeout_time=time.time() + 60,
-            **data,
-        )
+        scores, errors = _evaluate(loop, first, sleep_objective, **data)
         first_call = time.monotonic() - started
         assert first_call < 5.0, first_call  # did not wait for the 6 s evaluation
         assert [s[0] for s in scores[:6]] == [0.2] * 6 and errors == [None] * 7
         assert np.isnan(scores[6][0])  # not scored yet, so TPOT asks for it again
 
         second = [Sleeper("slow", 6.0)]  # TPOT asks again (alone: nothing else to wait for)
-        scores, _, _, errors = evaluate_individuals(
-            second,
-            [sleep_objective],
-            max_eval_time_mins=1,
-            n_expected_columns=1,
-            client=session.client,
-            scheduled_timeout_time=time.time() + 60,
-            **data,
-        )
+        scores, errors = _evaluate(loop, second, sleep_objective, generation=1, **data)
         total = time.monotonic() - started
         assert scores == [[6.0]] and errors == [None]
         assert total < 9.0, total  # the straggler ran once, not again from the start
@@ -354,41 +365,40 @@ def test_a_generation_does_not_wait_for_its_straggler_which_is_collected_later()
         assert sum(executed.values()) == 7
 
 
+def test_the_last_generation_waits_for_its_stragglers():
+    from helpers.sleepers import Sleeper, sleep_objective
+
+    from automl_tpot import TrainerConfig
+    from automl_tpot.cluster.session import open_dask_session
+
+    data = {"X": np.zeros((10, 2)), "y": np.zeros(10)}
+    with open_dask_session(TrainerConfig(n_jobs=2)) as session:
+        loop = _loop(session, generations=1)  # generation 0 is the last: nobody would collect
+        individuals = [Sleeper(f"fast{i}", 0.2) for i in range(6)] + [Sleeper("slow", 3.0)]
+        scores, errors = _evaluate(loop, individuals, sleep_objective, **data)
+        assert scores[6] == [3.0] and errors == [None] * 7
+
+
 def test_evaluations_follow_the_search_end_as_it_moves_and_stop_on_the_worker_when_it_passes():
     from helpers.sleepers import Sleeper, sleep_objective
 
     from automl_tpot import TrainerConfig
-    from automl_tpot.cluster.loop import evaluate_individuals
     from automl_tpot.cluster.session import open_dask_session
 
     data = {"X": np.zeros((4, 2)), "y": np.zeros(4)}
-
-    def evaluate(session, individuals, scheduled_in):
-        return evaluate_individuals(
-            individuals,
-            [sleep_objective],
-            max_eval_time_mins=1,
-            n_expected_columns=1,
-            client=session.client,
-            scheduled_timeout_time=time.time() + scheduled_in,
-            **data,
-        )
-
     with open_dask_session(TrainerConfig(n_jobs=1)) as session:
-        # the end moved later than TPOT passed it: a 2 s evaluation past TPOT's 0.5 s is scored
-        later = time.time() + 6
-        session.search_end = lambda: later
-        scores, _, _, errors = evaluate(session, [Sleeper("two", 2.0)], scheduled_in=0.5)
+        # the end moves later while the generation runs: a 2 s evaluation is scored
+        loop = _loop(session, end_in=0.5)
+        loop.channel.move_end(time.time() + 6)
+        scores, errors = _evaluate(loop, [Sleeper("two", 2.0)], sleep_objective, **data)
         assert scores == [[2.0]] and errors == [None]
 
-        # the end moved earlier (a stop): the loop returns, and the worker stops the evaluation
+        # a stop: the loop returns, and the worker stops the evaluation
         started = time.monotonic()
-        soon = time.time() + 1.0
-        session.search_end = lambda: soon
-        scores, _, _, _ = evaluate(session, [Sleeper("long", 30.0)], scheduled_in=60)
+        loop = _loop(session, end_in=1.0)
+        scores, _ = _evaluate(loop, [Sleeper("long", 30.0)], sleep_objective, **data)
         assert np.isnan(scores[0][0])  # not scored: the search's time was up
-        session.search_end = lambda: None
-        scores, _, _, errors = evaluate(session, [Sleeper("next", 0.2)], scheduled_in=60)
+        scores, errors = _evaluate(_loop(session), [Sleeper("next", 0.2)], sleep_objective, **data)
         assert scores == [[0.2]] and errors == [None]
         # the one worker was free again long before the 30 s evaluation would have ended
         assert time.monotonic() - started < 15
@@ -398,33 +408,20 @@ def test_an_over_time_evaluation_is_stopped_on_the_worker():
     from helpers.sleepers import Sleeper, sleep_objective
 
     from automl_tpot import TrainerConfig
-    from automl_tpot.cluster.loop import evaluate_individuals
     from automl_tpot.cluster.session import open_dask_session
 
+    data = {"X": np.zeros(3), "y": np.zeros(3)}
     with open_dask_session(TrainerConfig(n_jobs=1)) as session:
+        loop = _loop(session)
         started = time.monotonic()
-        scores, _, _, errors = evaluate_individuals(
-            [Sleeper("endless", 600)],
-            [sleep_objective],
-            max_eval_time_mins=1.5 / 60,
-            n_expected_columns=1,
-            client=session.client,
-            X=np.zeros(3),
-            y=np.zeros(3),
+        scores, errors = _evaluate(
+            loop, [Sleeper("endless", 600)], sleep_objective, per_run=1.5, **data
         )
         assert errors == ["TIMEOUT"] and np.isnan(scores[0][0])
         assert time.monotonic() - started < 10
-        assert session.failure_reasons["endless"][0] == "timeout"
+        assert loop.reasons["endless"][0] == "timeout"
         # the worker is free again: a new evaluation runs at once
-        quick, _, _, _ = evaluate_individuals(
-            [Sleeper("quick", 0.1)],
-            [sleep_objective],
-            max_eval_time_mins=1,
-            n_expected_columns=1,
-            client=session.client,
-            X=np.zeros(3),
-            y=np.zeros(3),
-        )
+        quick, _ = _evaluate(loop, [Sleeper("quick", 0.1)], sleep_objective, **data)
         assert quick == [[0.1]]
 
 
@@ -434,29 +431,15 @@ def test_a_worker_dask_restarts_for_memory_is_reported_as_memory():
     from helpers.sleepers import Sleeper, allocate_objective, sleep_objective
 
     from automl_tpot import TrainerConfig
-    from automl_tpot.cluster.loop import evaluate_individuals
     from automl_tpot.cluster.session import open_dask_session
 
     data = {"X": np.zeros(3), "y": np.zeros(3)}  # the same objects: scattered once, then again
     with open_dask_session(TrainerConfig(n_jobs=1, memory_limit_mb=700)) as session:
-        scores, _, _, errors = evaluate_individuals(
-            [Sleeper("huge", 3.0)],
-            [allocate_objective],
-            max_eval_time_mins=1,
-            n_expected_columns=1,
-            client=session.client,
-            **data,
-        )
+        loop = _loop(session)
+        scores, errors = _evaluate(loop, [Sleeper("huge", 3.0)], allocate_objective, **data)
         assert errors == ["INVALID"] and np.isnan(scores[0][0])
-        category, reason = session.failure_reasons["huge"]
+        category, reason = loop.reasons["huge"]
         assert category == "memory" and "restarted" in reason
         # the restarted worker lost the scattered data; the next evaluation scatters it again
-        quick, _, _, errors = evaluate_individuals(
-            [Sleeper("quick", 0.1)],
-            [sleep_objective],
-            max_eval_time_mins=1,
-            n_expected_columns=1,
-            client=session.client,
-            **data,
-        )
+        quick, errors = _evaluate(loop, [Sleeper("quick", 0.1)], sleep_objective, **data)
         assert quick == [[0.1]] and errors == [None]

@@ -15,14 +15,10 @@ from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.preprocessing import MaxAbsScaler, StandardScaler
 from tpot.builtin_modules import Passthrough
 
-from automl_tpot.records.evaluations import (
-    describe_pipeline,
-    dumps_json,
-    evaluated_records,
-    leaderboard_from_records,
-    pareto_front_from_records,
-)
-from automl_tpot.utils.pipelines import pipeline_complexity
+from automl_tpot.records.evaluation import EvaluationRecord, leaderboard, pareto_front
+from automl_tpot.tpot_boundary import SearchHistory
+from automl_tpot.utils.jsonio import dumps_json
+from automl_tpot.utils.pipelines import describe_pipeline, pipeline_complexity
 
 
 def test_describe_pipeline_flattens_and_skips_placeholders():
@@ -43,6 +39,21 @@ def test_complexity_counts_operators_and_changed_parameters():
     assert pipeline_complexity(LogisticRegression(C=2.0)) == 1.1
 
 
+class _Individual:
+    """What the history reads of a TPOT individual: its unique id."""
+
+    def __init__(self, uid: str):
+        self.uid = uid
+
+    def unique_id(self) -> str:
+        return self.uid
+
+
+def _records(frame: pd.DataFrame, reasons=None) -> list[EvaluationRecord]:
+    history = SearchHistory(frame, "roc_auc_score", complexity_column="complexity")
+    return history.records(metric="roc_auc", reasons=reasons)
+
+
 def _tpot_like_history() -> pd.DataFrame:
     """A DataFrame with the columns and value kinds TPOT 1.1 puts in evaluated_individuals."""
     return pd.DataFrame(
@@ -51,7 +62,7 @@ def _tpot_like_history() -> pd.DataFrame:
             "complexity": [3.0, np.nan, 2.0, np.nan, 4.0, 1.0],
             "Parents": [np.nan, np.nan, (0,), np.nan, (0, 2), np.nan],
             "Variation_Function": [np.nan, np.nan, "mutate", np.nan, "crossover", np.nan],
-            "Individual": [object()] * 6,
+            "Individual": [_Individual(f"ind{i}") for i in range(6)],
             "Generation": [0.0, 0.0, 1.0, 1.0, 2.0, 0.0],
             "Submitted Timestamp": [1.0, 1.0, 2.0, 2.0, 3.0, 1.0],
             "Completed Timestamp": [1.5, 1.2, 2.5, np.nan, 3.5, 1.1],
@@ -67,9 +78,7 @@ def test_records_are_json_safe_and_classify_every_outcome():
     history.loc[3, "Eval Error"] = None
     history.loc[5, "Eval Error"] = "TIMEOUT"
     history.loc[5, "roc_auc_score"] = np.nan
-    records = evaluated_records(
-        history, score_column="roc_auc_score", complexity_column="complexity", metric="roc_auc"
-    )
+    records = [r.to_dict() for r in _records(history)]
     assert [r["status"] for r in records] == ["ok", "failed", "ok", "not_finished", "ok", "timeout"]
     assert records[4]["parents"] == [0, 2] and records[4]["variation"] == "crossover"
     assert records[1]["score"] is None and records[1]["error"] == "exception"
@@ -79,36 +88,21 @@ def test_records_are_json_safe_and_classify_every_outcome():
 
 
 def test_reasons_from_the_evaluation_loop_become_error_and_reason():
-    history = _tpot_like_history()
-    history["Eval Reason"] = [None, ("memory", "the worker used 900 MiB"), None, None, None, None]
-    records = evaluated_records(
-        history, score_column="roc_auc_score", complexity_column="complexity", metric="roc_auc"
-    )
+    reasons = {"ind1": ("memory", "the worker used 900 MiB"), "ind0": ("timeout", "stale")}
+    records = [r.to_dict() for r in _records(_tpot_like_history(), reasons)]
     assert records[1]["status"] == "failed"
     assert (records[1]["error"], records[1]["reason"]) == ("memory", "the worker used 900 MiB")
     assert all(r["reason"] is None for i, r in enumerate(records) if i != 1)
 
 
 def test_leaderboard_ranks_by_score_then_simplicity():
-    records = evaluated_records(
-        _tpot_like_history(),
-        score_column="roc_auc_score",
-        complexity_column="complexity",
-        metric="roc_auc",
-    )
-    board = leaderboard_from_records(records, k=2)
+    board = [entry.to_dict() for entry in leaderboard(_records(_tpot_like_history()), k=2)]
     assert [(e["rank"], e["id"]) for e in board] == [(1, 2), (2, 4)]
     assert board[0]["scores"] == {"roc_auc": 0.95}
 
 
 def test_pareto_front_keeps_only_non_dominated():
-    records = evaluated_records(
-        _tpot_like_history(),
-        score_column="roc_auc_score",
-        complexity_column="complexity",
-        metric="roc_auc",
-    )
-    front = pareto_front_from_records(records)
+    front = [point.to_dict() for point in pareto_front(_records(_tpot_like_history()))]
     assert [r["id"] for r in front] == [2, 5]
 
 
@@ -120,15 +114,16 @@ _record = st.fixed_dictionaries(
         "complexity": st.none() | st.floats(0, 100, allow_nan=False),
         "pipeline": st.text(max_size=30),
         "metric": st.just("r2"),
-        "eval_seconds": st.none() | st.floats(0, 100),
+        "submitted_at": st.none() | st.floats(0, 100),
         "generation": st.integers(0, 50),
     }
-)
+).map(lambda values: EvaluationRecord(**values))
 
 
-@given(st.lists(_record, max_size=40, unique_by=lambda r: r["id"]))
-def test_front_members_are_never_dominated_and_reports_round_trip(records):
-    front = pareto_front_from_records(records)
+@given(st.lists(_record, max_size=40, unique_by=lambda r: r.id))
+def test_front_members_are_never_dominated_and_reports_round_trip(typed):
+    front = [point.to_dict() for point in pareto_front(typed)]
+    records = [record.to_dict() for record in typed]
     ok = [r for r in records if r["status"] == "ok"]
     for member in front:
         mc = member["complexity"] if member["complexity"] is not None else math.inf
@@ -138,7 +133,8 @@ def test_front_members_are_never_dominated_and_reports_round_trip(records):
                 other["score"] > member["score"] or oc < mc
             )
             assert not strictly_better
-    board = leaderboard_from_records(records, k=5)
+    board = [entry.to_dict() for entry in leaderboard(typed, k=5)]
     assert len(board) == min(5, len(ok))
-    for document in (front, board):
+    for document in (front, board, records):
         assert json.loads(dumps_json(document)) == document
+    assert [EvaluationRecord.from_dict(r) for r in records] == list(typed)

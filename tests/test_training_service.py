@@ -652,7 +652,7 @@ def test_tpot_bad_job_arguments_are_rejected_before_loading_data(
 
 def test_tpot_cancel_while_artifacts_are_written_leaves_no_run(tmp_path, wine_table):
     from automl_tpot import StorageError, Trainer, TrainerConfig
-    from automl_tpot.jobs.entry import _GuardedStorage
+    from automl_tpot.jobs.guards import GuardedStorage
     from automl_tpot.run.fallback import train_baseline
 
     config = TrainerConfig(target_column="target", cv=3, n_jobs=1, random_state=0)
@@ -660,7 +660,7 @@ def test_tpot_cancel_while_artifacts_are_written_leaves_no_run(tmp_path, wine_ta
     storage = FilesystemStorage(tmp_path / "runs")
     # The cancel arrives once the first artifact is on disk, in the middle of write_run.
     cancelled = lambda: (tmp_path / "runs" / "late" / "model.joblib").is_file()  # noqa: E731
-    trainer = Trainer(config, storage=_GuardedStorage(storage, cancelled))
+    trainer = Trainer(config, storage=GuardedStorage(storage, cancelled))
     with pytest.raises(StorageError, match="stopped"):
         trainer.save(result, "late", status="fallback")
     assert storage.list_runs() == [] and not (tmp_path / "runs" / "late").exists()

@@ -10,11 +10,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestRegress
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from automl_tpot.search_spaces.tuned import (
-    SeededSearchSpace,
-    TunedEstimatorIndividual,
-    strong_defaults_space,
-)
+from automl_tpot.search_spaces.tuned import SeededSearchSpace, strong_defaults_space
+from automl_tpot.tpot_boundary.nodes import TunedEstimatorIndividual
 
 POPULATION = 10
 

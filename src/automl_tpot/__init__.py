@@ -22,6 +22,7 @@ from .errors import (
     JobRejected,
     SearchSpaceError,
     StorageError,
+    TPOTCompatibilityError,
     TrainingCancelled,
     TrainingError,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "Storage",
     "StorageError",
     "StoredRun",
+    "TPOTCompatibilityError",
     "TabularModel",
     "Trainer",
     "TrainingCancelled",
@@ -84,7 +86,7 @@ _LAZY = {
     "StoredRun": "storage",
     "TabularModel": "model",
     "Trainer": "run.trainer",
-    "TrainingResult": "records.evaluations",
+    "TrainingResult": "run.result",
     "load_model": "storage",
     "load_run": "storage",
     "metrics_from_name": "metrics",
@@ -104,8 +106,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .model import TabularModel
     from .plugins import SearchSpaceDefinition
-    from .records.evaluations import TrainingResult
     from .records.events import Alert, GenerationProgress
+    from .run.result import TrainingResult
     from .run.trainer import Trainer
     from .search_spaces import SearchContext
     from .storage import (

@@ -18,14 +18,20 @@ from typing import Any
 
 #: old module -> the modules that hold its names now, searched in order.
 MOVED: dict[str, tuple[str, ...]] = {
-    "automl_tpot.trainer": ("automl_tpot.run.trainer",),
+    "automl_tpot.trainer": ("automl_tpot.run.trainer", "automl_tpot.search.plan"),
     "automl_tpot.fallback": ("automl_tpot.run.fallback",),
-    "automl_tpot.results": ("automl_tpot.records.evaluations",),
+    "automl_tpot.results": (
+        "automl_tpot.run.result",
+        "automl_tpot.records.evaluation",
+        "automl_tpot.records.documents",
+        "automl_tpot.utils.pipelines",
+        "automl_tpot.utils.jsonio",
+    ),
     "automl_tpot.objectives": ("automl_tpot.utils.pipelines",),
-    "automl_tpot.progress": ("automl_tpot.records.events", "automl_tpot.search.watcher"),
+    "automl_tpot.progress": ("automl_tpot.records.events",),
     "automl_tpot.budget": ("automl_tpot.search.budget",),
     "automl_tpot.parallel": ("automl_tpot.cluster.session",),
-    "automl_tpot.evaluation": ("automl_tpot.cluster.loop",),
+    "automl_tpot.evaluation": ("automl_tpot.cluster.loop", "automl_tpot.cluster.worker"),
     "automl_tpot.transformers": ("automl_tpot.model.transformers",),
 }
 

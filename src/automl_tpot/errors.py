@@ -20,6 +20,7 @@ __all__ = [
     "JobRejected",
     "SearchSpaceError",
     "StorageError",
+    "TPOTCompatibilityError",
     "TrainingCancelled",
     "TrainingError",
 ]
@@ -57,6 +58,26 @@ class SearchSpaceError(AutoMLTPOTError, ValueError):
 
 class StorageError(AutoMLTPOTError):
     """Artifacts could not be written to or read from a storage backend."""
+
+
+class TPOTCompatibilityError(AutoMLTPOTError, ImportError):
+    """The installed TPOT is not a release this library was written for, or lacks a name the
+    TPOT boundary (:mod:`automl_tpot.tpot_boundary`) relies on.
+
+    Attributes:
+        found: the installed TPOT version.
+        supported: the supported range, as a version specifier.
+        missing: what is wrong: the version itself, or the module, class or method not found.
+    """
+
+    def __init__(self, found: str, supported: str, missing: str):
+        self.found = found
+        self.supported = supported
+        self.missing = missing
+        super().__init__(
+            f"TPOT {found} cannot be used (automl-tpot supports tpot{supported}): {missing}; "
+            f"install a supported release, e.g. pip install 'tpot{supported}'"
+        )
 
 
 class TrainingError(AutoMLTPOTError):

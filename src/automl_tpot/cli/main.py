@@ -21,12 +21,11 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ..errors import AutoMLTPOTError
+from .commands import cluster_command, spaces_command
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 
 __all__ = ["main", "build_parser", "demo_table"]
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 
 DEMO_TARGET = "diagnosis"
 
@@ -200,7 +199,7 @@ def _metrics_backend(args: argparse.Namespace, err: TextIO) -> Any:
     options: dict[str, Any] = {}
     if args.metrics_port is not None:
         if args.metrics != "prometheus":
-            raise _UsageError("--metrics-port needs --metrics prometheus")
+            raise UsageError("--metrics-port needs --metrics prometheus")
         options = {"port": args.metrics_port, "addr": args.metrics_addr}
     if args.metrics == "logging" and not logging.getLogger().handlers:
         logging.basicConfig(
@@ -215,7 +214,7 @@ def _train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..storage import storage_from_url
 
     if args.demo == (args.data is not None):
-        raise _UsageError("give either DATA or --demo")
+        raise UsageError("give either DATA or --demo")
     overrides = {k: getattr(args, k) for k in _CONFIG_OPTIONS if getattr(args, k) is not None}
     if args.demo:
         overrides.setdefault("target_column", DEMO_TARGET)
@@ -307,7 +306,7 @@ def _predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     storage, run_id = run_from_url(args.run_dir)
     if not storage.exists(run_id, MANIFEST):
         what = "run folder" if isinstance(storage, FilesystemStorage) else "run"
-        raise _UsageError(f"{args.run_dir} is not a complete {what} (no {MANIFEST})")
+        raise UsageError(f"{args.run_dir} is not a complete {what} (no {MANIFEST})")
     model = load_model(storage, run_id)
     rows = load_table(args.data)
     started = time.monotonic()
@@ -325,96 +324,6 @@ def _predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _spaces(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ..plugins import load_registry
-
-    registry = load_registry()
-    if args.spaces_command == "list":
-        rows = [
-            (
-                f"{space.name}:NAME" if space.definition.parametrized else space.name,
-                space.distribution,
-                ",".join(space.definition.tasks),
-                space.definition.description,
-            )
-            for space in sorted(registry.spaces.values(), key=lambda s: s.name)
-        ]
-        header = ("NAME", "PROVIDER", "TASKS", "DESCRIPTION")
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
-        for row in [header, *rows]:
-            cells = [f"{cell:<{widths[i]}}" for i, cell in enumerate(row[:3])]
-            print("  ".join([*cells, row[3]]), file=out)
-        return EXIT_OK
-    return _show_space(registry, args, out)
-
-
-def _show_space(registry: Any, args: argparse.Namespace, out: TextIO) -> int:
-    from ..search_spaces import SearchContext, describe_search_space, resolve_search_space
-
-    if args.rows < 10 or args.features < 1:
-        raise _UsageError("--rows must be >= 10 and --features >= 1")
-    space, _argument = registry.get(args.name)
-    definition = space.definition
-    task = args.task or definition.tasks[0]
-    names = tuple(f"x{i}" for i in range(args.features))
-    context = SearchContext(
-        task=task,
-        n_rows=args.rows,
-        n_features=args.features,
-        n_classes=2 if task == "classification" else None,
-        numeric_columns=names,
-        categorical_columns=(),
-        random_state=0,
-        column_indices={name: (i,) for i, name in enumerate(names)},
-        feature_names=names,
-    )
-    built = resolve_search_space(args.name, context, registry)
-    print(f"{args.name}  (from {space.distribution}; entry point {space.entry_point})", file=out)
-    print(f"tasks: {', '.join(definition.tasks)}", file=out)
-    print(definition.details or definition.description, file=out)
-    print(f"\nBuilt for {task} on {args.rows} rows x {args.features} numeric features:", file=out)
-    for line in describe_search_space(built, indent=1):
-        print(line, file=out)
-    return EXIT_OK
-
-
-def _cluster(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import shlex
-
-    from ..cluster.commands import (
-        WORKER_ENVIRONMENT,
-        exec_command,
-        scheduler_command,
-        worker_command,
-    )
-
-    if args.command == "scheduler":
-        command = scheduler_command(
-            args.scheduler_file,
-            idle_timeout=args.idle_timeout,
-            host=args.host,
-            port=args.port,
-            dashboard=not args.no_dashboard,
-        )
-        env: dict[str, str] = {}
-    else:
-        command = worker_command(
-            args.scheduler_file, memory_limit=args.memory_limit, name=args.name, host=args.host
-        )
-        env = dict(WORKER_ENVIRONMENT)
-    line = " ".join([*(f"{k}={v}" for k, v in env.items()), shlex.join(command)])
-    if args.print:
-        print(line, file=out)
-        return EXIT_OK
-    print(f"automl-tpot {args.command}: exec {line}", file=err)
-    exec_command(command, env)
-    return EXIT_FAILED  # pragma: no cover - exec does not return
-
-
-class _UsageError(Exception):
-    pass
-
-
 def main(
     argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
@@ -426,13 +335,13 @@ def main(
     handlers = {
         "train": _train,
         "predict": _predict,
-        "spaces": _spaces,
-        "scheduler": _cluster,
-        "worker": _cluster,
+        "spaces": spaces_command,
+        "scheduler": cluster_command,
+        "worker": cluster_command,
     }
     try:
         return handlers[args.command](args, out, err)
-    except (AutoMLTPOTError, _UsageError) as error:
+    except (AutoMLTPOTError, UsageError) as error:
         print(f"automl-tpot {args.command}: error: {error}", file=err)
         return EXIT_USAGE if not _is_runtime_failure(error) else EXIT_FAILED
     except KeyboardInterrupt:

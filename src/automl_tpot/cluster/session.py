@@ -15,8 +15,9 @@ from typing import Any
 
 from ..config import TrainerConfig
 from ..errors import ClusterError
+from ..utils.notify import notify
 
-__all__ = ["DaskSession", "RoutedClient", "memory_kills", "open_dask_session"]
+__all__ = ["DaskSession", "memory_kills", "open_dask_session"]
 
 log = logging.getLogger(__name__)
 
@@ -29,49 +30,11 @@ def _warm_up() -> bool:
     return True
 
 
-class _WorkersView:
-    """What TPOT 1.1 reads from ``client.cluster``: a live mapping of the scheduler's workers.
-
-    A client connected through a scheduler file has no ``cluster`` object, and TPOT's own
-    evaluation loop sizes its queue with ``len(client.cluster.workers)``.
-    """
-
-    def __init__(self, session: DaskSession):
-        self._session = session
-
-    @property
-    def workers(self) -> dict[str, Any]:
-        client = self._session.current
-        return dict(client.scheduler_info(n_workers=-1).get("workers", {}))
-
-
-class RoutedClient:
-    """The client TPOT is given: delegates to the session's *current* Dask client.
-
-    After a fallback the session swaps the client underneath, so TPOT (which keeps the object it
-    was given for the whole fit) carries on on the local cluster. It also carries the ``cluster``
-    view TPOT needs and lets :mod:`automl_tpot.evaluation` recognise the runs it should handle.
-    """
-
-    def __init__(self, session: DaskSession):
-        self.session = session
-        self.cluster = _WorkersView(session)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name in ("session", "cluster"):  # half-built (copy, pickle)
-            raise AttributeError(name)
-        return getattr(self.session.current, name)
-
-    def __repr__(self) -> str:
-        return f"<RoutedClient mode={self.session.mode!r} client={self.session.current!r}>"
-
-
 class DaskSession:
     """An open Dask client, what it runs on, and the watchdog's fallback.
 
     Attributes:
-        client: the :class:`RoutedClient` to hand to TPOT.
-        current: the ``distributed.Client`` in use right now.
+        current: the ``distributed.Client`` in use right now (a fallback replaces it).
         mode_requested: the configured ``parallel_mode``.
         mode: the mode in use now (``"local"`` after a fallback).
         n_workers: workers available when the session (or its fallback) opened.
@@ -91,15 +54,7 @@ class DaskSession:
         self.n_workers = 0
         self.started_in = 0.0
         self.fallback_reason: str | None = None
-        #: Whether a generation may leave its stragglers running for the next one (set by the
-        #: Trainer: not in the last generation, whose stragglers nobody would collect).
-        self.may_defer: Callable[[], bool] = lambda: True
-        #: The search's end as it stands now (a ``time.time()`` instant), or ``None`` to keep the
-        #: one TPOT passed to the evaluation loop (set by the Trainer: the end moves when a stop
-        #: is requested and when the budget planning gives the search more time).
-        self.search_end: Callable[[], float | None] = lambda: None
         self.current: Any = None
-        self.client = RoutedClient(self)
         self._stack = stack
         self._on_fallback = on_fallback
 
@@ -160,10 +115,7 @@ class DaskSession:
         self._start_local(n_workers=1)
         self.started_in += time.monotonic() - started
         if self._on_fallback is not None:
-            try:
-                self._on_fallback(reason)
-            except Exception:
-                log.warning("fallback listener raised; ignoring", exc_info=True)
+            notify(self._on_fallback, reason, what="the parallel fallback listener")
 
     def info(self) -> dict[str, Any]:
         """A JSON-safe summary for the run's result."""

@@ -21,27 +21,12 @@ import attrs
 from attrs import define, field
 
 from ..errors import ConfigError
+from .environment import ENV_VARIABLES, env_variable_for, values_from_env
 
 __all__ = ["TrainerConfig", "ENV_VARIABLES", "PAYLOAD_JOB_KEYS", "default_n_jobs"]
 
 TASKS = ("auto", "classification", "regression")
 PARALLEL_MODES = ("local", "distributed")
-
-#: Environment variable -> TrainerConfig field. Names are a contract of the host deployment.
-ENV_VARIABLES: dict[str, str] = {
-    "TPOT__GENERATIONS": "generations",
-    "TPOT__POPULATION_SIZE": "population_size",
-    "TPOT_PARALLEL_MODE": "parallel_mode",
-    "TPOT__N_JOBS": "n_jobs",
-    "TPOT__MEMORY_LIMIT_MB": "memory_limit_mb",
-    "TPOT__DASK_SCHEDULER_FILE": "scheduler_file",
-    "TPOT__TIME_LEFT": "time_left",
-    # A config dict as JSON text or the path of a JSON file; it becomes the search space.
-    "TPOT__CONFIG_DICT": "search_space",
-    "TPOT__PARALLEL_FALLBACK": "parallel_fallback",
-    "TPOT__CLUSTER_WAIT": "cluster_wait",
-    "TPOT__ENSEMBLE": "ensemble",
-}
 
 #: Payload keys that belong to the job rather than to the training configuration.
 PAYLOAD_JOB_KEYS = frozenset({"dataset_id"})
@@ -124,7 +109,7 @@ def _search_space_value(value: Any) -> Any:
     text = value.strip()
     if text.startswith(("{", "[")) or text.endswith(".json"):
         from ..errors import SearchSpaceError
-        from ..search_spaces.config_dict import load_config_dict
+        from .config_dict import load_config_dict
 
         try:
             return load_config_dict(value)
@@ -143,7 +128,7 @@ def _search_space(_instance: Any, attribute: attrs.Attribute, value: Any) -> Non
         return
     if isinstance(value, Mapping):
         from ..errors import SearchSpaceError
-        from ..search_spaces.config_dict import check_config_dict
+        from .config_dict import check_config_dict
 
         try:
             check_config_dict(value)
@@ -278,9 +263,9 @@ class TrainerConfig:
         """
         origin: dict[str, str] = {}
         values: dict[str, Any] = {}
-        env_values = _values_from_env(os.environ if env is None else env)
+        env_values = values_from_env(os.environ if env is None else env)
         values.update(env_values)
-        origin.update({name: _env_variable_for(name) for name in env_values})
+        origin.update({name: env_variable_for(name) for name in env_values})
         if payload is not None:
             payload_values = _values_from_payload(payload)
             values.update(payload_values)
@@ -372,59 +357,4 @@ def _values_from_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
         if key not in known:
             allowed = sorted(known | PAYLOAD_JOB_KEYS)
             raise ConfigError(key, value, "a known payload key: " + ", ".join(allowed))
-    return values
-
-
-def _env_variable_for(name: str) -> str:
-    return next(variable for variable, field_name in ENV_VARIABLES.items() if field_name == name)
-
-
-_INT_FIELDS = {"generations", "population_size", "n_jobs", "memory_limit_mb"}
-_FLOAT_FIELDS = {"time_left", "cluster_wait"}
-_BOOL_FIELDS = {"parallel_fallback", "ensemble"}
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-def _config_dict_from_env(raw: str, variable: str) -> dict[str, Any]:
-    from ..errors import SearchSpaceError
-    from ..search_spaces.config_dict import load_config_dict
-
-    try:
-        return load_config_dict(raw)
-    except SearchSpaceError as error:
-        raise ConfigError(
-            "search_space",
-            raw,
-            f"a config dict as JSON text or a JSON file path ({error})",
-            source=variable,
-        ) from None
-
-
-def _values_from_env(env: Mapping[str, str]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for variable, name in ENV_VARIABLES.items():
-        raw = env.get(variable)
-        if raw is None or not str(raw).strip():
-            continue
-        raw = str(raw).strip()
-        if name in _INT_FIELDS:
-            try:
-                values[name] = int(raw)
-            except ValueError:
-                raise ConfigError(name, raw, "an integer", source=variable) from None
-        elif name in _FLOAT_FIELDS:
-            try:
-                values[name] = float(raw)
-            except ValueError:
-                raise ConfigError(name, raw, "a number of seconds", source=variable) from None
-        elif variable == "TPOT__CONFIG_DICT":
-            values[name] = _config_dict_from_env(raw, variable)
-        elif name in _BOOL_FIELDS:
-            if raw.lower() not in _TRUE | _FALSE:
-                allowed = "one of 1/0, true/false, yes/no, on/off"
-                raise ConfigError(name, raw, allowed, source=variable)
-            values[name] = raw.lower() in _TRUE
-        else:
-            values[name] = raw
     return values

@@ -8,8 +8,6 @@ raw rows shaped like the training table.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,16 +15,15 @@ import pandas as pd
 from attrs import define, field
 
 from ..errors import DataError
+from .loading import DataSource, load_table
 
 __all__ = [
     "FeatureTypes",
     "PreparedData",
-    "load_table",
     "infer_task",
     "detect_feature_types",
+    "prepare_table",
     "prepare_training_data",
-    "build_preprocessor",
-    "output_columns",
 ]
 
 #: Distinct values up to which an integer target is taken as class labels by ``task="auto"``.
@@ -36,30 +33,6 @@ MAX_CLASSES_FOR_AUTO = 20
 HIGH_CARDINALITY = 50
 #: How many of a high-cardinality column's values get a column of their own.
 TOP_CATEGORIES = 20
-
-DataSource = pd.DataFrame | str | os.PathLike
-
-
-def load_table(source: DataSource) -> pd.DataFrame:
-    """Return ``source`` as a DataFrame: a DataFrame as is, or a CSV / Parquet file read."""
-    if isinstance(source, pd.DataFrame):
-        return source
-    if not isinstance(source, (str, os.PathLike)):
-        raise DataError(
-            f"training data must be a pandas DataFrame or a CSV / Parquet path, "
-            f"not {type(source).__name__}"
-        )
-    path = Path(source)
-    suffix = path.suffix.lower()
-    readers = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
-    if suffix not in readers:
-        raise DataError(f"cannot read {str(path)!r}: expected a .csv, .parquet or .pq file")
-    if not path.is_file():
-        raise DataError(f"cannot read {str(path)!r}: no such file")
-    try:
-        return readers[suffix](path)
-    except Exception as error:  # the readers raise many unrelated types
-        raise DataError(f"cannot read {str(path)!r}: {error}") from error
 
 
 @define(frozen=True)
@@ -307,110 +280,19 @@ def prepare_training_data(
     )
 
 
-# --- preprocessing ----------------------------------------------------------------------------
+def prepare_table(
+    data: DataSource | PreparedData, target_column: str | None, task: str = "auto", cv: int = 5
+) -> PreparedData:
+    """``data`` loaded and prepared; data prepared already (for the same target) as it is, so a
+    job prepares its table once.
 
-
-def as_category_strings(values: Any) -> np.ndarray:
-    """Cast a 2-D block of categorical values to strings, keeping missing values as NaN.
-
-    One-hot encoding needs one value type per column; mixed ``int``/``str``/``bool`` cells in a
-    column (common after CSV round trips) would otherwise make it fail.
+    Raises:
+        DataError: the table cannot be used, or was prepared for another target.
     """
-    frame = pd.DataFrame(values)
-    out = frame.astype(object).where(frame.notna(), np.nan)
-    out = out.map(lambda v: v if (isinstance(v, float) and np.isnan(v)) else str(v))
-    return out.to_numpy(dtype=object)
-
-
-def as_float_booleans(values: Any) -> np.ndarray:
-    """Cast a 2-D block of booleans (possibly with missing values) to floats 0.0 / 1.0 / NaN."""
-    frame = pd.DataFrame(values)
-    return frame.apply(
-        lambda col: col.map(lambda v: np.nan if pd.isna(v) else float(bool(v)))
-    ).to_numpy(dtype=float)
-
-
-def build_preprocessor(feature_types: FeatureTypes):
-    """The unfitted scikit-learn transformer that turns raw rows into a numeric matrix.
-
-    Unseen categories at prediction time are encoded as all zeros (or as "infrequent" for
-    high-cardinality columns); missing values anywhere are imputed.
-    """
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
-
-    def one_hot(encoder: OneHotEncoder):
-        # Strings first (one type per column), missing values as a category of their own.
-        return make_pipeline(
-            FunctionTransformer(as_category_strings, feature_names_out="one-to-one"),
-            SimpleImputer(strategy="constant", fill_value="(missing)"),
-            encoder,
-        )
-
-    booleans = make_pipeline(
-        FunctionTransformer(as_float_booleans, feature_names_out="one-to-one"),
-        SimpleImputer(strategy="most_frequent"),
-    )
-    candidates = [
-        ("numeric", SimpleImputer(strategy="median", add_indicator=True), feature_types.numeric),
-        ("boolean", booleans, feature_types.boolean),
-        (
-            "categorical",
-            one_hot(OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
-            feature_types.categorical,
-        ),
-        (
-            "text",
-            one_hot(
-                OneHotEncoder(
-                    handle_unknown="infrequent_if_exist",
-                    max_categories=TOP_CATEGORIES + 1,
-                    sparse_output=False,
-                )
-            ),
-            feature_types.text,
-        ),
-    ]
-    parts = [
-        (name, transformer, list(columns)) for name, transformer, columns in candidates if columns
-    ]
-    return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
-
-
-def output_columns(preprocessor: Any) -> dict[str, tuple[int, ...]]:
-    """Map each raw column to the columns it became in the fitted preprocessor's output.
-
-    The search sees the preprocessed matrix, so anything that names raw columns (feature groups
-    for ``FSSNode``) must be translated to these indices. Missing-value indicators belong to the
-    column they flag; one-hot columns (including the "infrequent" one) to their source column.
-    Derived from the fitted transformers' public attributes, never from parsed feature names.
-    """
-    out: dict[str, list[int]] = {}
-    for name, transformer, columns in preprocessor.transformers_:
-        if name == "remainder" or transformer == "drop":
-            continue
-        start = preprocessor.output_indices_[name].start
-        columns = [str(c) for c in columns]
-        final = transformer.steps[-1][1] if hasattr(transformer, "steps") else transformer
-        if hasattr(final, "categories_"):  # OneHotEncoder
-            infrequent = getattr(final, "infrequent_categories_", [None] * len(columns))
-            offset = start
-            blocks = zip(columns, final.categories_, infrequent, strict=True)
-            for column, categories, rare in blocks:
-                width = len(categories) if rare is None else len(categories) - len(rare) + 1
-                out.setdefault(column, []).extend(range(offset, offset + width))
-                offset += width
-            continue
-        # imputers (numeric, boolean): one output per input, then the missing-value indicators
-        for i, column in enumerate(columns):
-            out.setdefault(column, []).append(start + i)
-        indicator = getattr(final, "indicator_", None)
-        if indicator is not None:
-            for j, feature in enumerate(indicator.features_):
-                out.setdefault(columns[int(feature)], []).append(start + len(columns) + j)
-    width = sum(s.stop - s.start for s in preprocessor.output_indices_.values())
-    if sorted(i for indices in out.values() for i in indices) != list(range(width)):
-        raise DataError("internal: the preprocessed columns could not be traced to the raw columns")
-    return {column: tuple(indices) for column, indices in out.items()}
+    if isinstance(data, PreparedData):
+        if str(data.target.name) != str(target_column):
+            raise DataError(
+                f"the data was prepared for target {data.target.name!r}, not {target_column!r}"
+            )
+        return data
+    return prepare_training_data(load_table(data), target_column, task, cv)

@@ -1,6 +1,19 @@
 """The ensemble stage: after the search, a weighted average of the best pipelines, kept only
-when it scores better on the search's own folds."""
+when it scores better on the search's own folds.
 
-from .stage import EnsembleOutcome, WeightedEnsemble, build_ensemble, greedy_selection
+``WeightedEnsemble`` itself lives in :mod:`automl_tpot.model.ensemble` (a stored model may hold
+it); it is re-exported here, where models stored before 0.1.0 look for it.
+"""
 
-__all__ = ["EnsembleOutcome", "WeightedEnsemble", "build_ensemble", "greedy_selection"]
+from ..model.ensemble import WeightedEnsemble
+from .selection import brier_closeness, greedy_selection
+from .stage import EnsembleOutcome, build_ensemble, run_ensemble_stage
+
+__all__ = [
+    "EnsembleOutcome",
+    "WeightedEnsemble",
+    "brier_closeness",
+    "build_ensemble",
+    "greedy_selection",
+    "run_ensemble_stage",
+]

@@ -2,10 +2,10 @@
 
 Why: on small, noisy tables many pipelines score within noise of each other, and the single one
 with the best cross-validation score is partly chosen by luck; it often does worse on new rows
-than an average of several good ones. Greedy ensemble selection (Caruana et al., 2004) picks
-weights from out-of-fold predictions computed on the search's own folds, so the ensemble's
-cross-validated score is comparable with the single pipelines' scores. The ensemble replaces
-the search's best pipeline only when that score is higher.
+than an average of several good ones. The weights are chosen (:mod:`.selection`) from
+out-of-fold predictions computed on the search's own folds, so the ensemble's cross-validated
+score is comparable with the single pipelines' scores. The ensemble replaces the search's best
+pipeline only when that score is higher.
 
 Everything here runs inside the time budget: the out-of-fold predictions and the final fits run
 on the search's Dask workers in parallel, candidates are taken only while their recorded
@@ -15,92 +15,37 @@ evaluation time fits what is left, and whatever has not finished at the deadline
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
-from sklearn.utils.metaestimators import available_if
+from sklearn.base import clone
 
-from ..cluster.loop import call_with_time_limit
+from ..cluster.session import DaskSession
+from ..cluster.worker import call_with_time_limit
+from ..data import PreparedData
+from ..model.ensemble import WeightedEnsemble
+from ..search.plan import SearchPlan
+from ..tpot_boundary import FittedSearch, SearchHistory
+from ..utils.pipelines import children, describe_pipeline, final_estimator
+from .selection import TIE, brier_closeness, fold_score, greedy_selection
 
-__all__ = ["EnsembleOutcome", "WeightedEnsemble", "build_ensemble", "greedy_selection"]
+__all__ = ["EnsembleOutcome", "build_ensemble", "run_ensemble_stage"]
 
+log = logging.getLogger(__name__)
 
 #: Pipelines considered for the ensemble, best first.
 MAX_CANDIDATES = 8
 #: At most this many candidates share a final estimator class (variety beats near-copies).
 MAX_PER_FAMILY = 2
-#: Greedy selection steps (each adds one unit of weight to one member).
-SELECTION_ROUNDS = 20
-#: Scores closer than this are ties. On metrics such as balanced accuracy, averaging often leaves
-#: the decisions, and so the score, as they were: for classifiers the Brier score of the averaged
-#: probabilities then decides, and an average that ties the best single pipeline's score with
-#: better probabilities replaces it.
-TIE = 1e-12
 #: The stage is skipped when less than this many seconds are left.
 MIN_SECONDS = 2.0
 #: Seconds between looks at the stop request while waiting for the workers.
 WAIT_SLICE = 0.25
-
-
-class WeightedEnsemble(BaseEstimator):
-    """The weighted average of fitted pipelines' predictions (class probabilities for a
-    classifier), as chosen by :func:`build_ensemble`.
-
-    Args:
-        members: the pipelines; fitted ones are used as they are, :meth:`fit` refits clones.
-        weights: one non-negative weight per member.
-        task: ``"classification"`` or ``"regression"``.
-    """
-
-    def __init__(self, members: Sequence[Any], weights: Sequence[float], task: str):
-        self.members = members
-        self.weights = weights
-        self.task = task
-
-    def __sklearn_tags__(self):  # noqa: D105 - scikit-learn's estimator type
-        tags = super().__sklearn_tags__()
-        tags.estimator_type = "classifier" if self.task == "classification" else "regressor"
-        return tags
-
-    @property
-    def _normalised_weights(self) -> np.ndarray:
-        weights = np.asarray(self.weights, dtype=float)
-        return weights / weights.sum()
-
-    def fit(self, X: Any, y: Any) -> WeightedEnsemble:
-        """Fit a clone of every member on ``X``, ``y``."""
-        self.members = [clone(member).fit(X, y) for member in self.members]
-        return self
-
-    @property
-    def classes_(self) -> np.ndarray:
-        """The classes of the members (they were all fitted on the same labels)."""
-        return self.members[0].classes_
-
-    def _is_classifier(self) -> bool:
-        return self.task == "classification"
-
-    @available_if(_is_classifier)
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """The weighted mean of the members' class probabilities."""
-        return sum(
-            w * np.asarray(m.predict_proba(X))
-            for w, m in zip(self._normalised_weights, self.members, strict=True)
-        )
-
-    def predict(self, X: Any) -> np.ndarray:
-        """The most probable class (classification) or the weighted mean prediction."""
-        if self.task == "classification":
-            return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-        return sum(
-            w * np.asarray(m.predict(X), dtype=float)
-            for w, m in zip(self._normalised_weights, self.members, strict=True)
-        )
 
 
 @dataclass
@@ -128,118 +73,6 @@ class EnsembleOutcome:
     reason: str = ""
     seconds: float = 0.0
     error: str | None = None
-
-
-# --- scoring fixed predictions ------------------------------------------------------------------
-
-
-class _FixedClassifier(ClassifierMixin, BaseEstimator):
-    """Hands precomputed probabilities to a scikit-learn scorer."""
-
-    def __init__(self, proba: np.ndarray, classes: np.ndarray):
-        self.proba = proba
-        self.classes = classes
-
-    @property
-    def classes_(self) -> np.ndarray:
-        return self.classes
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        return self.proba
-
-    def predict(self, X: Any) -> np.ndarray:
-        return self.classes[np.argmax(self.proba, axis=1)]
-
-
-class _FixedRegressor(RegressorMixin, BaseEstimator):
-    """Hands precomputed predictions to a scikit-learn scorer."""
-
-    def __init__(self, prediction: np.ndarray):
-        self.prediction = prediction
-
-    def predict(self, X: Any) -> np.ndarray:
-        return self.prediction
-
-
-def _fold_score(
-    scorer: Any, task: str, prediction: np.ndarray, y: np.ndarray, folds, classes
-) -> float:
-    """The mean over folds of ``scorer`` on out-of-fold predictions, as TPOT's CV computes it."""
-    scores = []
-    for test in folds:
-        if task == "classification":
-            fixed: Any = _FixedClassifier(prediction[test], classes)
-        else:
-            fixed = _FixedRegressor(prediction[test])
-        scores.append(scorer(fixed, np.zeros((len(test), 1)), y[test]))
-    return float(np.mean(scores))
-
-
-def greedy_selection(
-    predictions: Sequence[np.ndarray],
-    score: Any,
-    rounds: int = SELECTION_ROUNDS,
-    deadline: float | None = None,
-    tiebreak: Any = None,
-) -> tuple[list[int], float]:
-    """Caruana's forward selection with replacement.
-
-    ``score(prediction) -> float`` (higher is better). Returns how often each member was picked
-    (its weight) and the best score reached; the first pick is the best single member. Scores
-    within :data:`TIE` of each other tie: ``tiebreak(prediction) -> float`` (higher is better;
-    for classifiers, how close the averaged probabilities come to the labels) settles them, and
-    without it the earlier member and the earlier weights win. Stops early at ``deadline`` (a
-    ``time.monotonic()`` instant) with the best weights so far.
-    """
-
-    def beats(value: float, prediction: np.ndarray, other: float, other_prediction: Any) -> bool:
-        if value > other + TIE:
-            return True
-        if tiebreak is None or other_prediction is None or value < other - TIE:
-            return False
-        return bool(tiebreak(prediction) > tiebreak(other_prediction))
-
-    counts = [0] * len(predictions)
-    total: np.ndarray | None = None
-    best_counts, best_score, best_average = list(counts), -math.inf, None
-    for step in range(1, rounds + 1):
-        if deadline is not None and step > 1 and time.monotonic() > deadline:
-            break
-        choice, choice_score, choice_total, choice_average = -1, -math.inf, None, None
-        for index, prediction in enumerate(predictions):
-            if deadline is not None and step > 1 and time.monotonic() > deadline:
-                return best_counts, best_score
-            candidate = prediction if total is None else total + prediction
-            average = candidate / step
-            value = score(average)
-            if beats(value, average, choice_score, choice_average):
-                choice, choice_score, choice_total, choice_average = (
-                    index,
-                    value,
-                    candidate,
-                    average,
-                )
-        if choice < 0:
-            break
-        counts[choice] += 1
-        total = choice_total
-        if beats(choice_score, choice_average, best_score, best_average):
-            best_counts, best_average = list(counts), choice_average
-            best_score = max(choice_score, best_score)
-    return best_counts, best_score
-
-
-def brier_closeness(y: np.ndarray) -> Any:
-    """The tie-break for classifiers: minus the Brier score of class probabilities for ``y``
-    (class indices), so that of two averages with the same decisions the surer right one wins."""
-    y = np.asarray(y, dtype=int)
-
-    def closeness(probabilities: np.ndarray) -> float:
-        truth = np.zeros_like(probabilities)
-        truth[np.arange(len(y)), y] = 1.0
-        return -float(np.mean(np.sum((probabilities - truth) ** 2, axis=1)))
-
-    return closeness
 
 
 # --- on a worker ----------------------------------------------------------------------------------
@@ -279,7 +112,7 @@ def _rows(X: Any, index: np.ndarray) -> Any:
 
 @dataclass
 class _Candidate:
-    row: Any
+    key: Any
     pipeline: Any
     description: str
     seconds: float
@@ -288,54 +121,34 @@ class _Candidate:
 def _family(pipeline: Any, description: str) -> str:
     """The final estimator's class (of a pipeline, or of a bare estimator); a TPOT graph
     pipeline is its own family."""
-    if hasattr(pipeline, "graph"):
+    if children(pipeline)[0] == "graph":
         return description
-    final = getattr(pipeline, "_final_estimator", pipeline)
-    return type(final).__name__
+    return type(final_estimator(pipeline)).__name__
 
 
-def _candidates(
-    frame: Any, score_column: str, task: str, describe: Any, best_row: Any
-) -> list[_Candidate]:
-    """The best distinct pipelines of the search, at most MAX_PER_FAMILY per final estimator."""
-    import pandas as pd
-
-    scores = pd.to_numeric(frame[score_column], errors="coerce")
-    ok = scores.notna() & np.isfinite(scores)
-    if "Eval Error" in frame:
-        ok &= frame["Eval Error"].isna()
-    ranked = scores[ok].sort_values(ascending=False, kind="stable").index.tolist()
-    if best_row in ranked:  # the search's own choice first: its refit is reused
-        ranked.remove(best_row)
-        ranked.insert(0, best_row)
+def _candidates(history: SearchHistory, task: str, best_key: Any) -> list[_Candidate]:
+    """The best distinct pipelines of the search (the search's own choice first: its refit is
+    reused), at most MAX_PER_FAMILY per final estimator."""
     chosen: list[_Candidate] = []
     seen: set[str] = set()
     families: dict[str, int] = {}
-    for row in ranked:
+    for scored in history.scored(first=best_key):
         if len(chosen) >= MAX_CANDIDATES:
             break
         try:
-            pipeline = frame.loc[row, "Individual"].export_pipeline()
+            pipeline = scored.export()
         except Exception:  # an individual TPOT cannot export: leave it out
             continue
         if task == "classification" and not hasattr(pipeline, "predict_proba"):
             continue
-        description = describe(pipeline)
+        description = describe_pipeline(pipeline)
         family = _family(pipeline, description)
         if description in seen or families.get(family, 0) >= MAX_PER_FAMILY:
             continue
         seen.add(description)
         families[family] = families.get(family, 0) + 1
-        chosen.append(_Candidate(row, pipeline, description, _duration(frame, row)))
+        chosen.append(_Candidate(scored.key, pipeline, description, scored.seconds))
     return chosen
-
-
-def _duration(frame: Any, row: Any) -> float:
-    try:
-        value = float(frame.loc[row, "Completed Timestamp"] - frame.loc[row, "Submitted Timestamp"])
-    except (KeyError, TypeError, ValueError):
-        return math.inf
-    return value if math.isfinite(value) and value >= 0 else math.inf
 
 
 def _affordable(candidates: list[_Candidate], workers: int, seconds: float, cv: int) -> int:
@@ -386,9 +199,8 @@ def build_ensemble(
     *,
     client: Any,
     n_workers: int,
-    frame: Any,
-    score_column: str,
-    best_row: Any,
+    history: SearchHistory,
+    best_key: Any,
     best_fitted: Any,
     X: Any,
     y: Any,
@@ -397,13 +209,12 @@ def build_ensemble(
     cv: int,
     random_state: int,
     deadline: float,
-    describe: Any,
-    should_stop: Any = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> EnsembleOutcome:
     """Average the search's best pipelines if that improves the cross-validated score.
 
-    ``frame`` is TPOT's ``evaluated_individuals``; ``best_row`` its row of the pipeline TPOT
-    chose and ``best_fitted`` that pipeline refitted on all rows (reused as a member).
+    ``history`` is the search's; ``best_key`` its row of the pipeline TPOT chose and
+    ``best_fitted`` that pipeline refitted on all rows (reused as a member).
     ``random_state`` must be the seed TPOT's folds were drawn with. ``deadline`` is a
     ``time.monotonic()`` instant by which everything must be done; ``should_stop()`` returning
     true ends the stage early (raising :class:`~automl_tpot.errors.TrainingCancelled` is left
@@ -421,10 +232,10 @@ def build_ensemble(
         return outcome
 
     y = np.asarray(y)
-    candidates = _candidates(frame, score_column, task, describe, best_row)
+    candidates = _candidates(history, task, best_key)
     if len(candidates) < 2:
         return finish("fewer than two distinct scored pipelines")
-    if candidates[0].row != best_row:
+    if candidates[0].key != best_key:
         return finish("the search's choice is not among the candidates")
     available = deadline - time.monotonic()
     if available < MIN_SECONDS:
@@ -465,7 +276,7 @@ def build_ensemble(
         tests = [test for _, test in folds]
 
         def score(prediction: np.ndarray) -> float:
-            return _fold_score(scorer, task, prediction, y, tests, classes)
+            return fold_score(scorer, task, prediction, y, tests, classes)
 
         outcome.best_single = score(predictions[0])
         fitted = {0: best_fitted}
@@ -503,3 +314,43 @@ def build_ensemble(
     finally:
         for future in futures:  # nothing of the stage outlives it
             future.cancel()
+
+
+def run_ensemble_stage(
+    *,
+    session: DaskSession,
+    search: FittedSearch,
+    plan: SearchPlan,
+    prepared: PreparedData,
+    random_state: int,
+    deadline: float,
+    should_stop: Callable[[], bool] | None = None,
+) -> EnsembleOutcome:
+    """:func:`build_ensemble` for a finished search, on its session's workers, with its seed
+    (the folds must be the search's). Never raises: the single best pipeline is a complete
+    result on its own, so a failure is reported in the outcome's ``error``."""
+    started = time.monotonic()
+    try:
+        outcome = build_ensemble(
+            client=session.current,
+            n_workers=session.n_workers,
+            history=search.history,
+            best_key=search.best_key,
+            best_fitted=search.fitted_pipeline,
+            X=plan.features,
+            y=prepared.y,
+            task=prepared.task,
+            metric=plan.metric,
+            cv=prepared.cv,
+            random_state=random_state,
+            deadline=deadline,
+            should_stop=should_stop,
+        )
+    except Exception as error:
+        text = f"{type(error).__name__}: {error}"
+        log.warning("ensemble stage failed: %s", text)
+        seconds = round(time.monotonic() - started, 3)
+        return EnsembleOutcome(reason=text, error=text, seconds=seconds)
+    if outcome.model is None:
+        log.info("single pipeline kept: %s", outcome.reason)
+    return outcome

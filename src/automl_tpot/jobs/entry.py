@@ -22,16 +22,14 @@ one JSON-safe record for the TrainingRun row. Every job ends in exactly one of t
 from __future__ import annotations
 
 import json
-import logging
-import math
-import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from ..config import TrainerConfig
-from ..data import load_table, prepare_training_data
+import attrs
+
+from ..data import PreparedData, prepare_training_data
 from ..errors import (
     ConfigError,
     DataError,
@@ -44,296 +42,26 @@ from ..errors import (
     TrainingCancelled,
 )
 from ..metrics import MetricsBackend, NullMetrics
-from ..records.evaluations import SCHEMA_VERSION, STATUS_OK, TrainingResult, dumps_json
+from ..records.evaluation import finite_or_none
 from ..records.events import GenerationProgress
+from ..records.job import JobRecord, ParallelUse
+from ..run.events import RunReporter
 from ..run.fallback import fallback_enabled, train_baseline
+from ..run.result import TrainingResult
 from ..storage import ARTIFACT_NAMES, MANIFEST, Storage, new_run_id, validate_run_id
+from ..utils.jsonio import dumps_json
+from .details import details_json
+from .guards import GuardedStorage, Stopper
+from .validation import LoadDataset, check_search_space, read_dataset, validate_payload
 
-__all__ = [
-    "DETAILS_LIMIT",
-    "FAILURE",
-    "JOB_STATUSES",
-    "details_json",
-    "read_failure",
-    "run_for_job",
-    "validate_payload",
-]
-
-log = logging.getLogger(__name__)
+__all__ = ["FAILURE", "read_failure", "run_for_job"]
 
 #: The failure record of a job that left no complete run, stored under its run id.
 FAILURE = "failure.json"
-#: Bytes (UTF-8) the ``details`` JSON of a record may take at most.
-DETAILS_LIMIT = 64 * 1024
-#: The statuses of a job record.
-JOB_STATUSES = ("complete", "fallback", "failed")
-RECORD_SCHEMA = "automl-tpot/training-run"
-
-LoadDataset = Callable[[Any], Any]
-
-
-# --- validation -------------------------------------------------------------------------------
-
-
-def validate_payload(
-    payload: Any, *, env: Mapping[str, str] | None = None, **overrides: Any
-) -> tuple[TrainerConfig, Any]:
-    """Check a job payload without loading data; return its configuration and ``dataset_id``.
-
-    Checks what can be checked from the payload alone: known keys and their types (through
-    :meth:`TrainerConfig.from_payload`), a ``dataset_id`` and a ``target_column``, that a
-    search space named by the payload is registered, and that a config dict's classes and
-    parameters resolve (for the task, when it is given).
-
-    Raises:
-        ConfigError: naming the payload key, the value and what is allowed.
-    """
-    if not isinstance(payload, Mapping):
-        raise ConfigError("payload", payload, "a mapping of payload keys to values")
-    dataset_id = payload.get("dataset_id")
-    if (
-        dataset_id is None
-        or isinstance(dataset_id, bool)
-        or not isinstance(dataset_id, (str, int))
-        or (isinstance(dataset_id, str) and not dataset_id.strip())
-    ):
-        raise ConfigError(
-            "dataset_id", dataset_id, "a dataset identifier (a non-empty string or an integer)"
-        )
-    config = TrainerConfig.from_payload(payload, env=env, **overrides)
-    if config.target_column is None:
-        raise ConfigError("target_column", None, "the name of the column to predict")
-    _check_search_space(config.search_space, config.task)
-    return config, dataset_id
-
-
-def _check_search_space(spec: Any, task: str) -> None:
-    """Check a named or config-dict search space for ``task`` (``"auto"``: for either task)
-    without any data: the name is registered, the config dict's classes and parameters resolve.
-    Search-space objects are taken as they are."""
-    from ..plugins import load_registry
-    from ..search_spaces import SearchContext
-    from ..search_spaces.config_dict import config_dict_search_space
-
-    if not isinstance(spec, (str, Mapping)):
-        return
-    try:
-        registry = load_registry()
-    except SearchSpaceError as error:
-        raise ConfigError("search_space", spec, f"installed search spaces ({error})") from None
-    tasks = ("classification", "regression") if task == "auto" else (task,)
-    if isinstance(spec, str):
-        try:
-            space, _argument = registry.get(spec.strip())
-        except SearchSpaceError as error:
-            allowed = f"a registered search space ({error})"
-            raise ConfigError("search_space", spec, allowed) from None
-        if not set(tasks) & set(space.definition.tasks):
-            raise ConfigError(
-                "search_space",
-                spec,
-                f"a search space serving {task} ({spec!r} serves "
-                f"{' and '.join(space.definition.tasks)})",
-            )
-        return
-    first_error: SearchSpaceError | None = None
-    for candidate in tasks:
-        context = SearchContext(
-            task=candidate,
-            n_rows=0,
-            n_features=0,
-            n_classes=None,
-            numeric_columns=(),
-            categorical_columns=(),
-            random_state=None,
-        )
-        try:
-            config_dict_search_space(spec, context, extra_classes=registry.estimators)
-            return
-        except SearchSpaceError as error:
-            first_error = first_error or error
-    raise ConfigError("search_space", spec, f"a valid config dict ({first_error})") from None
-
-
-def _load_dataset(load_dataset: LoadDataset, dataset_id: Any) -> Any:
-    """The host's table for ``dataset_id``; any loader failure is a :class:`DataError`."""
-    import pandas as pd
-
-    try:
-        table = load_dataset(dataset_id)
-    except LookupError as error:  # KeyError, IndexError: the host's "no such dataset"
-        raise DataError(f"dataset {dataset_id!r} does not exist: {error}") from error
-    except FileNotFoundError as error:
-        raise DataError(f"dataset {dataset_id!r} does not exist: {error}") from error
-    except Exception as error:  # a loader may raise anything; the job cannot go on either way
-        raise DataError(
-            f"dataset {dataset_id!r} could not be loaded: {type(error).__name__}: {error}"
-        ) from error
-    if table is None:
-        raise DataError(f"dataset {dataset_id!r} does not exist (the loader returned None)")
-    if not isinstance(table, pd.DataFrame):
-        table = load_table(table)  # a CSV / Parquet path
-    return table
-
-
-# --- cancellation -----------------------------------------------------------------------------
-
-
-class _Stopper:
-    """``should_stop`` for the Trainer: the host's cancel event or the job's timeout."""
-
-    def __init__(self, cancel: Any, timeout: float | None, started: float):
-        if cancel is not None and not callable(getattr(cancel, "is_set", None)):
-            raise ConfigError("cancel", cancel, "a threading.Event (with is_set()) or None")
-        if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
-        ):
-            raise ConfigError("timeout", timeout, "a number of seconds > 0 or None")
-        self._cancel = cancel
-        self._timeout = timeout
-        self._deadline = None if timeout is None else started + timeout
-        self._lock = threading.Lock()
-        self.reason: str | None = None
-
-    def __call__(self) -> bool:
-        with self._lock:
-            if self.reason is not None:
-                return True
-            if self._cancel is not None and self._cancel.is_set():
-                self.reason = "the job was cancelled"
-            elif self._deadline is not None and time.monotonic() > self._deadline:
-                self.reason = f"the job ran past its timeout of {self._timeout:g}s"
-            return self.reason is not None
-
-    def error(self) -> TrainingCancelled:
-        return TrainingCancelled(self.reason or "the job was stopped")
-
-
-class _GuardedStorage:
-    """A storage that refuses writes once the job is stopped.
-
-    :func:`~automl_tpot.storage.write_run` then removes what it had written, so a job cancelled
-    while its artifacts were being written never leaves a ``run.json``. A cancel that comes after
-    the manifest was written is too late: the job is complete.
-    """
-
-    def __init__(self, storage: Storage, should_stop: Callable[[], bool]):
-        self._storage = storage
-        self._should_stop = should_stop
-
-    def __repr__(self) -> str:
-        return repr(self._storage)
-
-    def location(self, run_id: str) -> str:
-        return self._storage.location(run_id)
-
-    def write_bytes(self, run_id: str, name: str, data: bytes) -> None:
-        if self._should_stop():
-            raise StorageError(f"the job was stopped; not writing {name!r} of run {run_id!r}")
-        self._storage.write_bytes(run_id, name, data)
-
-    def read_bytes(self, run_id: str, name: str) -> bytes:
-        return self._storage.read_bytes(run_id, name)
-
-    def exists(self, run_id: str, name: str) -> bool:
-        return self._storage.exists(run_id, name)
-
-    def list_runs(self) -> list[str]:
-        return self._storage.list_runs()
-
-    def delete_run(self, run_id: str) -> None:
-        self._storage.delete_run(run_id)
-
-
-# --- details ----------------------------------------------------------------------------------
-
-
-def _rank(record: Mapping[str, Any]) -> tuple[int, float, int]:
-    ok = record.get("status") == STATUS_OK and record.get("score") is not None
-    return (0 if ok else 1, -record["score"] if ok else 0.0, int(record.get("id", 0)))
-
-
-def details_json(
-    evaluated: Sequence[Mapping[str, Any]],
-    pareto_front: Sequence[Mapping[str, Any]],
-    *,
-    keep_ids: Sequence[int] = (),
-    limit: int = DETAILS_LIMIT,
-) -> str:
-    """``evaluated_individuals`` and the Pareto front as compact JSON of at most ``limit`` bytes.
-
-    When everything does not fit, evaluations are left out whole, never cut: first kept are
-    ``keep_ids`` (the leaderboard, best first), then the Pareto members, then the others by
-    score. The document says what it holds: ``evaluations`` (all), ``included``, ``omitted``,
-    ``pareto_front_size`` and ``truncated``.
-    """
-    total = len(evaluated)
-    front_size = len(pareto_front)
-
-    def render(records: Sequence[Mapping[str, Any]], front: Sequence[Mapping[str, Any]]) -> str:
-        document = {
-            "evaluations": total,
-            "included": len(records),
-            "omitted": total - len(records),
-            "pareto_front_size": front_size,
-            "truncated": len(records) < total or len(front) < front_size,
-            "limit_bytes": limit,
-            "pareto_front": list(front),
-            "evaluated_individuals": sorted(records, key=lambda r: int(r.get("id", 0))),
-        }
-        return json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-    def fits(text: str) -> bool:
-        return len(text.encode("utf-8")) <= limit
-
-    text = render(evaluated, pareto_front)
-    if fits(text):
-        return text
-    by_id = {int(r.get("id", 0)): r for r in evaluated}
-    order: list[int] = []
-    for record_id in [*keep_ids, *(int(m.get("id", 0)) for m in pareto_front)]:
-        if record_id in by_id and record_id not in order:
-            order.append(record_id)
-    chosen = set(order)
-    rest = (int(r.get("id", 0)) for r in sorted(evaluated, key=_rank))
-    order.extend(i for i in rest if i not in chosen)
-    priority = [by_id[i] for i in order]
-
-    front = list(pareto_front)
-    if not fits(render([], front)):  # pathological: even the front alone is too large
-        front = front[: _largest_fitting(len(front), lambda j: fits(render([], front[:j])))]
-    best = _largest_fitting(len(priority), lambda k: fits(render(priority[:k], front)))
-    text = render(priority[:best], front)
-    while not fits(text) and best > 0:  # the counts' digits can shift the size by a byte
-        best -= 1
-        text = render(priority[:best], front)
-    return text
-
-
-def _largest_fitting(n: int, fits: Callable[[int], bool]) -> int:
-    """The largest k in [0, n] with fits(k), for fits monotone (true, then false)."""
-    low, high = 0, n
-    while low < high:
-        middle = (low + high + 1) // 2
-        if fits(middle):
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-# --- records ----------------------------------------------------------------------------------
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _finite(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
 
 
 def _error_view(error: BaseException, stage: str) -> dict[str, Any]:
@@ -352,14 +80,14 @@ class _Job:
     def __init__(self, payload: Any, run_id: str, storage: Storage, metrics: MetricsBackend):
         self.started = time.monotonic()
         self.started_at = _now()
-        self.run_id = run_id
+        self.run_id: str | None = run_id
         self.storage = storage
-        self.metrics = metrics
-        self.dataset_id = payload.get("dataset_id") if isinstance(payload, Mapping) else None
-        if not isinstance(self.dataset_id, (str, int)) or isinstance(self.dataset_id, bool):
-            self.dataset_id = None
-        self.config: TrainerConfig | None = None
-        self.durations: dict[str, float] = {}
+        self.reporter = RunReporter(metrics)
+        dataset_id = payload.get("dataset_id") if isinstance(payload, Mapping) else None
+        valid_id = isinstance(dataset_id, (str, int)) and not isinstance(dataset_id, bool)
+        self.dataset_id = dataset_id if valid_id else None
+        self.config: Any = None
+        self.durations: dict[str, Any] = {}
         self.trainer: Any = None  # set once training starts: its alerts belong in every record
 
     def lap(self, name: str, since: float) -> float:
@@ -367,65 +95,48 @@ class _Job:
         self.durations[name] = round(now - since, 3)
         return now
 
-    def _base(self, status: str) -> dict[str, Any]:
+    def _record(self, status: str, **fields: Any) -> JobRecord:
         config = self.config
         self.durations["total"] = round(time.monotonic() - self.started, 3)
-        return {
-            "schema": RECORD_SCHEMA,
-            "schema_version": SCHEMA_VERSION,
-            "run_id": self.run_id,
-            "dataset_id": self.dataset_id,
-            "status": status,
-            "task": None,
-            "metric": None,
-            "best_pipeline": None,
-            "best_score": None,
-            "leaderboard_top5": [],
-            "leaderboard_topk": [],
-            "tp_generations": 0,
-            "tp_population_size": None if config is None else config.population_size,
-            "tp_evaluations": 0,
-            "tp_pareto_front_size": 0,
-            "parallel_mode": {
-                "requested": None if config is None else config.parallel_mode,
-                "used": None,
-                "n_workers": 0,
-            },
-            "memory_limit_mb": None if config is None else config.memory_limit_mb,
-            "durations": dict(self.durations),
-            "location": None,
-            "artifacts": {},
-            "alerts": [] if self.trainer is None else [a.to_dict() for a in self.trainer.alerts],
-            "fallback_reason": None,
-            "error": None,
-            "config": None if config is None else config.to_dict(),
-            "started_at": self.started_at,
-            "finished_at": _now(),
-            "details": details_json([], []),
-        }
+        alerts = [] if self.trainer is None else [a.to_dict() for a in self.trainer.alerts]
+        values: dict[str, Any] = dict(
+            run_id=self.run_id,
+            dataset_id=self.dataset_id,
+            status=status,
+            tp_population_size=None if config is None else config.population_size,
+            parallel_mode=ParallelUse(requested=None if config is None else config.parallel_mode),
+            memory_limit_mb=None if config is None else config.memory_limit_mb,
+            durations=dict(self.durations),
+            alerts=alerts,
+            config=None if config is None else config.to_dict(),
+            started_at=self.started_at,
+            finished_at=_now(),
+            details=details_json([], []),
+        )
+        values.update(fields)
+        return JobRecord(**values)
 
     def success(
         self, status: str, result: TrainingResult, fallback_reason: str | None
     ) -> dict[str, Any]:
-        record = self._base(status)
+        board = result.leaderboard
         location = result.location
-        board = list(result.leaderboard)
-        record.update(
+        record = self._record(
+            status,
             task=result.task,
             metric=result.metric,
             best_pipeline=result.best_pipeline,
-            best_score=_finite(result.best_score),
-            leaderboard_top5=board[:5],
+            best_score=finite_or_none(result.best_score),
             leaderboard_topk=board,
             tp_generations=result.generations_completed,
             tp_population_size=result.population_size,
-            tp_evaluations=len(result.evaluated_individuals),
-            tp_pareto_front_size=len(result.pareto_front),
-            parallel_mode={
-                "requested": result.parallel.get("mode_requested"),
-                "used": result.parallel.get("mode_used"),
-                "n_workers": result.parallel.get("n_workers"),
-            },
+            tp_evaluations=len(result.evaluations),
+            tp_pareto_front_size=len(result.pareto_points),
+            parallel_mode=ParallelUse(
+                requested=result.parallel.get("mode_requested"),
+                used=result.parallel.get("mode_used"),
+                n_workers=int(result.parallel.get("n_workers") or 0),
+            ),
             location=location,
             artifacts={name: f"{location}/{name}" for name in ARTIFACT_NAMES},
             alerts=[alert.to_dict() for alert in result.alerts],
@@ -436,40 +147,30 @@ class _Job:
                 keep_ids=[entry["id"] for entry in board],
             ),
         )
-        record["durations"]["phases"] = dict(result.timings)
-        return record
+        document = record.to_dict()
+        document["durations"]["phases"] = dict(result.timings)
+        return document
 
     def fail(self, kind: type[JobError], stage: str, error: BaseException) -> JobError:
         """Store the failure record (when no complete run holds the id) and build the error."""
-        record = self._base("failed")
-        record["error"] = _error_view(error, stage)
+        record = self._record("failed", error=_error_view(error, stage))
         if self.trainer is None:  # otherwise the Trainer has reported the run's end
-            summary = {
-                "status": "failed",
-                "run_id": self.run_id,
-                "error": f"{type(error).__name__}: {error}",
-                "timings": {"total": record["durations"]["total"]},
-                "alerts": record["alerts"],
-            }
-            try:
-                self.metrics.on_run_finished(summary)
-            except Exception:
-                log.warning("metrics backend failed on run end; ignoring", exc_info=True)
+            self.reporter.failed(
+                run_id=self.run_id, started=self.started, status="failed", error=error, metric=None
+            )
         if self.run_id is not None:
             try:
                 if not self.storage.exists(self.run_id, MANIFEST):
                     location = self.storage.location(self.run_id)
-                    record["location"] = location
-                    record["artifacts"] = {FAILURE: f"{location}/{FAILURE}"}
-                    self.storage.write_bytes(self.run_id, FAILURE, dumps_json(record))
+                    record = attrs.evolve(
+                        record, location=location, artifacts={FAILURE: f"{location}/{FAILURE}"}
+                    )
+                    self.storage.write_bytes(self.run_id, FAILURE, dumps_json(record.to_dict()))
             except Exception as store_error:  # the job's own error matters more
-                log.warning("cannot store the failure record of %s", self.run_id, exc_info=True)
-                record["location"] = None
-                record["artifacts"] = {}
-                record["error"]["record_not_stored"] = f"{type(store_error).__name__}: " + str(
-                    store_error
-                )
-        return kind(f"job {self.run_id}: {stage} failed: {error}", record)
+                view = dict(record.error or {})
+                view["record_not_stored"] = f"{type(store_error).__name__}: {store_error}"
+                record = attrs.evolve(record, location=None, artifacts={}, error=view)
+        return kind(f"job {self.run_id}: {stage} failed: {error}", record.to_dict())
 
 
 # --- the entry point --------------------------------------------------------------------------
@@ -550,17 +251,17 @@ def run_for_job(
     # 1. Everything that can be checked before training.
     mark = job.started
     try:
-        should_stop = _Stopper(cancel, timeout, job.started)
+        should_stop = Stopper(cancel, timeout, job.started)
         fallback_on = fallback_enabled(enable_fallback, env)
         job.config, dataset_id = validate_payload(payload, env=env, **overrides)
         mark = job.lap("validate", mark)
         if should_stop():
             raise should_stop.error()
-        table = _load_dataset(load_dataset, dataset_id)
+        table = read_dataset(load_dataset, dataset_id)
         prepared = prepare_training_data(
             table, job.config.target_column, job.config.task, job.config.cv
         )
-        _check_search_space(job.config.search_space, prepared.task)  # now the task is known
+        check_search_space(job.config.search_space, prepared.task)  # now the task is known
         mark = job.lap("load_data", mark)
     except TrainingCancelled as error:
         raise job.fail(JobCancelled, "cancelled", error) from error
@@ -569,10 +270,10 @@ def run_for_job(
     config = job.config
 
     # 2. The search.
-    guarded = _GuardedStorage(storage, should_stop)
+    guarded = GuardedStorage(storage, should_stop)
     trainer = job.trainer = Trainer(config, storage=guarded, metrics=metrics)
     try:
-        result = trainer.train(table, run_id=run_id, progress=progress, should_stop=should_stop)
+        result = trainer.train(prepared, run_id=run_id, progress=progress, should_stop=should_stop)
     except TrainingCancelled as error:  # the stopper knows why: cancelled, or past the timeout
         raise job.fail(JobCancelled, "cancelled", should_stop.error()) from error
     except (ConfigError, DataError, SearchSpaceError) as error:
@@ -587,7 +288,7 @@ def run_for_job(
         job.lap("train", mark)
         if not fallback_on:
             raise job.fail(JobFailed, "training", error) from error
-        result = _fall_back(job, trainer, table, error, should_stop, time.monotonic())
+        result = _fall_back(job, trainer, prepared, error, should_stop, time.monotonic())
         return job.success("fallback", result, fallback_reason=_reason(error))
     job.lap("train", mark)
     return job.success("complete", result, fallback_reason=None)
@@ -596,21 +297,19 @@ def run_for_job(
 def _fall_back(
     job: _Job,
     trainer: Any,
-    table: Any,
+    prepared: PreparedData,
     error: BaseException,
-    should_stop: _Stopper,
+    should_stop: Stopper,
     mark: float,
 ) -> TrainingResult:
     """Train, store and report the baseline for a failed search; raise a JobError if even that
     fails or the job is stopped meanwhile."""
-    import attrs
-
     reason = _reason(error)
     trainer.alert(
         "automl_fallback", f"the TPOT search failed ({reason}); the run's model is the baseline"
     )
     try:
-        baseline = train_baseline(table, job.config, reason=reason, alerts=trainer.alerts)
+        baseline = train_baseline(prepared, job.config, reason=reason, alerts=trainer.alerts)
         if should_stop():
             raise should_stop.error()
         job.lap("fallback", mark)
@@ -625,12 +324,9 @@ def _fall_back(
         raise job.fail(JobFailed, "storage", store_error) from store_error
     except Exception as fallback_error:
         raise job.fail(JobFailed, "fallback", fallback_error) from fallback_error
-    try:
-        job.metrics.on_run_finished(
-            {"status": "fallback", "run_id": result.run_id, "mode": "fallback", **result.summary()}
-        )
-    except Exception:
-        log.warning("metrics backend failed on run end; ignoring", exc_info=True)
+    job.reporter.finished(
+        {"status": "fallback", "run_id": result.run_id, "mode": "fallback", **result.summary()}
+    )
     return result
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
 from ..errors import DataError
+from ..utils.pipelines import iter_steps
 
 __all__ = ["TabularModel"]
 
@@ -132,17 +133,6 @@ class TabularModel(BaseEstimator):
         return X.loc[:, list(self.feature_columns)]
 
 
-def _steps(estimator: Any) -> list[Any]:
-    """``estimator`` and every step nested in it (pipelines, feature unions, ensembles)."""
-    found = [estimator]
-    for attribute in ("steps", "transformer_list"):
-        for _, step in getattr(estimator, attribute, None) or []:
-            found.extend(_steps(step))
-    for member in getattr(estimator, "members", None) or []:  # WeightedEnsemble
-        found.extend(_steps(member))
-    return found
-
-
 def _follow_columns(
     estimator: Any, before: dict[str, tuple[int, ...]], after: dict[str, tuple[int, ...]]
 ) -> None:
@@ -151,7 +141,7 @@ def _follow_columns(
     from .transformers import CategoryCodes
 
     column_of = {tuple(indices): column for column, indices in before.items()}
-    for step in _steps(estimator):
+    for step in iter_steps(estimator):
         if not isinstance(step, CategoryCodes):
             continue
         try:

@@ -14,24 +14,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..config import TrainerConfig
-from ..data import PreparedData, build_preprocessor, prepare_training_data
+from ..data import PreparedData, build_preprocessor, load_table, prepare_training_data
 from ..errors import ConfigError, TrainingError
 from ..model import TabularModel
-from ..records.evaluations import (
-    STATUS_OK,
-    TrainingResult,
-    describe_pipeline,
-    leaderboard_from_records,
-    pareto_front_from_records,
-)
-from ..utils.pipelines import pipeline_complexity
+from ..records.evaluation import STATUS_OK, EvaluationRecord
+from ..records.events import Alert
+from ..search.plan import metric_name, resolve_metric
+from ..utils.environment import parse_bool
+from ..utils.pipelines import describe_pipeline, pipeline_complexity
+from .result import TrainingResult
 
 __all__ = ["FALLBACK_ENV", "baseline_estimator", "fallback_enabled", "train_baseline"]
 
 #: The environment switch of the host deployment.
 FALLBACK_ENV = "ENABLE_AUTOML_FALLBACK"
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"", "0", "false", "no", "off"})
 
 
 def fallback_enabled(enable: bool | None = None, env: Mapping[str, str] | None = None) -> bool:
@@ -48,12 +44,7 @@ def fallback_enabled(enable: bool | None = None, env: Mapping[str, str] | None =
             raise ConfigError("enable_fallback", enable, "True, False or None")
         return enable
     raw = (os.environ if env is None else env).get(FALLBACK_ENV, "")
-    value = str(raw).strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ConfigError(FALLBACK_ENV, raw, "1/0, true/false, yes/no or on/off", source="environment")
+    return parse_bool(raw, FALLBACK_ENV, variable="environment", empty=False)
 
 
 def baseline_estimator(task: str, random_state: int | None) -> Any:
@@ -67,14 +58,15 @@ def baseline_estimator(task: str, random_state: int | None) -> Any:
 
 
 def train_baseline(
-    table: Any,
+    data: Any,
     config: TrainerConfig,
     *,
     reason: str,
-    alerts: list[Any] | None = None,
+    alerts: list[Alert] | None = None,
 ) -> TrainingResult:
-    """Fit the baseline on ``table`` with the run's preprocessing, metric and folds, using at
-    most ``config.n_jobs`` threads.
+    """Fit the baseline on ``data`` (a table, or the :class:`~automl_tpot.data.PreparedData`
+    the search used) with the run's preprocessing, metric and folds, using at most
+    ``config.n_jobs`` threads.
 
     The result has one evaluated individual (the baseline, ``variation="fallback"``), which is
     also the leaderboard and the Pareto front; ``stopped_by`` is ``"fallback"`` and ``notes``
@@ -87,16 +79,13 @@ def train_baseline(
     from sklearn.model_selection import cross_val_score
     from threadpoolctl import threadpool_limits
 
-    from .trainer import _metric_name, default_metric
-
     started = time.monotonic()
-    prepared: PreparedData = prepare_training_data(
-        table, config.target_column, config.task, config.cv
+    prepared = (
+        data
+        if isinstance(data, PreparedData)
+        else prepare_training_data(load_table(data), config.target_column, config.task, config.cv)
     )
-    n_classes = None if prepared.classes is None else len(prepared.classes)
-    metric = config.metric
-    if metric is None:
-        metric = default_metric(prepared.task, n_classes)
+    metric = resolve_metric(config, prepared)
     estimator = baseline_estimator(prepared.task, config.random_state)
     try:
         preprocessor = build_preprocessor(prepared.feature_types)
@@ -121,22 +110,18 @@ def train_baseline(
             f"{type(error).__name__}: {error}"
         ) from error
     score = float(scores.mean())
-    record = {
-        "id": 0,
-        "pipeline": describe_pipeline(estimator),
-        "status": STATUS_OK,
-        "error": None,
-        "score": score,
-        "metric": _metric_name(metric),
-        "complexity": pipeline_complexity(estimator),
-        "generation": None,
-        "parents": [],
-        "variation": "fallback",
-        "pareto_front": 1,
-        "submitted_at": submitted,
-        "completed_at": completed,
-        "eval_seconds": round(completed - submitted, 4),
-    }
+    record = EvaluationRecord(
+        id=0,
+        pipeline=describe_pipeline(estimator),
+        status=STATUS_OK,
+        score=score,
+        metric=metric_name(metric),
+        complexity=pipeline_complexity(estimator),
+        variation="fallback",
+        pareto_front=1,
+        submitted_at=submitted,
+        completed_at=completed,
+    )
     model = TabularModel(
         preprocessor=preprocessor,
         estimator=estimator,
@@ -149,12 +134,10 @@ def train_baseline(
         model=model,
         task=prepared.task,
         task_reason=prepared.task_reason,
-        metric=_metric_name(metric),
+        metric=metric_name(metric),
         best_score=score,
-        best_pipeline=record["pipeline"],
-        leaderboard=leaderboard_from_records([record], config.leaderboard_k),
-        pareto_front=pareto_front_from_records([record]),
-        evaluated_individuals=[record],
+        best_pipeline=record.pipeline or "",
+        evaluations=[record],
         generations_completed=0,
         population_size=config.population_size,
         stopped_by="fallback",

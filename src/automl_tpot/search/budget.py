@@ -1,22 +1,43 @@
-"""When the search should end, so that everything after it still fits in ``time_left``.
+"""The whole time budget of a run in one place: the reserves, the per-evaluation cap, and the
+search's end, replanned after every generation.
 
-After the search come TPOT's refit of the chosen pipeline on all rows and the ensemble stage.
-The Trainer starts the search with a fixed share of the budget kept back for each, because
-nothing is known about the pipelines' cost yet. Once a generation is scored, the evaluations'
-durations say what those stages will really need, and on most tables that is far less than the
-fixed shares: :class:`SearchDeadline` then moves the search's end later, so the budget goes to
-the search instead of being left unused. It never moves the end earlier than the fixed shares
-put it, so the budget is honoured at least as surely as before.
+``time_left`` covers everything from the call to the stored run. After the search come TPOT's
+refit of the chosen pipeline on all rows and the ensemble stage, then storing and closing the
+cluster. :class:`RunBudget` starts the search with a fixed share of the budget kept back for
+the refit and the ensemble stage, because nothing is known about the pipelines' cost yet. Once a
+generation is scored, the evaluations' durations say what those stages will really need, and on
+most tables that is far less: :class:`SearchDeadline` then moves the search's end later, so the
+budget goes to the search instead of being left unused. It never moves the end earlier than the
+fixed shares put it, so the budget is honoured at least as surely as before.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
 
-import numpy as np
+from attrs import define
 
-__all__ = ["SearchDeadline"]
+from ..errors import TrainingError
+from ..tpot_boundary import SearchHistory
+
+__all__ = ["RunBudget", "SearchBudget", "SearchDeadline"]
+
+#: Seconds kept back from the search for closing the Dask cluster.
+CLOSE_RESERVE = 1.0
+#: Share of the budget kept back for refitting the chosen pipeline on all rows.
+REFIT_SHARE = 0.1
+#: Share of the budget kept back for averaging the best pipelines (``TrainerConfig.ensemble``).
+ENSEMBLE_SHARE = 0.1
+#: Seconds the refit and the ensemble stage leave before the closing reserve, for storing the run.
+STORE_MARGIN = 0.5
+#: The search needs at least this many seconds to be worth starting.
+MIN_SEARCH_SECONDS = 1.0
+#: At most this share of the search time goes to one evaluation, whatever per_run_limit says:
+#: a pipeline slower than that cannot be improved on within the budget anyway, and a generation
+#: of such pipelines would leave no time for a second one.
+PER_RUN_SHARE = 0.25
+#: ... but never less than this many seconds.
+MIN_PER_RUN_SECONDS = 8.0
 
 #: The final refit is assumed to take this many times one fit on all rows of the slowest of the
 #: best pipelines (workers may still be busy with the search's last evaluations) ...
@@ -27,14 +48,97 @@ REFIT_OVERHEAD = 1.0
 REFIT_CANDIDATES = 10
 #: Pipelines whose durations size the ensemble reserve (the stage takes at most this many).
 ENSEMBLE_CANDIDATES = 8
-#: The ensemble stage plans with this share of its time (see ``ensemble._affordable`` and its
-#: wait for out-of-fold predictions, which keeps a quarter back for the refits) ...
+#: The ensemble stage plans with this share of its time (see ``ensemble.stage._affordable`` and
+#: its wait for out-of-fold predictions, which keeps a quarter back for the refits) ...
 ENSEMBLE_USABLE_SHARE = 0.7
 #: ... and needs these seconds for broadcasting the data, scoring and choosing the weights.
 ENSEMBLE_OVERHEAD = 1.0
 #: The ensemble reserve is never planned below this: the stage skips itself with under 2 s left
-#: (``ensemble.MIN_SECONDS``), and needs ENSEMBLE_OVERHEAD on top.
+#: (``ensemble.stage.MIN_SECONDS``), and needs ENSEMBLE_OVERHEAD on top.
 ENSEMBLE_FLOOR = 3.0
+
+
+@define(frozen=True)
+class SearchBudget:
+    """How the time left when the search starts is shared out (seconds).
+
+    Attributes:
+        search_seconds: the search's first planned length.
+        per_run_seconds: the limit of one evaluation.
+        refit_reserve: the fixed reserve for TPOT's refit of its choice.
+        ensemble_reserve: the fixed reserve for the ensemble stage (0 when it is off or does not
+            fit).
+    """
+
+    search_seconds: float
+    per_run_seconds: float
+    refit_reserve: float
+    ensemble_reserve: float
+
+
+class RunBudget:
+    """The clock of one run: ``time_left`` seconds from ``started`` (a ``time.monotonic()``).
+
+    Args:
+        time_left: seconds for the whole run.
+        started: when the run started (``time.monotonic()``).
+        per_run_limit: the configured limit of one evaluation.
+        ensemble: whether the ensemble stage runs.
+    """
+
+    def __init__(self, time_left: float, started: float, per_run_limit: float, ensemble: bool):
+        self.time_left = float(time_left)
+        self.started = started
+        self.per_run_limit = float(per_run_limit)
+        self.ensemble = ensemble
+        #: The instant (``time.monotonic()``) the whole run must be done by.
+        self.deadline = started + self.time_left
+
+    def __repr__(self) -> str:
+        return f"RunBudget({self.time_left:g}s, {self.seconds_left():.1f}s left)"
+
+    def seconds_left(self) -> float:
+        """Seconds until the run's deadline."""
+        return self.deadline - time.monotonic()
+
+    @property
+    def stages_deadline(self) -> float:
+        """The instant (``time.monotonic()``) the refit and the ensemble stage must be done by:
+        storing the run and closing the cluster come after."""
+        return self.deadline - CLOSE_RESERVE - STORE_MARGIN
+
+    def plan_search(self) -> SearchBudget:
+        """Share out the time left now between the search and the stages after it.
+
+        Raises:
+            TrainingError: too little time is left for a search.
+        """
+        refit_reserve = REFIT_SHARE * self.time_left
+        search_seconds = self.seconds_left() - CLOSE_RESERVE - refit_reserve
+        ensemble_reserve = ENSEMBLE_SHARE * self.time_left if self.ensemble else 0.0
+        if search_seconds - ensemble_reserve >= MIN_SEARCH_SECONDS:
+            search_seconds -= ensemble_reserve
+        else:  # a slow start leaves the ensemble only what the search does not use
+            ensemble_reserve = 0.0
+        if search_seconds < MIN_SEARCH_SECONDS:
+            raise TrainingError(
+                f"time_left={self.time_left:g}s leaves {max(search_seconds, 0):.1f}s for the "
+                f"search after preparing the data and starting Dask; raise time_left"
+            )
+        per_run = min(self.per_run_limit, max(MIN_PER_RUN_SECONDS, PER_RUN_SHARE * search_seconds))
+        return SearchBudget(search_seconds, per_run, refit_reserve, ensemble_reserve)
+
+    def deadline_for(self, plan: SearchBudget, *, cv: int, n_workers: int) -> SearchDeadline:
+        """The moving end of a search planned as ``plan``, in ``time.time()`` instants."""
+        wall_now, now = time.time(), time.monotonic()
+        return SearchDeadline(
+            run_end=wall_now + (self.stages_deadline - now),
+            planned_end=wall_now + plan.search_seconds,
+            refit_reserve=plan.refit_reserve,
+            ensemble_reserve=plan.ensemble_reserve,
+            cv=cv,
+            n_workers=n_workers,
+        )
 
 
 class SearchDeadline:
@@ -47,7 +151,6 @@ class SearchDeadline:
         ensemble_reserve: the same for the ensemble stage (0 when the stage is off).
         cv: the search's cross-validation folds.
         n_workers: Dask worker threads (the ensemble stage spreads its work over them).
-        score_column: the column of TPOT's history that holds the score (higher is better).
     """
 
     def __init__(
@@ -59,7 +162,6 @@ class SearchDeadline:
         ensemble_reserve: float,
         cv: int,
         n_workers: int,
-        score_column: str,
     ):
         self.run_end = run_end
         self.planned_end = planned_end
@@ -67,7 +169,6 @@ class SearchDeadline:
         self.ensemble_reserve = ensemble_reserve
         self.cv = max(int(cv), 2)
         self.n_workers = max(int(n_workers), 1)
-        self.score_column = score_column
         #: The current end: ``planned_end`` until :meth:`plan` has seen scored pipelines.
         self.end = planned_end
 
@@ -77,9 +178,9 @@ class SearchDeadline:
             f"planned in {self.planned_end - time.time():.1f}s)"
         )
 
-    def reserves(self, history: Any) -> tuple[float, float]:
-        """Seconds to keep for the refit and for the ensemble stage, given TPOT's history."""
-        durations = _best_durations(history, self.score_column)
+    def reserves(self, history: SearchHistory) -> tuple[float, float]:
+        """Seconds to keep for the refit and for the ensemble stage, given the history."""
+        durations = history.best_durations()
         if durations.size == 0:
             return self.refit_reserve, self.ensemble_reserve
         # an evaluation fits cv times on (cv-1)/cv of the rows: over cv-1, about one fit on all
@@ -94,26 +195,8 @@ class SearchDeadline:
             ensemble = min(self.ensemble_reserve, needed)
         return refit, ensemble
 
-    def plan(self, history: Any) -> float:
-        """Update and return :attr:`end` for ``history`` (TPOT's ``evaluated_individuals``)."""
+    def plan(self, history: SearchHistory) -> float:
+        """Update and return :attr:`end` for ``history``."""
         refit, ensemble = self.reserves(history)
         self.end = max(self.planned_end, self.run_end - refit - ensemble)
         return self.end
-
-
-def _best_durations(history: Any, score_column: str) -> np.ndarray:
-    """Evaluation seconds of the scored pipelines, best score first."""
-    import pandas as pd
-
-    needed = {score_column, "Submitted Timestamp", "Completed Timestamp"}
-    if history is None or not needed <= set(history.columns):
-        return np.empty(0)
-    scores = pd.to_numeric(history[score_column], errors="coerce")
-    started = pd.to_numeric(history["Submitted Timestamp"], errors="coerce")
-    finished = pd.to_numeric(history["Completed Timestamp"], errors="coerce")
-    seconds = finished - started
-    ok = scores.notna() & np.isfinite(scores) & seconds.notna() & (seconds >= 0)
-    if "Eval Error" in history:
-        ok &= history["Eval Error"].isna()
-    order = scores[ok].sort_values(ascending=False, kind="stable").index
-    return seconds.loc[order].to_numpy(dtype=float)

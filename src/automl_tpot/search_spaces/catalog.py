@@ -409,14 +409,5 @@ def arithmetic() -> list[Any]:
         mul_neg_1_Transformer,
     )
 
-    return [
-        node(cls, {})
-        for cls in (
-            AddTransformer,
-            MulTransformer,
-            mul_neg_1_Transformer,
-            SafeReciprocalTransformer,
-            MinTransformer,
-            MaxTransformer,
-        )
-    ]
+    operators = (AddTransformer, MulTransformer, mul_neg_1_Transformer, SafeReciprocalTransformer)
+    return [node(cls, {}) for cls in (*operators, MinTransformer, MaxTransformer)]

@@ -25,6 +25,7 @@ __all__ = [
     "MANIFEST",
     "Storage",
     "StoredRun",
+    "check_new_run_id",
     "load_model",
     "load_run",
     "new_run_id",
@@ -50,6 +51,18 @@ def validate_run_id(run_id: str) -> str:
             f"invalid run id {run_id!r}: use 1-128 letters, digits, '.', '_' or '-', starting "
             "with a letter or digit, without '..' or path separators"
         )
+    return run_id
+
+
+def check_new_run_id(storage: Storage | None, run_id: str) -> str:
+    """Return ``run_id`` if it is valid and (when ``storage`` is given) no complete run holds it.
+
+    Raises:
+        StorageError: an invalid id, or a complete run already stored under it.
+    """
+    validate_run_id(run_id)
+    if storage is not None and storage.exists(run_id, MANIFEST):
+        raise StorageError(f"run {run_id!r} already exists at {storage.location(run_id)}")
     return run_id
 
 
@@ -115,9 +128,7 @@ def write_run(
 
     Returns the run's location.
     """
-    validate_run_id(run_id)
-    if storage.exists(run_id, MANIFEST):
-        raise StorageError(f"run {run_id!r} already exists at {storage.location(run_id)}")
+    check_new_run_id(storage, run_id)
     try:
         for name, data in artifacts.items():
             storage.write_bytes(run_id, name, data)

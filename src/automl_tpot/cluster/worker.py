@@ -1,0 +1,170 @@
+"""What runs on a Dask worker: one evaluation (or any other work) under a time and memory guard.
+
+Dask cannot stop a running task, and a pipeline stuck in a slow fit would hold its worker for
+the rest of the run. So each evaluation runs in a thread of the worker, watched by the task
+itself: past its time limit, past the search's end, or when the worker's memory passes a guard
+below Dask's own limit, an exception is raised inside the thread and the worker moves on.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from ..records.evaluation import ERROR_EXCEPTION as EXCEPTION
+from ..records.evaluation import ERROR_MEMORY as MEMORY
+from ..records.evaluation import ERROR_TIMEOUT as TIMEOUT
+
+__all__ = ["GUARD_GRACE", "call_with_time_limit", "evaluate_on_worker"]
+
+T = TypeVar("T")
+
+#: An evaluation is stopped when its worker's memory passes this share of the worker's limit
+#: (below Dask's own 95 % "terminate" threshold, so the worker survives).
+MEMORY_GUARD_FRACTION = 0.85
+#: Seconds between the worker-side guard's checks of time and memory.
+GUARD_INTERVAL = 0.05
+#: Seconds an interrupted evaluation gets to unwind before the worker moves on.
+GUARD_GRACE = 5.0
+
+
+class _EvaluationTimeout(BaseException):
+    """Raised inside an evaluation that ran past the per-run limit (a BaseException, so the
+    pipeline's own ``except Exception`` handlers cannot swallow it)."""
+
+
+class _EvaluationMemory(BaseException):
+    """Raised inside an evaluation whose worker passed its memory guard."""
+
+
+def _raise_in(thread: threading.Thread, error: type[BaseException]) -> None:
+    import ctypes
+
+    ident = ctypes.c_ulong(thread.ident or 0)
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ident, ctypes.py_object(error))
+
+
+def call_with_time_limit(function: Callable[[], T], seconds: float) -> T | None:
+    """``function()`` in a thread of this worker, with one BLAS/OpenMP thread and warnings
+    silenced, interrupted after ``seconds`` (then ``None`` is returned); its exceptions
+    propagate. For work other than TPOT's evaluations, such as the ensemble stage's."""
+    import warnings
+
+    from threadpoolctl import threadpool_limits
+
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            with warnings.catch_warnings(), threadpool_limits(1):
+                warnings.simplefilter("ignore")
+                outcome["value"] = function()
+        except _EvaluationTimeout:
+            pass
+        except BaseException as error:  # noqa: BLE001 - handed to the caller below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, name="automl-tpot-guarded", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        _raise_in(thread, _EvaluationTimeout)
+        thread.join(GUARD_GRACE)
+        return None
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def _worker_memory_limit() -> int | None:
+    try:
+        from distributed import get_worker
+
+        limit = get_worker().memory_manager.memory_limit
+    except (ImportError, ValueError, AttributeError):
+        return None
+    return int(limit) if limit else None
+
+
+def evaluate_on_worker(
+    individual: Any,
+    objective_list: list[Callable[..., Any]],
+    per_run_seconds: float | None,
+    objective_kwargs: dict[str, Any],
+    search_seconds_left: float | None = None,
+) -> dict[str, Any]:
+    """Evaluate one pipeline under a time and memory guard; runs on a Dask worker.
+
+    ``search_seconds_left`` (from the submission) also stops it when the search's time is up:
+    Dask cannot stop a running task, and a straggler would hold its worker while the refit and
+    the ensemble stage need the cores. Returns ``{"scores": [...]}`` or
+    ``{"error": category, "reason": text}``.
+    """
+    import gc
+    import warnings
+
+    import psutil
+    from threadpoolctl import threadpool_limits
+
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            with warnings.catch_warnings(), threadpool_limits(1):
+                warnings.simplefilter("ignore")
+                values: list[float] = []
+                for objective in objective_list:
+                    value = objective(individual, **objective_kwargs)
+                    values.extend(value if isinstance(value, Iterable) else [value])
+            outcome["scores"] = [float(v) for v in values]
+        except (_EvaluationTimeout, _EvaluationMemory):
+            pass  # the guard has recorded why
+        except BaseException as error:  # noqa: BLE001 - any failure is the pipeline's outcome
+            outcome["error"] = EXCEPTION
+            outcome["reason"] = f"{type(error).__name__}: {error}"[:500]
+
+    memory_limit = _worker_memory_limit()
+    memory_budget = memory_limit * MEMORY_GUARD_FRACTION if memory_limit else None
+    process = psutil.Process()
+    # only an evaluation that itself grew the worker is blamed (not a worker already near its
+    # limit from earlier work, which Dask's own memory management handles)
+    baseline = process.memory_info().rss + 16 * 2**20
+    thread = threading.Thread(target=target, name="automl-tpot-evaluation", daemon=True)
+    started = time.monotonic()
+    thread.start()
+    while thread.is_alive():
+        thread.join(GUARD_INTERVAL)
+        if not thread.is_alive():
+            break
+        elapsed = time.monotonic() - started
+        if per_run_seconds is not None and elapsed > per_run_seconds:
+            reason = f"ran longer than per_run_limit={per_run_seconds:g}s"
+            outcome.update(error=TIMEOUT, reason=reason)
+            _raise_in(thread, _EvaluationTimeout)
+        elif search_seconds_left is not None and elapsed > search_seconds_left:
+            reason = "still running when the search's time was up"
+            outcome.update(error=TIMEOUT, reason=reason)
+            _raise_in(thread, _EvaluationTimeout)
+        elif (
+            memory_budget is not None
+            and (rss := process.memory_info().rss) > memory_budget
+            and rss > baseline
+        ):
+            outcome.update(
+                error=MEMORY,
+                reason=f"the worker used {rss / 2**20:.0f} MiB, over {MEMORY_GUARD_FRACTION:.0%} "
+                f"of its {memory_limit / 2**20:.0f} MiB memory limit",
+            )
+            _raise_in(thread, _EvaluationMemory)
+        else:
+            continue
+        thread.join(GUARD_GRACE)
+        if thread.is_alive():
+            outcome["reason"] += f"; it did not stop within {GUARD_GRACE:g}s and runs on"
+        break
+    if outcome.get("error") in (TIMEOUT, MEMORY):
+        outcome.pop("scores", None)
+        gc.collect()
+    return outcome

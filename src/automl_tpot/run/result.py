@@ -1,0 +1,130 @@
+"""TrainingResult: everything one training run produced, and its summary for ``run.json``."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from attrs import define, field
+
+from ..records.evaluation import (
+    EvaluationRecord,
+    LeaderboardEntry,
+    ParetoPoint,
+    leaderboard,
+    pareto_front,
+)
+from ..records.events import Alert
+
+if TYPE_CHECKING:
+    from ..config import TrainerConfig
+    from ..data import FeatureTypes
+    from ..model import TabularModel
+
+__all__ = ["TrainingResult"]
+
+
+@define(frozen=True, eq=False)
+class TrainingResult:
+    """Everything one :meth:`Trainer.train` call produced.
+
+    Attributes:
+        model: the fitted :class:`~automl_tpot.model.TabularModel`.
+        task: ``"classification"`` or ``"regression"``.
+        task_reason: how the task was decided.
+        metric: the name of the optimised metric.
+        best_score: the chosen model's cross-validated score (bigger is better): the best
+            pipeline's, or the ensemble's when the final model averages several pipelines.
+        best_pipeline: a one-line description of the chosen model (``Ensemble(...)`` for an
+            average of pipelines, with each member's weight).
+        evaluations: every evaluation, as typed records (:attr:`evaluated_individuals` is
+            their JSON view).
+        generations_completed: generations TPOT finished (the initial population counts as 1).
+        population_size: the population size searched with.
+        stopped_by: ``"generations"`` when all asked-for generations ran, ``"time_left"`` when
+            the time budget cut the search short, ``"fallback"`` when the search failed and the
+            model is the AutoML fallback's baseline (see :mod:`automl_tpot.run.fallback`).
+        timings: seconds spent per phase (``prepare``, ``cluster_start``, ``search``, ...,
+            ``total``).
+        feature_types: how each input column was encoded.
+        parallel: the parallel mode asked for and used, and the number of workers.
+        config: the configuration of the run.
+        notes: adjustments and warnings, in words.
+        run_id: the identifier of the stored run (``None`` when nothing was stored).
+        location: where the run's artifacts were stored (``None`` when nothing was stored).
+        alerts: the :class:`~automl_tpot.records.events.Alert` events raised during the run
+            (``timeout``, ``oom``, ``parallel_fallback``, ``automl_fallback``).
+    """
+
+    model: TabularModel
+    task: str
+    task_reason: str
+    metric: str
+    best_score: float
+    best_pipeline: str
+    evaluations: tuple[EvaluationRecord, ...] = field(converter=tuple)
+    generations_completed: int
+    population_size: int
+    stopped_by: str
+    timings: dict[str, float]
+    feature_types: FeatureTypes
+    parallel: dict[str, Any]
+    config: TrainerConfig
+    notes: list[str] = field(factory=list)
+    run_id: str | None = None
+    location: str | None = None
+    alerts: list[Alert] = field(factory=list)
+
+    @property
+    def leaderboard_entries(self) -> list[LeaderboardEntry]:
+        """The ``leaderboard_k`` best successful evaluations, as typed entries."""
+        return leaderboard(self.evaluations, self.config.leaderboard_k)
+
+    @property
+    def pareto_points(self) -> list[ParetoPoint]:
+        """The Pareto front of score against complexity, as typed points."""
+        return pareto_front(self.evaluations)
+
+    @property
+    def leaderboard(self) -> list[dict[str, Any]]:
+        """The best pipelines (the entries of ``leaderboard.json``), best first."""
+        return [entry.to_dict() for entry in self.leaderboard_entries]
+
+    @property
+    def pareto_front(self) -> list[dict[str, Any]]:
+        """Score against complexity (the front of ``tp_pareto_front.json``)."""
+        return [point.to_dict() for point in self.pareto_points]
+
+    @property
+    def evaluated_individuals(self) -> list[dict[str, Any]]:
+        """Every evaluation (the individuals of ``evaluated_individuals.json``)."""
+        return [record.to_dict() for record in self.evaluations]
+
+    @property
+    def budget_exhausted(self) -> bool:
+        """True when the time budget, not the generation count, ended the search."""
+        return self.stopped_by == "time_left"
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON-safe summary stored in ``run.json`` (and given to metrics backends)."""
+        best = self.best_score
+        return {
+            "task": self.task,
+            "task_reason": self.task_reason,
+            "metric": self.metric,
+            "best_score": best if math.isfinite(best) else None,
+            "best_pipeline": self.best_pipeline,
+            "leaderboard_top5": self.leaderboard[:5],
+            "generations_completed": self.generations_completed,
+            "population_size": self.population_size,
+            "evaluations": len(self.evaluations),
+            "successful_evaluations": sum(1 for record in self.evaluations if record.ok),
+            "pareto_front_size": len(self.pareto_points),
+            "stopped_by": self.stopped_by,
+            "budget_exhausted": self.budget_exhausted,
+            "timings": dict(self.timings),
+            "feature_types": self.feature_types.to_dict(),
+            "parallel": dict(self.parallel),
+            "notes": list(self.notes),
+            "alerts": [alert.to_dict() for alert in self.alerts],
+        }

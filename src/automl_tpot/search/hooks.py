@@ -1,0 +1,95 @@
+"""What the search does at TPOT's own steps: evaluate a generation on the Dask workers, tell
+TPOT when to end, and after every generation report progress, replan the budget and hand a
+snapshot to whoever keeps checkpoints.
+
+:class:`SearchHooks` is the :class:`~automl_tpot.tpot_boundary.EvolverHooks` of one search. It
+is called in the search's own thread, between TPOT's steps, so nothing here races TPOT.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from ..cluster.loop import EvaluationLoop
+from ..records.events import GenerationProgress
+from ..tpot_boundary import EvaluationBatch, EvaluationRequest, GenerationState, SearchHistory
+from ..tpot_boundary.estimator import COMPLEXITY
+from ..utils.notify import notify
+from .budget import SearchDeadline
+from .channel import SearchChannel
+
+__all__ = ["GenerationListener", "SearchHooks"]
+
+#: Told of every finished generation: the progress event and TPOT's state (for checkpoints).
+GenerationListener = Callable[[GenerationProgress, GenerationState], None]
+
+
+class SearchHooks:
+    """The hooks of one search.
+
+    Args:
+        loop: evaluates each generation.
+        channel: the search's live end and stop request.
+        deadline: replans the end after each generation.
+        listener: told of each finished generation (its failures are logged, not raised).
+        started: when the run started (``time.monotonic()``), for the events' ``elapsed``.
+        metric: the metric's name, for the events.
+        population_size: for the events.
+        should_stop: the host's stop request, also asked right after each generation (so a
+            listener that asks to stop ends the search before the next generation starts).
+    """
+
+    def __init__(
+        self,
+        *,
+        loop: EvaluationLoop,
+        channel: SearchChannel,
+        deadline: SearchDeadline,
+        listener: GenerationListener,
+        started: float,
+        metric: str,
+        population_size: int,
+        should_stop: Callable[[], bool] | None = None,
+    ):
+        self.loop = loop
+        self.channel = channel
+        self.deadline = deadline
+        self.listener = listener
+        self.started = started
+        self.metric = metric
+        self.population_size = population_size
+        self.should_stop = should_stop
+        #: The history as of the last finished generation (what a failed search had done).
+        self.last_history: SearchHistory | None = None
+        self._reported = 0
+
+    def search_end(self) -> float:
+        """The channel's end: TPOT checks it between generations, the loop during one."""
+        return self.channel.end
+
+    def evaluate(self, request: EvaluationRequest) -> EvaluationBatch:
+        """Evaluate a generation on the workers."""
+        return self.loop.evaluate(request)
+
+    def generation_evaluated(self, state: GenerationState) -> None:
+        """Report the generation, then give the search the time the later stages will not need."""
+        history = state.history(COMPLEXITY)
+        self.last_history = history
+        if state.generations_completed <= self._reported:  # TPOT retried an empty population
+            return
+        self._reported = state.generations_completed
+        evaluated, failed = history.counts()
+        event = GenerationProgress(
+            generation=state.generations_completed,
+            elapsed=round(time.monotonic() - self.started, 3),
+            best_score=history.best_score(),
+            evaluations=evaluated,
+            failures=failed,
+            metric=self.metric,
+            population_size=self.population_size,
+        )
+        notify(self.listener, event, state, what="the generation listener")
+        if self.should_stop is not None and self.should_stop():
+            self.channel.request_stop()
+        self.channel.move_end(self.deadline.plan(history))

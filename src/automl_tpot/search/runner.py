@@ -1,0 +1,200 @@
+"""Running one TPOT search on an open Dask session: building TPOT through the boundary, the
+stop and interrupt handling, and the translation of TPOT's failures into our errors."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from types import FrameType, TracebackType
+from typing import Any
+
+from attrs import define
+
+from ..cluster.loop import EvaluationLoop
+from ..cluster.session import DaskSession
+from ..config import TrainerConfig
+from ..data import PreparedData
+from ..errors import ClusterError, TrainingCancelled, TrainingError
+from ..tpot_boundary import (
+    EvolverSnapshot,
+    FittedSearch,
+    NothingEvaluated,
+    TPOTSettings,
+    build_estimator,
+    fit_estimator,
+)
+from ..utils.pipelines import pipeline_complexity
+from .budget import RunBudget
+from .channel import SearchChannel, StopWatcher
+from .hooks import GenerationListener, SearchHooks
+from .plan import SearchPlan
+
+__all__ = ["SearchRun", "raise_if_stopped", "run_search"]
+
+StopRequest = Callable[[], bool]
+
+
+@define(frozen=True, eq=False)
+class SearchRun:
+    """A finished search.
+
+    Attributes:
+        fitted: the fitted TPOT search (history, choice, refit).
+        reasons: each failed evaluation's ``(error, reason)``, keyed by individual.
+        seconds: how long the search (with TPOT's refit) took.
+        per_run_seconds: the per-evaluation limit it ran with.
+    """
+
+    fitted: FittedSearch
+    reasons: dict[str, tuple[str, str]]
+    seconds: float
+    per_run_seconds: float
+
+
+def raise_if_stopped(should_stop: StopRequest | None) -> None:
+    """Raise :class:`TrainingCancelled` when the host asked the run to stop."""
+    if should_stop is not None and should_stop():
+        raise TrainingCancelled("the run was cancelled before it finished")
+
+
+def run_search(
+    *,
+    config: TrainerConfig,
+    prepared: PreparedData,
+    plan: SearchPlan,
+    session: DaskSession,
+    budget: RunBudget,
+    seed: int,
+    listener: GenerationListener,
+    should_stop: StopRequest | None = None,
+    restore: EvolverSnapshot | None = None,
+    generations: int | None = None,
+) -> SearchRun:
+    """Search on ``session`` until the budget's moving end (or ``generations``).
+
+    ``restore`` continues from a snapshot; ``generations`` then counts the generations still
+    to run (``config.generations`` otherwise).
+
+    Raises:
+        TrainingError: TPOT failed or found no pipeline that fits on all rows (with what the
+            evaluations came to).
+        ClusterError: the cluster failed and ``parallel_fallback`` is off.
+        TrainingCancelled: ``should_stop`` asked the run to stop.
+        KeyboardInterrupt: Ctrl-C during the search.
+    """
+    shares = budget.plan_search()
+    deadline = budget.deadline_for(shares, cv=prepared.cv, n_workers=session.n_workers)
+    channel = SearchChannel(end=deadline.end, generations=config.generations)
+    loop = EvaluationLoop(session, channel)
+    hooks = SearchHooks(
+        loop=loop,
+        channel=channel,
+        deadline=deadline,
+        listener=listener,
+        started=budget.started,
+        metric=plan.metric_name,
+        population_size=config.population_size,
+        should_stop=should_stop,
+    )
+    settings = TPOTSettings(
+        search_space=plan.search_space,
+        scorer=plan.metric,
+        classification=prepared.task == "classification",
+        cv=prepared.cv,
+        population_size=config.population_size,
+        generations=config.generations if generations is None else generations,
+        search_seconds=shares.search_seconds,
+        per_run_seconds=shares.per_run_seconds,
+        n_jobs=session.n_workers,
+        client=session.current,
+        random_state=seed,
+        complexity=pipeline_complexity,
+    )
+    estimator = build_estimator(settings, hooks, restore)
+    raise_if_stopped(should_stop)
+    started = time.monotonic()
+    interrupt = _InterruptLatch()
+    try:
+        with interrupt, StopWatcher(channel, should_stop):
+            fitted = fit_estimator(estimator, plan.features, prepared.y)
+    except ClusterError:
+        raise
+    except Exception as error:
+        if interrupt.fired:
+            raise KeyboardInterrupt from error
+        raise_if_stopped(should_stop)
+        summary = _outcomes(hooks, loop, shares.per_run_seconds)
+        if isinstance(error, NothingEvaluated):
+            raise TrainingError(f"no pipeline could be evaluated{summary}") from error
+        raise TrainingError(f"the TPOT search failed: {error}{summary}") from error
+    finally:
+        loop.close()
+    if interrupt.fired:
+        # TPOT 1.1 swallows KeyboardInterrupt and returns what it has; the caller asked the
+        # run to stop, so nothing is reported or stored.
+        raise KeyboardInterrupt
+    raise_if_stopped(should_stop)
+    if fitted.fitted_pipeline is None:
+        raise TrainingError("the search found no pipeline that could be fitted on all rows")
+    return SearchRun(
+        fitted=fitted,
+        reasons=dict(loop.reasons),
+        seconds=round(time.monotonic() - started, 3),
+        per_run_seconds=shares.per_run_seconds,
+    )
+
+
+def _outcomes(hooks: SearchHooks, loop: EvaluationLoop, per_run: float) -> str:
+    """What the evaluations of a failed search came to, for its error message: whether every
+    pipeline failed or ran out of time, and the most common failure, tell the operator what to
+    change."""
+    history = hooks.last_history
+    if history is None or len(history) == 0:
+        return " (the time ran out before any evaluation finished)"
+    invalid, timeouts = history.failure_codes()
+    text = (
+        f" ({len(history)} pipeline(s) evaluated: {invalid} failed, {timeouts} over the "
+        f"{per_run:g}s evaluation limit"
+    )
+    reasons = Counter(reason for _, reason in loop.reasons.values())
+    if reasons:
+        reason, count = reasons.most_common(1)[0]
+        text += f"; the most common failure ({count}x): {reason[:300]}"
+    return text + ")"
+
+
+class _InterruptLatch:
+    """Notes a Ctrl-C (SIGINT) during the search, which TPOT 1.1 would otherwise swallow.
+
+    Only installed from the main thread, and it chains to the handler it replaces.
+    """
+
+    def __init__(self) -> None:
+        self.fired = False
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> _InterruptLatch:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGINT)
+            if callable(self._previous):  # not when the host ignores SIGINT or set it to default
+                signal.signal(signal.SIGINT, self._handle)
+                self._installed = True
+        return self
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.fired = True
+        self._previous(signum, frame)
+        raise KeyboardInterrupt
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)

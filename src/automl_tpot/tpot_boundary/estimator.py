@@ -1,0 +1,154 @@
+"""Building, fitting and reading a ``TPOTEstimator`` for one search.
+
+:func:`build_estimator` configures TPOT's estimator through its public constructor and puts the
+:class:`~automl_tpot.tpot_boundary.evolver.HookedEvolver` in place; :func:`fit_estimator` runs it
+and turns TPOT's own failure ("no individuals could be evaluated") into
+:class:`NothingEvaluated`; :class:`FittedSearch` is the typed view of the fitted estimator.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from attrs import define
+
+from .evolver import EvolverHooks, EvolverSnapshot, HookedEvolver
+from .history import SearchHistory
+
+if TYPE_CHECKING:
+    from sklearn.base import BaseEstimator
+    from tpot import TPOTEstimator
+
+__all__ = ["FittedSearch", "NothingEvaluated", "TPOTSettings", "build_estimator", "fit_estimator"]
+
+#: The name of the second objective in TPOT's history.
+COMPLEXITY = "complexity"
+
+
+class NothingEvaluated(Exception):
+    """TPOT ended without a single scored individual (every evaluation failed, or the time ran
+    out first)."""
+
+
+@define(frozen=True, eq=False)
+class TPOTSettings:
+    """What one search asks of TPOT.
+
+    Attributes:
+        search_space: the TPOT ``SearchSpace``.
+        scorer: the metric (a scikit-learn scorer name or callable; bigger is better).
+        classification: the task.
+        cv: cross-validation folds (TPOT draws them with ``random_state``).
+        population_size: individuals per generation.
+        generations: generations to run at most (``None``: until the time is up).
+        search_seconds: the search's first planned length (the hooks move its end later).
+        per_run_seconds: the limit of one evaluation.
+        n_jobs: the Dask worker threads the client offers.
+        client: the Dask client.
+        random_state: the seed of TPOT's folds and evolution.
+        complexity: the second objective, minimised: ``complexity(pipeline) -> float``.
+    """
+
+    search_space: Any
+    scorer: Any
+    classification: bool
+    cv: int
+    population_size: int
+    generations: int | None
+    search_seconds: float
+    per_run_seconds: float
+    n_jobs: int
+    client: Any
+    random_state: int
+    complexity: Callable[[Any], float]
+
+
+def build_estimator(
+    settings: TPOTSettings, hooks: EvolverHooks, restore: EvolverSnapshot | None = None
+) -> TPOTEstimator:
+    """An unfitted ``TPOTEstimator`` whose evolver goes through ``hooks`` (and continues from
+    ``restore`` when given)."""
+    from tpot import TPOTEstimator
+
+    with warnings.catch_warnings():
+        # both limits are meant: TPOT ends at whichever comes first
+        warnings.filterwarnings("ignore", message="Both generations and max_time_mins are set")
+        estimator = TPOTEstimator(
+            search_space=settings.search_space,
+            scorers=[settings.scorer],
+            scorers_weights=[1.0],
+            classification=settings.classification,
+            cv=settings.cv,
+            other_objective_functions=[settings.complexity],
+            other_objective_functions_weights=[-1.0],
+            objective_function_names=[COMPLEXITY],
+            population_size=settings.population_size,
+            generations=settings.generations,
+            max_time_mins=settings.search_seconds / 60,
+            max_eval_time_mins=settings.per_run_seconds / 60,
+            n_jobs=settings.n_jobs,
+            client=settings.client,
+            # the evaluation loop broadcasts the data itself, once per cluster
+            scatter=False,
+            random_state=settings.random_state,
+            verbose=0,
+        )
+    estimator._evolver = functools.partial(HookedEvolver, hooks=hooks, restore=restore)
+    return estimator
+
+
+def fit_estimator(estimator: TPOTEstimator, X: Any, y: Any) -> FittedSearch:
+    """Run the search and TPOT's refit of its choice on all rows.
+
+    Raises:
+        NothingEvaluated: TPOT found no scored individual.
+    """
+    try:
+        estimator.fit(X, y)
+    except Exception as error:
+        if str(error).startswith("No individuals could be evaluated"):
+            raise NothingEvaluated(str(error)) from error
+        raise
+    return FittedSearch(estimator)
+
+
+class FittedSearch:
+    """The outcome of a fitted ``TPOTEstimator``, read through typed properties."""
+
+    def __init__(self, estimator: TPOTEstimator):
+        self._estimator = estimator
+
+    @property
+    def score_column(self) -> str:
+        """The history's column of the optimised metric."""
+        return str(self._estimator.objective_names[0])
+
+    @property
+    def history(self) -> SearchHistory:
+        """Every evaluation, indexed by the evaluation's number."""
+        return SearchHistory(
+            self._estimator.evaluated_individuals, self.score_column, complexity_column=COMPLEXITY
+        )
+
+    @property
+    def best_key(self) -> Any:
+        """The history row of the pipeline TPOT chose."""
+        return self._estimator.selected_best_score.name
+
+    @property
+    def best_score(self) -> float:
+        """The chosen pipeline's cross-validated score."""
+        return float(self._estimator.selected_best_score[self.score_column])
+
+    @property
+    def fitted_pipeline(self) -> BaseEstimator | None:
+        """The chosen pipeline refitted on all rows (``None`` if every refit failed)."""
+        return getattr(self._estimator, "fitted_pipeline_", None)
+
+    @property
+    def generations_completed(self) -> int:
+        """Generations evaluated, the initial population included (counting across a resume)."""
+        return int(self._estimator._evolver_instance.generation)

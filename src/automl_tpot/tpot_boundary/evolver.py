@@ -1,0 +1,217 @@
+"""Our evolver: TPOT's ``BaseEvolver`` with the three seams the library needs.
+
+``TPOTEstimator.fit`` builds its evolver from the class in ``estimator._evolver``; the boundary
+puts :class:`HookedEvolver` there (bound to an :class:`EvolverHooks` object), so everything
+happens in the search's own thread, at TPOT's own steps, with no polling and no process-wide
+patching:
+
+* **evaluation**: each generation's unevaluated individuals go to ``hooks.evaluate`` (our Dask
+  evaluation loop) instead of TPOT's ``parallel_eval_objective_list``;
+* **the search's end**: TPOT's time checks (``max_time_mins``, ``scheduled_timeout_time``) read
+  ``hooks.search_end()`` live, so a stop request or a replanned budget takes effect at TPOT's
+  next check;
+* **after each generation**: ``hooks.generation_evaluated`` gets a :class:`GenerationState`
+  (progress, budget replanning, checkpoints), and a run can start from an
+  :class:`EvolverSnapshot` taken there (resume).
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from attrs import define, field
+from tpot.evolvers.base_evolver import BaseEvolver
+
+from .history import COMPLETED, EVAL_ERROR, SUBMITTED, TIMEOUT, SearchHistory
+
+__all__ = [
+    "EvaluationBatch",
+    "EvaluationRequest",
+    "EvolverHooks",
+    "EvolverSnapshot",
+    "GenerationState",
+    "HookedEvolver",
+]
+
+
+@define(frozen=True, eq=False)
+class EvaluationRequest:
+    """One generation's individuals to evaluate.
+
+    Attributes:
+        individuals: TPOT individuals (what the objectives take).
+        keys: each individual's identity in the history (stable across generations: an
+            individual asked for again has the same key).
+        objectives: the objective functions, called as ``objective(individual, **kwargs)``.
+        objective_kwargs: the data (``X``, ``y``) the objectives take.
+        per_run_seconds: the limit of one evaluation, or ``None``.
+        n_columns: how many scores each evaluation yields.
+        generation: the generation being evaluated (0 is the initial population).
+    """
+
+    individuals: Sequence[Any]
+    keys: Sequence[str]
+    objectives: Sequence[Callable[..., Any]]
+    objective_kwargs: dict[str, Any]
+    per_run_seconds: float | None
+    n_columns: int
+    generation: int
+
+
+@define(frozen=True)
+class EvaluationBatch:
+    """What the evaluation of a request gave, in the request's order: scores (``n_columns``
+    each, NaN when none), submission and completion times (Unix seconds), and TPOT's code
+    (``None``, :data:`~automl_tpot.tpot_boundary.history.INVALID` or
+    :data:`~automl_tpot.tpot_boundary.history.TIMEOUT`)."""
+
+    scores: list[list[float]]
+    submitted: list[float]
+    completed: list[float]
+    errors: list[str | None]
+
+
+class EvolverHooks(Protocol):
+    """What the evolver asks of the library."""
+
+    def search_end(self) -> float:
+        """The instant (``time.time()``) the search must end by, as it stands now."""
+        ...
+
+    def evaluate(self, request: EvaluationRequest) -> EvaluationBatch:
+        """Evaluate one generation's individuals."""
+        ...
+
+    def generation_evaluated(self, state: GenerationState) -> None:
+        """Called in the search thread after each generation's evaluations are recorded."""
+        ...
+
+
+@define(frozen=True)
+class EvolverSnapshot:
+    """The evolver's state after a generation: enough to continue the search from there.
+
+    Attributes:
+        population: TPOT's population (individuals and the whole history), pickled.
+        generations_completed: generations evaluated so far; the next one continues from here.
+        rng_state: the state of the evolver's random generator.
+    """
+
+    population: bytes = field(repr=lambda data: f"<{len(data)} bytes>")
+    generations_completed: int
+    rng_state: dict[str, Any]
+
+    def restore(self, evolver: BaseEvolver) -> None:
+        """Put ``evolver`` in this state (after it was built: TPOT builds a fresh population)."""
+        evolver.population = pickle.loads(self.population)
+        evolver.generation = self.generations_completed
+        evolver.rng.bit_generator.state = self.rng_state
+
+
+class GenerationState:
+    """A typed view of the evolver right after a generation's evaluations were recorded."""
+
+    def __init__(self, evolver: HookedEvolver):
+        self._evolver = evolver
+
+    @property
+    def generation(self) -> int:
+        """The generation just evaluated (0 is the initial population)."""
+        return int(self._evolver.generation)
+
+    @property
+    def generations_completed(self) -> int:
+        """Generations evaluated so far, this one included."""
+        return self.generation + 1
+
+    def history(self, complexity_column: str = "") -> SearchHistory:
+        """Every evaluation so far (a live view: read it within the hook)."""
+        evolver = self._evolver
+        return SearchHistory(
+            evolver.population.evaluated_individuals,
+            score_column=evolver.objective_names[0],
+            complexity_column=complexity_column,
+        )
+
+    def snapshot(self) -> EvolverSnapshot:
+        """The state to continue from: the next generation starts where this one ended."""
+        evolver = self._evolver
+        return EvolverSnapshot(
+            population=pickle.dumps(evolver.population, protocol=pickle.HIGHEST_PROTOCOL),
+            generations_completed=self.generations_completed,
+            rng_state=evolver.rng.bit_generator.state,
+        )
+
+
+class HookedEvolver(BaseEvolver):
+    """``BaseEvolver`` whose evaluation, clock and generation end go through ``hooks``.
+
+    Built by ``TPOTEstimator.fit`` with TPOT's own arguments plus ``hooks`` (and ``restore``,
+    an :class:`EvolverSnapshot` to continue from), bound with :func:`functools.partial`.
+    """
+
+    def __init__(
+        self, *args: Any, hooks: EvolverHooks, restore: EvolverSnapshot | None = None, **kwargs: Any
+    ):
+        self._hooks = hooks
+        self._clock_start: float | None = None
+        self._max_time_mins = math.inf
+        super().__init__(*args, **kwargs)
+        if restore is not None:
+            restore.restore(self)
+
+    # TPOT's clock: optimize() takes its start time, then sets scheduled_timeout_time from
+    # max_time_mins, and checks time.time() - start > max_time_mins * 60 between generations.
+    @property
+    def max_time_mins(self) -> float:  # type: ignore[override]
+        if self._clock_start is None:
+            return self._max_time_mins
+        return (self._hooks.search_end() - self._clock_start) / 60
+
+    @max_time_mins.setter
+    def max_time_mins(self, value: float) -> None:
+        self._max_time_mins = math.inf if value is None else float(value)
+
+    @property
+    def scheduled_timeout_time(self) -> float | None:  # type: ignore[override]
+        return None if self._clock_start is None else self._hooks.search_end()
+
+    @scheduled_timeout_time.setter
+    def scheduled_timeout_time(self, value: float) -> None:
+        start = value - self._max_time_mins * 60
+        self._clock_start = start if math.isfinite(start) else time.time()
+
+    def evaluate_population_full(self, budget: Any = None) -> None:
+        """TPOT's step, with the evaluations done by ``hooks.evaluate``."""
+        individuals = list(self.get_unevaluated_individuals(self.objective_names, budget=budget))
+        if not individuals:
+            return
+        minutes = self.max_eval_time_mins
+        per_run = None if minutes is None or math.isinf(minutes) else minutes * 60
+        batch = self._hooks.evaluate(
+            EvaluationRequest(
+                individuals=individuals,
+                keys=[individual.unique_id() for individual in individuals],
+                objectives=self.objective_functions,
+                objective_kwargs=self.objective_kwargs,
+                per_run_seconds=per_run,
+                n_columns=len(self.objective_names),
+                generation=int(self.generation),
+            )
+        )
+        population = self.population
+        population.update_column(individuals, column_names=self.objective_names, data=batch.scores)
+        population.update_column(individuals, column_names=SUBMITTED, data=batch.submitted)
+        population.update_column(individuals, column_names=COMPLETED, data=batch.completed)
+        population.update_column(individuals, column_names=EVAL_ERROR, data=batch.errors)
+        population.remove_invalid_from_population(column_names=EVAL_ERROR)
+        population.remove_invalid_from_population(column_names=EVAL_ERROR, invalid_value=TIMEOUT)
+
+    def evaluate_population(self) -> None:
+        """TPOT's step, then the library's ``generation_evaluated`` hook."""
+        super().evaluate_population()
+        self._hooks.generation_evaluated(GenerationState(self))

@@ -1,0 +1,251 @@
+"""TPOT's history of evaluations, read through one typed view.
+
+TPOT keeps every evaluated individual in a pandas DataFrame (``evaluated_individuals``) whose
+column names and error codes are TPOT's own, holding live estimator objects and NaNs. Nothing
+outside this boundary reads that frame: :class:`SearchHistory` answers the questions the rest of
+the library asks (what was scored, how long the best took, how many failed) and turns the rows
+into :class:`~automl_tpot.records.evaluation.EvaluationRecord` objects.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from attrs import define
+
+from ..records.evaluation import (
+    ERROR_EXCEPTION,
+    ERROR_TIMEOUT,
+    STATUS_FAILED,
+    STATUS_NOT_FINISHED,
+    STATUS_OK,
+    STATUS_TIMEOUT,
+    EvaluationRecord,
+)
+
+if TYPE_CHECKING:
+    from sklearn.base import BaseEstimator
+
+__all__ = [
+    "COMPLETED",
+    "EVAL_ERROR",
+    "INDIVIDUAL",
+    "INVALID",
+    "SUBMITTED",
+    "TIMEOUT",
+    "ScoredPipeline",
+    "SearchHistory",
+]
+
+# TPOT 1.1's column names and codes (checked by tests/test_tpot_contract.py).
+INDIVIDUAL = "Individual"
+INSTANCE = "Instance"
+GENERATION = "Generation"
+PARENTS = "Parents"
+VARIATION = "Variation_Function"
+PARETO_FRONT = "Pareto_Front"
+SUBMITTED = "Submitted Timestamp"
+COMPLETED = "Completed Timestamp"
+EVAL_ERROR = "Eval Error"
+INVALID = "INVALID"
+TIMEOUT = "TIMEOUT"
+
+#: A failed evaluation's category and reason in words, keyed by the individual's unique id (the
+#: evaluation loop's knowledge; TPOT keeps only its INVALID / TIMEOUT code).
+Reasons = Mapping[str, tuple[str, str]]
+
+
+@define(frozen=True, eq=False)
+class ScoredPipeline:
+    """A successfully evaluated individual of the history.
+
+    Attributes:
+        key: its row in the history (what :meth:`SearchHistory.row` takes).
+        score: its cross-validated score (bigger is better).
+        seconds: how long its evaluation took (``inf`` when unknown).
+        individual: TPOT's individual (export it with :meth:`export`).
+    """
+
+    key: Any
+    score: float
+    seconds: float
+    individual: Any
+
+    def export(self) -> BaseEstimator:
+        """The unfitted scikit-learn pipeline of the individual."""
+        return self.individual.export_pipeline()
+
+
+class SearchHistory:
+    """A read-only view of TPOT's history of evaluations.
+
+    Args:
+        frame: TPOT's ``evaluated_individuals`` (the evolver's, indexed by unique id, or the
+            estimator's after ``fit``, indexed by integers).
+        score_column: the column holding the optimised metric (bigger is better).
+        complexity_column: the column holding the complexity objective, if any.
+    """
+
+    def __init__(self, frame: pd.DataFrame | None, score_column: str, complexity_column: str = ""):
+        self.frame = frame if frame is not None else pd.DataFrame()
+        self.score_column = score_column
+        self.complexity_column = complexity_column
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def _column(self, name: str) -> pd.Series:
+        if name in self.frame:
+            return self.frame[name]
+        return pd.Series(np.nan, index=self.frame.index, dtype=object)
+
+    def _scores(self) -> pd.Series:
+        return pd.to_numeric(self._column(self.score_column), errors="coerce")
+
+    def _errors(self) -> pd.Series:
+        return self._column(EVAL_ERROR)
+
+    def _seconds(self) -> pd.Series:
+        started = pd.to_numeric(self._column(SUBMITTED), errors="coerce")
+        finished = pd.to_numeric(self._column(COMPLETED), errors="coerce")
+        return finished - started
+
+    def _scored_mask(self) -> pd.Series:
+        scores = self._scores()
+        return scores.notna() & np.isfinite(scores) & self._errors().isna()
+
+    # -- the questions the library asks ------------------------------------------------------------
+
+    def counts(self) -> tuple[int, int]:
+        """``(evaluated, failed)``: evaluations with an outcome, and those that failed."""
+        failed = int(self._errors().isin([INVALID, TIMEOUT]).sum())
+        return int(self._scored_mask().sum()) + failed, failed
+
+    def failure_codes(self) -> tuple[int, int]:
+        """``(invalid, timeout)``: failed evaluations by TPOT's code."""
+        errors = self._errors()
+        return int((errors == INVALID).sum()), int((errors == TIMEOUT).sum())
+
+    def best_score(self) -> float | None:
+        """The best score so far, or ``None`` before any success."""
+        scores = self._scores()[self._scored_mask()]
+        return None if scores.empty else float(scores.max())
+
+    def scored(self, first: Any = None) -> list[ScoredPipeline]:
+        """The successful evaluations, best score first (``first``, a row key, leads)."""
+        mask = self._scored_mask()
+        scores = self._scores()[mask].sort_values(ascending=False, kind="stable")
+        seconds = self._seconds()
+        individuals = self._column(INDIVIDUAL)
+        keys = scores.index.tolist()
+        if first is not None and first in keys:
+            keys.remove(first)
+            keys.insert(0, first)
+        out = []
+        for key in keys:
+            value = float(seconds.loc[key])
+            duration = value if math.isfinite(value) and value >= 0 else math.inf
+            out.append(ScoredPipeline(key, float(scores.loc[key]), duration, individuals.loc[key]))
+        return out
+
+    def best_durations(self) -> np.ndarray:
+        """Evaluation seconds of the successful evaluations, best score first."""
+        durations = np.array([p.seconds for p in self.scored()], dtype=float)
+        return durations[np.isfinite(durations)]
+
+    def records(
+        self,
+        *,
+        metric: str,
+        reasons: Reasons | None = None,
+        describe: Callable[[Any], str] | None = None,
+    ) -> list[EvaluationRecord]:
+        """Every row as an :class:`EvaluationRecord` (``reasons``: the evaluation loop's)."""
+        from ..utils.pipelines import describe_pipeline
+
+        describe = describe or describe_pipeline
+        reasons = reasons or {}
+        records = []
+        for key, row in self.frame.iterrows():
+            score = _finite(row.get(self.score_column))
+            code = row.get(EVAL_ERROR)
+            code = None if code is None or (isinstance(code, float) and math.isnan(code)) else code
+            detail = reasons.get(_unique_id(row.get(INDIVIDUAL)))
+            error, reason = _failure(None if code is None else str(code), detail)
+            if score is not None and code is None:
+                status = STATUS_OK
+            elif error == ERROR_TIMEOUT:
+                status = STATUS_TIMEOUT
+            elif code is not None:
+                status = STATUS_FAILED
+            else:
+                status = STATUS_NOT_FINISHED
+            variation = row.get(VARIATION)
+            records.append(
+                EvaluationRecord(
+                    id=key if isinstance(key, (int, np.integer)) else len(records),
+                    pipeline=_describe(row, describe),
+                    status=status,
+                    error=error,
+                    reason=reason,
+                    score=score if status == STATUS_OK else None,
+                    metric=metric,
+                    complexity=row.get(self.complexity_column) if self.complexity_column else None,
+                    generation=row.get(GENERATION),
+                    parents=_parents(row.get(PARENTS)),
+                    variation=variation if isinstance(variation, str) else None,
+                    pareto_front=row.get(PARETO_FRONT),
+                    submitted_at=row.get(SUBMITTED),
+                    completed_at=row.get(COMPLETED),
+                )
+            )
+        return records
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _parents(value: Any) -> tuple[int, ...]:
+    if isinstance(value, (tuple, list)):
+        return tuple(int(p) for p in value if _finite(p) is not None)
+    return ()
+
+
+def _unique_id(individual: Any) -> str | None:
+    try:
+        return individual.unique_id()
+    except Exception:  # not an individual (a NaN in a half-built row): no reason to show
+        return None
+
+
+def _describe(row: pd.Series, describe: Callable[[Any], str]) -> str | None:
+    instance = row.get(INSTANCE)
+    if instance is None or (isinstance(instance, float) and math.isnan(instance)):
+        individual = row.get(INDIVIDUAL)
+        if individual is None or isinstance(individual, float):
+            return None
+        try:
+            instance = individual.export_pipeline()
+        except Exception:  # an individual TPOT cannot export: describe it as TPOT prints it
+            return str(individual)
+    return describe(instance)
+
+
+def _failure(code: str | None, detail: Any) -> tuple[str | None, str | None]:
+    """The record's ``error`` and ``reason`` from TPOT's code and the evaluation loop's detail."""
+    if code is not None and isinstance(detail, (tuple, list)) and len(detail) == 2:
+        return str(detail[0]), str(detail[1])
+    if code == TIMEOUT:
+        return ERROR_TIMEOUT, "ran longer than per_run_limit"
+    if code is not None:
+        return ERROR_EXCEPTION, "the pipeline raised an error (TPOT kept no detail)"
+    return None, None
