@@ -371,7 +371,8 @@ def test_tpot_search_space_that_cannot_fit_the_data_falls_back_to_the_baseline(
     record = service.run_for_job(job)
     assert service.job(job)["status"] == "fallback"
     assert service.training_run(job) == record
-    assert "No individuals could be evaluated" in record["fallback_reason"]
+    assert "no pipeline could be evaluated" in record["fallback_reason"]
+    assert "Negative values in data passed to MultinomialNB" in record["fallback_reason"]
     assert re.search(r"evaluated: [1-9]\d* failed, 0 over the", record["fallback_reason"])
     _assert_fallback_run(service.storage, record, table, "diagnosis")
     value = registry.get_sample_value
