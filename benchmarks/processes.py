@@ -56,7 +56,9 @@ class TreeSampler:
     pid: int
     interval: float = 0.2
     full_every: int = 5
+    limit: int | None = None  # bytes of RSS over the tree; above it, ``exceeded`` is set
     memory: TreeMemory = field(default_factory=TreeMemory)
+    exceeded: threading.Event = field(default_factory=threading.Event)
     seen: dict[int, float] = field(default_factory=dict)  # pid -> create_time
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -112,6 +114,8 @@ class TreeSampler:
         memory.samples += 1
         memory.peak_rss = max(memory.peak_rss, rss)
         memory.peak_processes = max(memory.peak_processes, counted)
+        if self.limit is not None and rss > self.limit:
+            self.exceeded.set()
         if full:
             memory.peak_pss = max(memory.peak_pss or 0, pss)
             memory.peak_uss = max(memory.peak_uss or 0, uss)
@@ -139,6 +143,7 @@ class Finished:
     stderr: str
     timed_out: bool
     wall_seconds: float
+    over_memory: bool
     memory: TreeMemory
     leftover_processes: int = 0
     leftover_names: list[str] = field(default_factory=list)
@@ -161,13 +166,15 @@ def _name(process: psutil.Process) -> str:
         return f"pid {process.pid}"
 
 
-def _kill(processes: list[psutil.Process]) -> None:
+def _kill(processes: list[psutil.Process], own_child: int | None = None) -> None:
+    """SIGKILL each process and wait for them, except ``own_child``: its exit status is left
+    for its ``Popen`` to collect (psutil would reap it and the status would be lost)."""
     for process in processes:
         try:
             process.kill()
         except psutil.NoSuchProcess:
             continue
-    psutil.wait_procs(processes, timeout=10)
+    psutil.wait_procs([p for p in processes if p.pid != own_child], timeout=10)
 
 
 def run_limited(
@@ -179,8 +186,11 @@ def run_limited(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     grace: float = 3.0,
+    memory_limit: int | None = None,
 ) -> Finished:
-    """Run ``command`` in a session of its own; kill its whole tree after ``timeout`` seconds.
+    """Run ``command`` in a session of its own; kill its whole tree after ``timeout`` seconds,
+    or as soon as the tree's RSS exceeds ``memory_limit`` bytes (before the machine swaps or
+    its out-of-memory killer picks a victim).
 
     Whatever the child leaves running when it ends (a Dask worker it did not close) and does
     not end within ``grace`` seconds is killed too, and counted in ``leftover_processes``.
@@ -190,18 +200,25 @@ def run_limited(
         child = subprocess.Popen(
             command, stdout=out, stderr=err, start_new_session=True, env=env, cwd=cwd, text=True
         )
-        sampler = TreeSampler(child.pid, interval=interval, full_every=full_every).start()
-        timed_out = False
+        sampler = TreeSampler(
+            child.pid, interval=interval, full_every=full_every, limit=memory_limit
+        ).start()
+        deadline = started + timeout
+        timed_out = over_memory = False
         try:
-            child.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            sampler.sample(full=False)  # catch the processes started since the last sample
-            _kill(sampler.tree())
-            child.wait()
+            while child.poll() is None:
+                over_memory = sampler.exceeded.is_set()
+                timed_out = time.monotonic() >= deadline
+                if over_memory or timed_out:
+                    sampler.sample(full=False)  # the processes started since the last sample
+                    _kill(sampler.tree(), own_child=child.pid)
+                    child.wait()
+                    break
+                sampler.exceeded.wait(min(0.2, max(deadline - time.monotonic(), 0)))
         finally:
             memory = sampler.stop()
         wall = time.monotonic() - started
+        killed = timed_out or over_memory
         # helpers that end on their own once their parent has gone (multiprocessing's resource
         # tracker) get a moment to do so before they count as left behind
         _, leftovers = psutil.wait_procs(sampler.survivors(), timeout=grace)
@@ -217,7 +234,8 @@ def run_limited(
             stderr=err.read(),
             timed_out=timed_out,
             wall_seconds=round(wall, 2),
+            over_memory=over_memory,
             memory=memory,
-            leftover_processes=0 if timed_out else len(leftovers),
-            leftover_names=[] if timed_out else names,
+            leftover_processes=0 if killed else len(leftovers),
+            leftover_names=[] if killed else names,
         )

@@ -10,9 +10,10 @@ overrun against the budget, the time to the final score (see ``systems.py`` and
 tree (the fitting process and all its descendants, Dask workers included; ``processes.py``).
 
 Each (table, budget, system, seed) runs in a fresh process with a hard limit of
-``3 * budget + 120`` seconds; a system that fails, or runs past the limit and is killed, gets a
-record with the error and the run goes on. AutoGluon runs with the Python of its own virtual
-environment (``setup_autogluon.sh``); without it, its records say so.
+``3 * budget + 120`` seconds and a memory ceiling (``--memory-limit-mb``, default 85 % of the
+machine's memory, over the RSS of its process tree); a system that fails, or is killed at either
+limit, gets a record with the error and the run goes on. AutoGluon runs with the Python of its
+own virtual environment (``setup_autogluon.sh``); without it, its records say so.
 
 Usage::
 
@@ -62,7 +63,11 @@ def command_for(job: dict[str, Any], autogluon_python: Path) -> list[str]:
 
 
 def run_job(
-    job: dict[str, Any], record: dict[str, Any], autogluon_python: Path, interval: float
+    job: dict[str, Any],
+    record: dict[str, Any],
+    autogluon_python: Path,
+    interval: float,
+    memory_limit_mb: float | None = None,
 ) -> dict[str, Any]:
     """Run one job in a fresh process tree; its record, with an ``error`` when it failed."""
     if job["system"] == "autogluon" and not autogluon_python.exists():
@@ -72,8 +77,13 @@ def run_job(
             "run benchmarks/setup_autogluon.sh",
         }
     limit = hard_limit(job["budget"])
-    finished = run_limited(command_for(job, autogluon_python), limit, interval=interval)
+    memory_limit = None if memory_limit_mb is None else int(memory_limit_mb * 2**20)
+    finished = run_limited(
+        command_for(job, autogluon_python), limit, interval=interval, memory_limit=memory_limit
+    )
     record = {**record, "process_seconds": finished.wall_seconds, **finished.to_record()}
+    if finished.over_memory:
+        return {**record, "error": f"killed above the memory limit ({memory_limit_mb:.0f} MB RSS)"}
     if finished.timed_out:
         return {**record, "error": f"killed after {limit:.0f}s (3 x budget + 120 s)"}
     lines = [line for line in finished.stdout.splitlines() if line.startswith("RESULT ")]
@@ -154,10 +164,20 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--sample-interval", type=float, default=0.2, help="seconds between memory samples"
     )
+    parser.add_argument(
+        "--memory-limit-mb",
+        type=float,
+        default=None,
+        help="kill a job whose process tree's RSS exceeds this (default: 85%% of the memory)",
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.seeds is None:
         args.seeds = [0 if args.seed is None else args.seed]
+    if args.memory_limit_mb is None:
+        import psutil
+
+        args.memory_limit_mb = 0.85 * psutil.virtual_memory().total / 2**20
     return args
 
 
@@ -218,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
                         "seed": seed,
                         **shape,
                     }
-                    record = run_job(job, record, autogluon_python, args.sample_interval)
+                    record = run_job(
+                        job, record, autogluon_python, args.sample_interval, args.memory_limit_mb
+                    )
                     records.append(record)
                     print(one_line(record), flush=True)
                     write_outputs(out, header, records, final=False)

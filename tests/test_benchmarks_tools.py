@@ -4,6 +4,7 @@ process-tree memory sampler and the hard limit, on real processes and real estim
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import textwrap
 from pathlib import Path
@@ -208,9 +209,24 @@ def test_the_hard_limit_kills_the_whole_tree(tmp_path: Path) -> None:
         time.sleep(120)
     """
     finished = processes.run_limited(_python(child), timeout=3, interval=0.05)
-    assert finished.timed_out
+    assert finished.timed_out and not finished.over_memory
+    assert finished.returncode == -signal.SIGKILL
     grandchild = int(pid_file.read_text())
     assert not psutil.pid_exists(grandchild) or psutil.Process(grandchild).status() == "zombie"
+
+
+def test_a_tree_over_the_memory_limit_is_killed() -> None:
+    child = """
+        import subprocess, sys, time
+        grandchild = "data = b'x' * (300 * 2**20); import time; time.sleep(120)"
+        subprocess.Popen([sys.executable, "-c", grandchild]).wait()
+    """
+    finished = processes.run_limited(
+        _python(child), timeout=120, interval=0.05, memory_limit=200 * MIB
+    )
+    assert finished.over_memory and not finished.timed_out
+    assert finished.returncode == -signal.SIGKILL
+    assert finished.memory.peak_rss > 200 * MIB
 
 
 def test_processes_left_behind_are_counted_and_ended(tmp_path: Path) -> None:
