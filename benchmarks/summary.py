@@ -143,7 +143,7 @@ def plot(records: Sequence[dict[str, Any]], path: Path) -> None:
     count = (len(datasets) + columns - 1) // columns
     figure, axes = plt.subplots(count, columns, figsize=(4.5 * columns, 3.2 * count), squeeze=False)
     for axis, dataset in zip(axes.flat, datasets, strict=False):
-        for system in SYSTEMS:
+        for index, system in enumerate(SYSTEMS):
             points = sorted(
                 (r["budget"], r["score_mean"], r["score_sd"] or 0.0)
                 for r in rows
@@ -151,13 +151,28 @@ def plot(records: Sequence[dict[str, Any]], path: Path) -> None:
             )
             if points:
                 budgets, scores, spreads = zip(*points, strict=True)
-                axis.errorbar(budgets, scores, yerr=spreads, marker="o", capsize=3, label=system)
-        metric = next((r["score_name"] for r in rows if r["dataset"] == dataset), "")
+                axis.errorbar(
+                    budgets,
+                    scores,
+                    yerr=spreads,
+                    marker="o",
+                    capsize=3,
+                    label=system,
+                    color=f"C{index}",  # one colour per system on every panel
+                )
+        metric = next(
+            (r["score_name"] for r in rows if r["dataset"] == dataset and r["score_name"]), ""
+        )
         axis.set_title(f"{dataset} ({metric})")
         axis.set_xlabel("budget (s)")
     for axis in list(axes.flat)[len(datasets) :]:
         axis.set_visible(False)
-    axes.flat[0].legend()
-    figure.tight_layout()
+    handles = {}
+    for axis in axes.flat:
+        for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    order = [s for s in SYSTEMS if s in handles]
+    figure.legend([handles[s] for s in order], order, loc="lower center", ncol=len(order))
+    figure.tight_layout(rect=(0, 0.08, 1, 1))
     figure.savefig(path, dpi=110)
     plt.close(figure)
