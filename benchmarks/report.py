@@ -5,7 +5,7 @@ Usage::
     python benchmarks/report.py results/base60/results.json results/ours60/results.json \
         --out benchmarks/results/combined
 
-Later files win when two hold the same (dataset, budget, system).
+Later files win when two hold the same (dataset, budget, system, seed).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from run import markdown_table, plot
+from summary import markdown_table, plot
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         document = json.loads(Path(path).read_text())
         machines.append(document.get("machine", "unknown machine"))
         for record in document["records"]:
-            records[(record["dataset"], record["budget"], record["system"])] = record
+            key = (record["dataset"], record["budget"], record["system"], record.get("seed", 0))
+            records[key] = record
     combined = list(records.values())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
