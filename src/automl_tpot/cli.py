@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from . import __version__
 from .errors import AutoMLTPOTError
 
 __all__ = ["main", "build_parser", "demo_table"]
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="automl-tpot", description="Train and use TPOT models with budgets and artifacts."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser("train", help="search for a model and store the run")

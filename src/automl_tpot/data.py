@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,7 @@ HIGH_CARDINALITY = 50
 #: How many of a high-cardinality column's values get a column of their own.
 TOP_CATEGORIES = 20
 
-DataSource = pd.DataFrame | str | os.PathLike
+DataSource: TypeAlias = pd.DataFrame | str | os.PathLike
 
 
 def load_table(source: DataSource) -> pd.DataFrame:

@@ -121,7 +121,7 @@ def train_baseline(
             f"{type(error).__name__}: {error}"
         ) from error
     score = float(scores.mean())
-    record = {
+    record: dict[str, Any] = {
         "id": 0,
         "pipeline": describe_pipeline(estimator),
         "status": STATUS_OK,
