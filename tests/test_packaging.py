@@ -211,9 +211,7 @@ def _dockerfile_instructions(text: str) -> Iterator[tuple[str, str]]:
     """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
     logical = ""
     for line in text.splitlines():
-        if line.lstrip().startswith("#") and not logical:
-            continue
-        if line.lstrip().startswith("#"):
+        if line.lstrip().startswith("#"):  # a comment, also inside a continued instruction
             continue
         if line.rstrip().endswith("\\"):
             logical += line.rstrip()[:-1] + " "
@@ -429,15 +427,25 @@ wrong: int = automl_tpot.__version__
 
 
 def _interpreter(version: str) -> str:
+    """A CPython ``version`` interpreter: this one, ``pythonX.Y`` on PATH, or a pyenv install
+    (pyenv's shims answer only for the versions it has selected)."""
     if sys.version_info[:2] == tuple(map(int, version.split("."))):
         return sys.executable
-    found = shutil.which(f"python{version}")
-    if found is None:
-        pytest.skip(f"no python{version} on PATH")
-    return found
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates = [shutil.which(f"python{version}")]
+    candidates += sorted(str(p) for p in pyenv.glob(f"{version}.*/bin/python{version}"))
+    for candidate in filter(None, candidates):
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return candidate
+    pytest.skip(f"no working python{version} (PATH, pyenv)")
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # installs the dependencies from the index
 @pytest.mark.parametrize("python_version", _classified_pythons())
 def test_the_wheel_installs_into_a_fresh_venv_and_trains_there(dist, tmp_path, python_version):
     python = _interpreter(python_version)
@@ -484,6 +492,7 @@ def test_the_wheel_installs_into_a_fresh_venv_and_trains_there(dist, tmp_path, p
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_the_lock_installs_with_hashes_required_then_the_wheel_without_resolving(dist, tmp_path):
     python = _interpreter("3.11")
     venv_dir = _fresh_venv(python, tmp_path / "venv")
@@ -499,11 +508,11 @@ def test_the_lock_installs_with_hashes_required_then_the_wheel_without_resolving
     )
     imports = "import automl_tpot, s3fs, prometheus_client, bokeh, distributed; print('ok')"
     assert _run([str(venv_dir / "bin" / "python"), "-c", imports], work, env).stdout == "ok\n"
-    frozen = _run([*pip, "freeze", "--exclude", "automl-tpot"], work, env).stdout
+    frozen = _run([*pip, "freeze", "--all", "--exclude", "automl-tpot"], work, env).stdout
     installed = {
         canonicalize_name(line.split("==")[0]): line.split("==")[1]
         for line in frozen.splitlines()
-        if "==" in line
+        if "==" in line and not line.startswith("pip==")
     }
     pins = {name: version for name, (version, _) in _lock_pins().items()}
     assert installed == pins, "the venv holds exactly the lock's pins"
