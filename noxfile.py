@@ -1,8 +1,21 @@
-"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s docs``, ``nox -s bench``."""
+"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``, ``nox -s docs``,
+``nox -s bench``, ``nox -s lock``, ``nox -s release``."""
+
+import shutil
+from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+#: The extras the container image installs from deploy/requirements.lock.
+LOCK_EXTRAS = ("s3", "prometheus", "dashboard")
+LOCK_COMMAND = [
+    "uv", "pip", "compile", "pyproject.toml",
+    *(f"--extra={extra}" for extra in LOCK_EXTRAS),
+    "--generate-hashes", "--python-version=3.11", "--python-platform=x86_64-unknown-linux-gnu",
+    "--custom-compile-command=nox -s lock", "--output-file=deploy/requirements.lock",
+]  # fmt: skip
 
 
 @nox.session
@@ -18,6 +31,29 @@ def lint(session: nox.Session) -> None:
     """ruff over the sources and tests."""
     session.install("ruff")
     session.run("ruff", "check", "src", "tests", "benchmarks", "examples", "docs", "noxfile.py")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy over the package, as a user's type checker sees it through ``py.typed``."""
+    session.install("-e", ".[s3,prometheus]", "mypy>=1.10")
+    session.run("mypy", "-p", "automl_tpot")
+
+
+@nox.session
+def lock(session: nox.Session) -> None:
+    """Regenerate deploy/requirements.lock (hashed pins for Linux x86_64, CPython 3.11)."""
+    session.install("uv>=0.5")
+    session.run(*LOCK_COMMAND, *session.posargs)
+
+
+@nox.session
+def release(session: nox.Session) -> None:
+    """Build the sdist and the wheel into a fresh dist/ and check them with twine."""
+    session.install("build>=1.2", "twine>=6.1")
+    shutil.rmtree("dist", ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", "dist", ".")
+    session.run("twine", "check", "--strict", *(str(p) for p in Path("dist").glob("*")))
 
 
 @nox.session

@@ -146,6 +146,7 @@ def test_time_to_final_without_a_match() -> None:
 
 
 def test_final_pipelines_of_a_real_ensemble_match_their_records() -> None:
+    from automl_tpot.results import describe_pipeline
     from sklearn.linear_model import LogisticRegression
     from sklearn.naive_bayes import GaussianNB
     from sklearn.pipeline import make_pipeline
@@ -153,7 +154,6 @@ def test_final_pipelines_of_a_real_ensemble_match_their_records() -> None:
 
     from automl_tpot.ensemble import WeightedEnsemble
     from automl_tpot.model import TabularModel
-    from automl_tpot.results import describe_pipeline
 
     X = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0) % 7})
     y = np.array(["n", "y"] * 20)

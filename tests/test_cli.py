@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
 import json
 import shutil
@@ -10,6 +11,7 @@ import subprocess
 import pandas as pd
 import pytest
 
+import automl_tpot
 from automl_tpot.cli import DEMO_TARGET, demo_table, main
 
 pytestmark = pytest.mark.usefixtures("no_leaked_processes")
@@ -44,7 +46,11 @@ def test_demo_train_then_predict(tmp_path):
     assert "best CV score" in out and "Leaderboard" in out
     assert "generation   1" in err  # the progress display
     run_dir = tmp_path / "runs" / "demo"
-    assert json.loads((run_dir / "run.json").read_text())["status"] == "complete"
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["status"] == "complete"
+    # one version source: the installed metadata, also behind __version__ and --version
+    assert manifest["versions"]["automl-tpot"] == importlib.metadata.version("automl-tpot")
+    assert manifest["versions"]["automl-tpot"] == automl_tpot.__version__
 
     rows = tmp_path / "rows.csv"
     demo_table().drop(columns=DEMO_TARGET).head(15).to_csv(rows, index=False)
@@ -90,3 +96,5 @@ def test_console_script_is_installed():
         [executable, "train", "--help"], capture_output=True, text=True, check=True
     )
     assert "--time-left" in done.stdout and "--demo" in done.stdout
+    version = subprocess.run([executable, "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout == f"automl-tpot {automl_tpot.__version__}\n"

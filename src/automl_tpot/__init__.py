@@ -7,6 +7,7 @@ so ``import automl_tpot`` stays fast.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
 from . import _legacy
@@ -27,7 +28,11 @@ from .errors import (
     TrainingError,
 )
 
-__version__ = "0.1.0"
+try:
+    # One version source: pyproject.toml's, as installed (run.json and --version read it too).
+    __version__ = importlib.metadata.version("automl-tpot")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a source tree on sys.path
+    __version__ = "0+unknown"
 
 _legacy.install()
 

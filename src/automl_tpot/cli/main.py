@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from .. import __version__
 from ..errors import AutoMLTPOTError
 from .commands import cluster_command, spaces_command
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="automl-tpot", description="Train and use TPOT models with budgets and artifacts."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser("train", help="search for a model and store the run")

@@ -317,12 +317,13 @@ class _Generation:
                 outcome = future.result(timeout=30)
             except Exception as error:  # the result could not be fetched: treat as lost
                 outcome = {"error": ERROR_WORKER_LOST, "reason": f"{type(error).__name__}: {error}"}
-            error = outcome.get("error")
-            if error is None:
+            category = outcome.get("error")
+            if category is None:
                 self._record(job.index, job.submitted, outcome.get("scores"), None)
             else:
-                code = TIMEOUT if error == ERROR_TIMEOUT else INVALID
-                self._record(job.index, job.submitted, None, code, error, outcome.get("reason"))
+                code = TIMEOUT if category == ERROR_TIMEOUT else INVALID
+                reason = outcome.get("reason")
+                self._record(job.index, job.submitted, None, code, category, reason)
             return
         if status == "error":
             from distributed import KilledWorker

@@ -155,7 +155,7 @@ def evaluate_on_worker(
             outcome.update(
                 error=MEMORY,
                 reason=f"the worker used {rss / 2**20:.0f} MiB, over {MEMORY_GUARD_FRACTION:.0%} "
-                f"of its {memory_limit / 2**20:.0f} MiB memory limit",
+                f"of its {(memory_limit or 0) / 2**20:.0f} MiB memory limit",
             )
             _raise_in(thread, _EvaluationMemory)
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TypeAlias
 
 import pandas as pd
 
@@ -12,7 +13,7 @@ from ..errors import DataError
 __all__ = ["DataSource", "load_table"]
 
 #: What a run trains on: a DataFrame, or the path of a CSV or Parquet file.
-DataSource = pd.DataFrame | str | os.PathLike
+DataSource: TypeAlias = pd.DataFrame | str | os.PathLike
 
 
 def load_table(source: DataSource) -> pd.DataFrame:

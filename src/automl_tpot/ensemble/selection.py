@@ -112,7 +112,7 @@ def greedy_selection(
                     candidate,
                     average,
                 )
-        if choice < 0:
+        if choice < 0 or choice_average is None:
             break
         counts[choice] += 1
         total = choice_total

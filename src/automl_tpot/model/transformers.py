@@ -89,6 +89,8 @@ class CappedFeatureAgglomeration(FeatureAgglomeration):
     Same parameters as scikit-learn's; ``n_clusters_`` tells how many clusters were made.
     """
 
+    n_clusters: int | None
+
     def fit(self, X: Any, y: Any = None) -> CappedFeatureAgglomeration:
         requested = self.n_clusters
         width = np.shape(X)[1]

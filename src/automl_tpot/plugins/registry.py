@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 from attrs import define, field
@@ -44,6 +44,10 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
+def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
 @define(frozen=True)
 class SearchSpaceDefinition:
     """One named search space a plugin offers.
@@ -61,7 +65,7 @@ class SearchSpaceDefinition:
 
     name: str = field()
     build: Callable[..., Any] = field()
-    tasks: tuple[str, ...] = field(default=TASKS, converter=tuple)
+    tasks: tuple[str, ...] = field(default=TASKS, converter=_str_tuple)
     description: str = ""
     details: str = ""
     parametrized: bool = False
@@ -207,7 +211,7 @@ def load_registry() -> SearchSpaceRegistry:
     # returns one merged list) so every result is tied to the distribution that provided it.
     for impl in manager.hook.automl_tpot_search_spaces.get_hookimpls():
         distribution, label = origins[impl.plugin_name]
-        for definition in impl.function() or ():
+        for definition in cast("Iterable[object]", impl.function() or ()):
             if not isinstance(definition, SearchSpaceDefinition):
                 raise SearchSpaceError(
                     f"search-space plugin {label!r} of distribution {distribution!r} returned "
@@ -226,7 +230,7 @@ def load_registry() -> SearchSpaceRegistry:
     sources: dict[str, str] = {}
     for impl in manager.hook.automl_tpot_estimators.get_hookimpls():
         distribution, label = origins[impl.plugin_name]
-        for cls in impl.function() or ():
+        for cls in cast("Iterable[object]", impl.function() or ()):
             if not isinstance(cls, type) or not hasattr(cls, "fit"):
                 raise SearchSpaceError(
                     f"search-space plugin {label!r} of distribution {distribution!r} registered "

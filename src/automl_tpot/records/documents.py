@@ -83,7 +83,7 @@ def evaluated_document(
 class ArtifactDigest:
     """The size and SHA-256 of one stored artifact, as the manifest lists it."""
 
-    bytes: int
+    size: int
     sha256: str
 
     @classmethod
@@ -93,11 +93,11 @@ class ArtifactDigest:
 
     def matches(self, data: bytes) -> bool:
         """Whether ``data`` is what was stored."""
-        return len(data) == self.bytes and hashlib.sha256(data).hexdigest() == self.sha256
+        return len(data) == self.size and hashlib.sha256(data).hexdigest() == self.sha256
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON view."""
-        return {"bytes": self.bytes, "sha256": self.sha256}
+        """The JSON view (``bytes`` is the size)."""
+        return {"bytes": self.size, "sha256": self.sha256}
 
 
 def _now() -> str:

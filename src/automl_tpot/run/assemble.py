@@ -41,7 +41,7 @@ def assemble_result(
     notes = list(prepared.notes)
     if ensemble is not None and ensemble.error is not None:
         notes.append(f"the ensemble stage failed, the best pipeline stays: {ensemble.error}")
-    if ensemble is not None and ensemble.model is not None:
+    if ensemble is not None and ensemble.model is not None and ensemble.score is not None:
         chosen, best_score = ensemble.model, float(ensemble.score)
         notes.append(
             f"the model averages {len(ensemble.weights)} pipelines: cross-validated "

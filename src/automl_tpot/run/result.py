@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
@@ -22,6 +23,10 @@ if TYPE_CHECKING:
     from ..model import TabularModel
 
 __all__ = ["TrainingResult"]
+
+
+def _as_records(records: Iterable[EvaluationRecord]) -> tuple[EvaluationRecord, ...]:
+    return tuple(records)
 
 
 @define(frozen=True, eq=False)
@@ -62,7 +67,7 @@ class TrainingResult:
     metric: str
     best_score: float
     best_pipeline: str
-    evaluations: tuple[EvaluationRecord, ...] = field(converter=tuple)
+    evaluations: tuple[EvaluationRecord, ...] = field(converter=_as_records)
     generations_completed: int
     population_size: int
     stopped_by: str

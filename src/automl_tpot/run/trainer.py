@@ -180,7 +180,9 @@ class Trainer:
         def on_generation(event: GenerationProgress, state: GenerationState) -> None:
             reporter.progress(event, progress)
 
-        fallback = lambda reason: reporter.alert("parallel_fallback", reason)  # noqa: E731
+        def fallback(reason: str) -> None:
+            reporter.alert("parallel_fallback", reason)
+
         with open_dask_session(config, on_fallback=fallback) as session:
             timings["cluster_start"] = round(session.started_in, 3)
             mark = time.monotonic()

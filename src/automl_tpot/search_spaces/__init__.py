@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from attrs import define, field
@@ -21,6 +21,10 @@ from attrs import define, field
 from ..errors import SearchSpaceError
 
 __all__ = ["SearchContext", "resolve_search_space", "describe_search_space"]
+
+
+def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
 
 
 def _frozen_groups(value: Any) -> dict[str, tuple[str, ...]] | None:
@@ -63,7 +67,7 @@ class SearchContext:
     categorical_columns: tuple[str, ...]
     random_state: int | None
     column_indices: Mapping[str, tuple[int, ...]] = field(factory=dict)
-    feature_names: tuple[str, ...] = field(default=(), converter=tuple)
+    feature_names: tuple[str, ...] = field(default=(), converter=_str_tuple)
     feature_groups: Mapping[str, tuple[str, ...]] | None = field(
         default=None, converter=_frozen_groups
     )

@@ -92,7 +92,7 @@ def _parameter_names(cls: type) -> set[str] | None:
     xgboost and lightgbm pass extra keywords on to their boosters, so they accept any name.
     """
     try:
-        signature = inspect.signature(cls.__init__)
+        signature = inspect.signature(cls.__init__)  # type: ignore[misc]  # the class's own
     except (TypeError, ValueError):
         signature = None
     if signature is not None and any(

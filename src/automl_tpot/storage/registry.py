@@ -68,8 +68,7 @@ def run_from_url(url: str | Path, **options: Any) -> tuple[Storage, str]:
     text = str(url).rstrip("/")
     if _scheme(text) is None:
         path = Path(text)
-        parent, run_id = path.parent, path.name
-        return storage_from_url(parent, **options), validate_run_id(run_id)
+        return storage_from_url(path.parent, **options), validate_run_id(path.name)
     parent, _, run_id = text.rpartition("/")
     if parent.endswith(":/") or not run_id:
         raise StorageError(f"{url!r} does not name a run: expected URL/RUN_ID")

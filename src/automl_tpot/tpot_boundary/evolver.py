@@ -167,7 +167,7 @@ class HookedEvolver(BaseEvolver):
     # TPOT's clock: optimize() takes its start time, then sets scheduled_timeout_time from
     # max_time_mins, and checks time.time() - start > max_time_mins * 60 between generations.
     @property
-    def max_time_mins(self) -> float:  # type: ignore[override]
+    def max_time_mins(self) -> float:
         if self._clock_start is None:
             return self._max_time_mins
         return (self._hooks.search_end() - self._clock_start) / 60
@@ -177,7 +177,7 @@ class HookedEvolver(BaseEvolver):
         self._max_time_mins = math.inf if value is None else float(value)
 
     @property
-    def scheduled_timeout_time(self) -> float | None:  # type: ignore[override]
+    def scheduled_timeout_time(self) -> float | None:
         return None if self._clock_start is None else self._hooks.search_end()
 
     @scheduled_timeout_time.setter

@@ -169,12 +169,13 @@ class SearchHistory:
 
         describe = describe or describe_pipeline
         reasons = reasons or {}
-        records = []
+        records: list[EvaluationRecord] = []
         for key, row in self.frame.iterrows():
             score = _finite(row.get(self.score_column))
             code = row.get(EVAL_ERROR)
             code = None if code is None or (isinstance(code, float) and math.isnan(code)) else code
-            detail = reasons.get(_unique_id(row.get(INDIVIDUAL)))
+            uid = _unique_id(row.get(INDIVIDUAL))
+            detail = None if uid is None else reasons.get(uid)
             error, reason = _failure(None if code is None else str(code), detail)
             if score is not None and code is None:
                 status = STATUS_OK

@@ -29,6 +29,8 @@ CATEGORICAL_FLIP = 0.3
 class TunedEstimatorIndividual(EstimatorNodeIndividual):
     """An estimator whose mutation takes a local step in each numeric hyperparameter."""
 
+    hyperparameters: dict[str, Any]
+
     def mutate(self, rng: Any = None) -> bool:
         rng = np.random.default_rng(rng)
         before = dict(self.hyperparameters)
