@@ -19,6 +19,7 @@ Writes ``parallel_scaling.json`` and ``parallel_scaling.md`` to ``--out``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import math
@@ -121,12 +122,30 @@ def run_raw(args: argparse.Namespace, X, y, workers: int) -> dict[str, Any]:
     }
 
 
+class _LoopHooks:
+    """The boundary's evolver hooks with nothing but our evaluation loop and a fixed end (no
+    budget replanning), so both loops run under identical TPOT settings."""
+
+    def __init__(self, loop: Any, channel: Any):
+        self.loop, self.channel = loop, channel
+
+    def search_end(self) -> float:
+        return self.channel.end
+
+    def evaluate(self, request: Any) -> Any:
+        return self.loop.evaluate(request)
+
+    def generation_evaluated(self, state: Any) -> None:
+        pass
+
+
 def run_ours(args: argparse.Namespace, X, y, workers: int, scheduler_file: str | None = None):
     from automl_tpot import TrainerConfig
-    from automl_tpot.cluster.loop import install
+    from automl_tpot.cluster.loop import EvaluationLoop
     from automl_tpot.cluster.session import open_dask_session
+    from automl_tpot.search.channel import SearchChannel
+    from automl_tpot.tpot_boundary.evolver import HookedEvolver
 
-    install()
     if scheduler_file:
         config = TrainerConfig(
             parallel_mode="distributed", scheduler_file=scheduler_file, parallel_fallback=False
@@ -136,10 +155,16 @@ def run_ours(args: argparse.Namespace, X, y, workers: int, scheduler_file: str |
     started = time.monotonic()
     with open_dask_session(config) as session:
         startup = time.monotonic() - started
-        estimator = tpot_estimator(args, session.client, scatter=False, n_jobs=session.n_workers)
+        estimator = tpot_estimator(args, session.current, scatter=False, n_jobs=session.n_workers)
+        channel = SearchChannel(end=time.time() + args.window, generations=None)
+        loop = EvaluationLoop(session, channel)
+        estimator._evolver = functools.partial(HookedEvolver, hooks=_LoopHooks(loop, channel))
         search_started = time.time()
         fit_started = time.monotonic()
-        estimator.fit(X, y)
+        try:
+            estimator.fit(X, y)
+        finally:
+            loop.close()
         fit_seconds = time.monotonic() - fit_started
         workers = session.n_workers
     return {

@@ -28,7 +28,7 @@ STATUS_OK = "ok"
 
 def final_pipeline_descriptions(model: Any) -> list[str]:
     """The one-line descriptions of the pipelines a TabularModel's final estimator is made of."""
-    from automl_tpot.results import describe_pipeline
+    from automl_tpot.utils.pipelines import describe_pipeline
 
     estimator = getattr(model, "estimator", model)
     members = getattr(estimator, "members", None)
