@@ -186,3 +186,20 @@ def test_a_stop_asked_for_by_the_listener_ends_the_search_before_the_next_genera
     hooks = _hooks(channel, deadline, events, should_stop=lambda: bool(events))
     hooks.generation_evaluated(_state(_history([0.9], [0.2]), 1))
     assert channel.stop_requested and channel.end <= time.time()
+
+
+def test_the_evaluation_counter_reports_every_outcome_with_the_best_so_far():
+    from automl_tpot.search.hooks import EvaluationCounter
+
+    events = []
+    started = time.monotonic()
+    counter = EvaluationCounter(events.append, started=started, deadline=started + 60, metric="r2")
+    counter(0, 0.5, False)
+    counter(0, None, True)
+    counter(1, 0.7, False)
+    assert [(e.generation, e.evaluations, e.failures, e.best_score) for e in events] == [
+        (1, 1, 0, 0.5),
+        (1, 2, 1, 0.5),
+        (2, 3, 1, 0.7),
+    ]
+    assert all(0 < e.seconds_left <= 60 and e.metric == "r2" for e in events)

@@ -36,15 +36,21 @@ ARTIFACTS = {
 
 def test_classification_run_leaves_a_complete_usable_run(tmp_path, cancer_table, small_config):
     storage = FilesystemStorage(tmp_path)
-    events = []
+    events, finished = [], []
     config = small_config(target_column="diagnosis", leaderboard_k=3)
-    result = Trainer(config, storage=storage).train(cancer_table, progress=events.append)
+    result = Trainer(config, storage=storage).train(
+        cancer_table, progress=events.append, on_evaluation=finished.append
+    )
 
     assert result.task == "classification" and "non-numeric" in result.task_reason
     assert result.metric == "roc_auc"
     assert 0.5 < result.best_score <= 1.0
     assert result.generations_completed == 2 and result.stopped_by == "generations"
     assert [e.generation for e in events] == [1, 2]
+    outcomes = [r for r in result.evaluations if r.status != "not_finished"]
+    assert [e.evaluations for e in finished] == list(range(1, len(outcomes) + 1))
+    assert {e.generation for e in finished} == {1, 2}
+    assert finished[-1].best_score == max(r.score for r in outcomes if r.ok)
     assert result.parallel == {"mode_requested": "local", "mode_used": "local", "n_workers": 1}
 
     run_dir = tmp_path / result.run_id

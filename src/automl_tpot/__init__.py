@@ -42,6 +42,7 @@ __all__ = [
     "ClusterError",
     "ConfigError",
     "DataError",
+    "EvaluationProgress",
     "FeatureTypes",
     "FilesystemStorage",
     "FsspecStorage",
@@ -77,6 +78,7 @@ __all__ = [
 # name -> module that defines it, imported on first access.
 _LAZY = {
     "Alert": "records.events",
+    "EvaluationProgress": "records.events",
     "FeatureTypes": "data",
     "FilesystemStorage": "storage",
     "FsspecStorage": "storage",
@@ -111,7 +113,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .model import TabularModel
     from .plugins import SearchSpaceDefinition
-    from .records.events import Alert, GenerationProgress
+    from .records.events import Alert, EvaluationProgress, GenerationProgress
     from .run.result import TrainingResult
     from .run.trainer import Trainer
     from .search_spaces import SearchContext

@@ -23,12 +23,14 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..records.evaluation import ERROR_EXCEPTION, ERROR_MEMORY, ERROR_TIMEOUT, ERROR_WORKER_LOST
 from ..tpot_boundary import INVALID, TIMEOUT, EvaluationBatch, EvaluationRequest
+from ..utils.notify import notify
 from .broadcast import DataCache
 from .worker import GUARD_GRACE, evaluate_on_worker
 
@@ -78,9 +80,16 @@ class EvaluationLoop:
         reasons: a failed evaluation's ``(error, reason)``, keyed by the request's key of it.
     """
 
-    def __init__(self, session: DaskSession, channel: SearchChannel):
+    def __init__(
+        self,
+        session: DaskSession,
+        channel: SearchChannel,
+        on_outcome: Callable[[int, float | None, bool], None] | None = None,
+    ):
         self.session = session
         self.channel = channel
+        #: Told of every finished evaluation: ``(generation, score or None, failed)``.
+        self.on_outcome = on_outcome
         self.reasons: dict[str, tuple[str, str]] = {}
         self._data = DataCache()
         self._carried: dict[str, tuple[Any, _Job]] = {}
@@ -299,6 +308,16 @@ class _Generation:
         if scores is None or len(scores) != n_columns:
             scores = [np.nan] * n_columns
         self.outcomes[index] = (list(scores), submitted, time.time(), code)
+        finished = code is not None or not np.isnan(scores[0])
+        if finished and self.loop.on_outcome is not None:
+            score = None if code is not None else float(scores[0])
+            notify(
+                self.loop.on_outcome,
+                self.request.generation,
+                score,
+                code is not None,
+                what="the evaluation listener",
+            )
         if category is not None:
             self.loop.reasons[self.request.keys[index]] = (category, reason or category)
 

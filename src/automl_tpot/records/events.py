@@ -13,7 +13,7 @@ from attrs import define
 
 from ..errors import ConfigError
 
-__all__ = ["ALERT_KINDS", "Alert", "GenerationProgress"]
+__all__ = ["ALERT_KINDS", "Alert", "EvaluationProgress", "GenerationProgress"]
 
 
 @define(frozen=True)
@@ -65,3 +65,30 @@ class Alert:
     def to_dict(self) -> dict[str, str]:
         """A JSON-safe view."""
         return {"kind": self.kind, "reason": self.reason}
+
+
+@define(frozen=True)
+class EvaluationProgress:
+    """One evaluation finished during the search (for live displays; many per generation).
+
+    Attributes:
+        generation: the generation being evaluated (the initial population is generation 1).
+        evaluations: evaluations finished so far in this search.
+        failures: those of them that failed or ran out of time.
+        best_score: the best score so far in this search (``None`` before any success).
+        elapsed: seconds since the run started.
+        seconds_left: seconds until the run's whole budget (``time_left``) ends.
+        metric: the name of the optimised metric.
+    """
+
+    generation: int
+    evaluations: int
+    failures: int
+    best_score: float | None
+    elapsed: float
+    seconds_left: float
+    metric: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe view."""
+        return attrs.asdict(self)

@@ -19,7 +19,7 @@ from ..data import DataSource, PreparedData, prepare_table
 from ..ensemble import run_ensemble_stage
 from ..errors import ConfigError, TrainingCancelled
 from ..metrics import MetricsBackend, NullMetrics
-from ..records.events import Alert, GenerationProgress
+from ..records.events import Alert, EvaluationProgress, GenerationProgress
 from ..search.budget import RunBudget
 from ..search.plan import metric_name, plan_search
 from ..search.runner import raise_if_stopped, run_search
@@ -81,6 +81,7 @@ class Trainer:
         run_id: str | None = None,
         progress: ProgressCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
+        on_evaluation: Callable[[EvaluationProgress], None] | None = None,
     ) -> TrainingResult:
         """Search for the best pipeline on ``data`` and return (and store) the result.
 
@@ -95,6 +96,9 @@ class Trainer:
                 once it returns true the search ends at TPOT's next budget check and the run
                 raises :class:`TrainingCancelled` instead of storing anything. A host cancels
                 a job this way (``should_stop=event.is_set``).
+            on_evaluation: called after every finished evaluation with an
+                :class:`~automl_tpot.records.events.EvaluationProgress` (for a live display;
+                from the search's thread).
 
         Raises:
             DataError: the table cannot be used (nothing is stored).
@@ -113,7 +117,7 @@ class Trainer:
         self._reporter.reset()
         metric = None if self.config.metric is None else metric_name(self.config.metric)
         try:
-            return self._run(data, run_id, progress, should_stop, started)
+            return self._run(data, run_id, progress, should_stop, started, on_evaluation)
         except (Exception, KeyboardInterrupt) as error:
             status = (
                 "cancelled"
@@ -167,6 +171,7 @@ class Trainer:
         progress: ProgressCallback | None,
         should_stop: Callable[[], bool] | None,
         started: float,
+        on_evaluation: Callable[[EvaluationProgress], None] | None = None,
     ) -> TrainingResult:
         config, reporter = self.config, self._reporter
         if run_id is not None:
@@ -199,6 +204,7 @@ class Trainer:
                     seed=seed,
                     listener=on_generation,
                     should_stop=should_stop,
+                    on_evaluation=on_evaluation,
                 )
                 timings["search"] = search.seconds
                 ensemble = None

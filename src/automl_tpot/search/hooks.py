@@ -12,17 +12,52 @@ import time
 from collections.abc import Callable
 
 from ..cluster.loop import EvaluationLoop
-from ..records.events import GenerationProgress
+from ..records.events import EvaluationProgress, GenerationProgress
 from ..tpot_boundary import EvaluationBatch, EvaluationRequest, GenerationState, SearchHistory
 from ..tpot_boundary.estimator import COMPLEXITY
 from ..utils.notify import notify
 from .budget import SearchDeadline
 from .channel import SearchChannel
 
-__all__ = ["GenerationListener", "SearchHooks"]
+__all__ = ["EvaluationCounter", "EvaluationListener", "GenerationListener", "SearchHooks"]
 
 #: Told of every finished generation: the progress event and TPOT's state (for checkpoints).
 GenerationListener = Callable[[GenerationProgress, GenerationState], None]
+#: Told of every finished evaluation.
+EvaluationListener = Callable[[EvaluationProgress], None]
+
+
+class EvaluationCounter:
+    """Counts the search's finished evaluations and tells ``listener`` after each one (the
+    evaluation loop calls it; a live display listens)."""
+
+    def __init__(
+        self, listener: EvaluationListener, *, started: float, deadline: float, metric: str
+    ):
+        self.listener = listener
+        self.started = started
+        self.deadline = deadline
+        self.metric = metric
+        self.evaluations = 0
+        self.failures = 0
+        self.best: float | None = None
+
+    def __call__(self, generation: int, score: float | None, failed: bool) -> None:
+        self.evaluations += 1
+        self.failures += int(failed)
+        if score is not None and (self.best is None or score > self.best):
+            self.best = score
+        now = time.monotonic()
+        event = EvaluationProgress(
+            generation=generation + 1,
+            evaluations=self.evaluations,
+            failures=self.failures,
+            best_score=self.best,
+            elapsed=round(now - self.started, 3),
+            seconds_left=round(max(self.deadline - now, 0.0), 3),
+            metric=self.metric,
+        )
+        notify(self.listener, event, what="the evaluation listener")
 
 
 class SearchHooks:

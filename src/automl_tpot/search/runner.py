@@ -29,7 +29,7 @@ from ..tpot_boundary import (
 from ..utils.pipelines import pipeline_complexity
 from .budget import RunBudget
 from .channel import SearchChannel, StopWatcher
-from .hooks import GenerationListener, SearchHooks
+from .hooks import EvaluationCounter, EvaluationListener, GenerationListener, SearchHooks
 from .plan import SearchPlan
 
 __all__ = ["SearchRun", "raise_if_stopped", "run_search"]
@@ -72,11 +72,13 @@ def run_search(
     should_stop: StopRequest | None = None,
     restore: EvolverSnapshot | None = None,
     generations: int | None = None,
+    on_evaluation: EvaluationListener | None = None,
 ) -> SearchRun:
     """Search on ``session`` until the budget's moving end (or ``generations``).
 
     ``restore`` continues from a snapshot; ``generations`` then counts the generations still
-    to run (``config.generations`` otherwise).
+    to run (``config.generations`` otherwise). ``on_evaluation`` hears of every finished
+    evaluation (for live displays).
 
     Raises:
         TrainingError: TPOT failed or found no pipeline that fits on all rows (with what the
@@ -88,7 +90,12 @@ def run_search(
     shares = budget.plan_search()
     deadline = budget.deadline_for(shares, cv=prepared.cv, n_workers=session.n_workers)
     channel = SearchChannel(end=deadline.end, generations=config.generations)
-    loop = EvaluationLoop(session, channel)
+    counter = None
+    if on_evaluation is not None:
+        counter = EvaluationCounter(
+            on_evaluation, started=budget.started, deadline=budget.deadline, metric=plan.metric_name
+        )
+    loop = EvaluationLoop(session, channel, on_outcome=counter)
     hooks = SearchHooks(
         loop=loop,
         channel=channel,
