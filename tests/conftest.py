@@ -147,7 +147,7 @@ def prepared_context(task: str, n_rows: int = 200, **extra):
     from automl_tpot.search_spaces import SearchContext
 
     prepared = prepare_training_data(TABLES[task](n_rows), TARGET, task, cv=3)
-    preprocessor = build_preprocessor(prepared.feature_types)
+    preprocessor = build_preprocessor(prepared.feature_types, prepared.target_type)
     X = preprocessor.fit_transform(prepared.features, prepared.y)
     types = prepared.feature_types
     context = SearchContext(

@@ -134,3 +134,55 @@ def test_bad_tables_raise_data_error(cancer_table, make, message):
 def test_text_target_for_regression_is_rejected(cancer_table):
     with pytest.raises(DataError, match="numeric target"):
         prepare_training_data(cancer_table, "diagnosis", task="regression")
+
+
+def _many_valued(n_rows: int = 3000, seed: int = 0) -> pd.DataFrame:
+    """A table whose one many-valued column carries the target: 300 shops, each with its own
+    mean, and an integer-valued regression target (minutes, say)."""
+    rng = np.random.default_rng(seed)
+    shops = rng.integers(0, 300, size=n_rows)
+    effect = rng.normal(0, 10, size=300)
+    return pd.DataFrame(
+        {
+            "shop": [f"shop-{s}" for s in shops],
+            "size": rng.normal(size=n_rows),
+            "minutes": np.round(effect[shops] + rng.normal(0, 1, size=n_rows)),
+        }
+    )
+
+
+def test_many_valued_columns_are_also_target_encoded_and_traced_to_their_column():
+    from sklearn.model_selection import cross_val_score
+    from sklearn.tree import DecisionTreeRegressor
+
+    from automl_tpot.data import output_columns
+
+    table = _many_valued()
+    prepared = prepare_training_data(table, "minutes", "regression", cv=3)
+    assert prepared.feature_types.text == ("shop",) and prepared.target_type == "continuous"
+    preprocessor = build_preprocessor(prepared.feature_types, prepared.target_type)
+    X = preprocessor.fit_transform(prepared.features, prepared.y)
+    columns = output_columns(preprocessor)
+    one_hot = output_columns(preprocessor, one_hot_only=True)
+    # the top levels one-hot (plus "infrequent") and one target-encoded column
+    assert len(columns["shop"]) == len(one_hot["shop"]) + 1
+    assert "size" not in one_hot
+    encoded = X[:, sorted(set(columns["shop"]) - set(one_hot["shop"]))]
+    # the encoding carries the shops' effect: a shallow tree on it explains most of the target
+    tree = DecisionTreeRegressor(max_depth=4, random_state=0)
+    assert cross_val_score(tree, encoded, prepared.y, cv=3, scoring="r2").mean() > 0.7
+    # an integer-valued regression target is not taken for classes (one column, not hundreds)
+    assert X.shape[1] == len(columns["size"]) + len(columns["shop"])
+
+
+def test_a_multiclass_target_encodes_one_column_per_class():
+    from automl_tpot.data import output_columns
+
+    table = _many_valued()
+    table["band"] = pd.cut(table.pop("minutes"), 3, labels=["low", "mid", "high"]).astype(str)
+    prepared = prepare_training_data(table, "band", "classification", cv=3)
+    preprocessor = build_preprocessor(prepared.feature_types, prepared.target_type)
+    preprocessor.fit_transform(prepared.features, prepared.y)
+    columns = output_columns(preprocessor)
+    one_hot = output_columns(preprocessor, one_hot_only=True)
+    assert len(columns["shop"]) - len(one_hot["shop"]) == 3

@@ -329,6 +329,7 @@ def _evaluate(loop, individuals, objective, *, per_run=60.0, generation=0, **dat
         EvaluationRequest(
             individuals=individuals,
             keys=[individual.unique_id() for individual in individuals],
+            families=[type(individual).__name__ for individual in individuals],
             objectives=[objective],
             objective_kwargs=data,
             per_run_seconds=per_run,

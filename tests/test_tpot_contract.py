@@ -50,9 +50,13 @@ class RecordingHooks:
         self.requests = []
         self.states = []
         self.on_generation = None
+        self.fractions = {}
 
     def search_end(self) -> float:
         return self.end
+
+    def sample_fraction(self, generation: int) -> float:
+        return self.fractions.get(generation, 1.0)
 
     def evaluate(self, request):
         self.requests.append(request)
@@ -261,3 +265,35 @@ def test_the_individuals_the_nodes_subclass_mutate_as_tpot_calls_them():
     assert individual.node.hyperparameters == {"max_depth": 3}
     assert individual.mutate(np.random.default_rng(1))
     assert individual.export_pipeline().get_params()["max_depth"] in range(1, 7)
+
+
+def test_a_sampled_generation_evaluates_on_tpots_sample_and_survivors_pay_for_more_rows(iris):
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    from automl_tpot.tpot_boundary import sample_rows
+    from automl_tpot.tpot_boundary.history import BUDGET, SAMPLE_SCORE
+
+    X, y = iris
+    hooks = RecordingHooks()
+    hooks.fractions = {0: 0.5, 1: 0.5}  # generation 2 on all rows
+    fitted = _fit(hooks, X, y)
+    assert [r.sample_fraction for r in hooks.requests] == [0.5, 0.5, 1.0]
+    assert hooks.requests[0].objective_kwargs["budget"] == 0.5
+    assert "budget" not in hooks.requests[2].objective_kwargs
+    # the survivors of generation 1 are evaluated again on all rows in generation 2
+    earlier = {key for request in hooks.requests[:2] for key in request.keys}
+    assert set(hooks.requests[2].keys) & earlier
+    frame = fitted.history.frame
+    assert frame.loc[fitted.best_key, BUDGET] == 1.0  # TPOT chose among the comparable ones
+    retired = frame[frame[BUDGET] < 1.0]
+    assert len(retired) and retired[fitted.score_column].isna().all()
+    assert retired[SAMPLE_SCORE].notna().any()
+    records = fitted.history.records(metric="accuracy")
+    assert {r.sample_fraction for r in records if r.ok} == {0.5, None}
+    # sample_rows gives exactly the rows TPOT's objective cross-validated on
+    row = retired[retired[SAMPLE_SCORE].notna()].iloc[0]
+    pipeline = row[history.INDIVIDUAL].export_pipeline()
+    X_s, y_s = sample_rows(X, y, 0.5, classification=True)
+    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    expected = cross_val_score(pipeline, X_s, y_s, cv=folds, scoring="accuracy").mean()
+    assert row[SAMPLE_SCORE] == pytest.approx(expected)

@@ -32,6 +32,8 @@ from ..records.evaluation import ERROR_EXCEPTION, ERROR_MEMORY, ERROR_TIMEOUT, E
 from ..tpot_boundary import INVALID, TIMEOUT, EvaluationBatch, EvaluationRequest
 from ..utils.notify import notify
 from .broadcast import DataCache
+from .costs import CAP_FACTOR, CostModel
+from .slots import Job, free_slots, only_stragglers
 from .worker import GUARD_GRACE, evaluate_on_worker
 
 if TYPE_CHECKING:
@@ -48,26 +50,9 @@ POLL_SECONDS = 0.25
 REFRESH_SECONDS = 1.0
 #: Times one evaluation is submitted again after its worker (or cluster) was lost.
 MAX_RESUBMITS = 2
-#: A generation stops waiting for its last evaluations when each has run this many times the
-#: median evaluation of the generation (and at least STRAGGLER_MIN_SECONDS), once at least
-#: STRAGGLER_MIN_DONE of the generation is done: they run on and are collected when TPOT asks
-#: for them again (it keeps unscored individuals in its population).
-STRAGGLER_FACTOR = 3.0
-STRAGGLER_MIN_SECONDS = 2.0
-STRAGGLER_MIN_DONE = 0.5
 #: Seconds past the search's end (as known when it was submitted) after which an evaluation
 #: stops itself on its worker.
 END_GRACE = 0.5
-
-
-class _Job:
-    __slots__ = ("index", "submitted", "worker", "tries")
-
-    def __init__(self, index: int, worker: str, tries: int):
-        self.index = index
-        self.submitted = time.time()
-        self.worker = worker
-        self.tries = tries
 
 
 class EvaluationLoop:
@@ -91,8 +76,10 @@ class EvaluationLoop:
         #: Told of every finished evaluation: ``(generation, score or None, failed)``.
         self.on_outcome = on_outcome
         self.reasons: dict[str, tuple[str, str]] = {}
+        #: What evaluations cost so far (cheap ones run first; stragglers are capped).
+        self.costs = CostModel()
         self._data = DataCache()
-        self._carried: dict[str, tuple[Any, _Job]] = {}
+        self._carried: dict[str, tuple[Any, Job]] = {}
 
     def evaluate(self, request: EvaluationRequest) -> EvaluationBatch:
         """Evaluate one generation (the boundary's evolver calls this)."""
@@ -119,7 +106,7 @@ class _Generation:
         self.pending: deque[tuple[int, int]] = deque(
             (i, 0) for i in reversed(range(len(self.individuals)))
         )
-        self.running: dict[Any, _Job] = {}
+        self.running: dict[Any, Job] = {}
         self.workers: dict[str, int] = {}
         self.refreshed = 0.0
         self.unhealthy_since: float | None = None
@@ -132,6 +119,7 @@ class _Generation:
 
     def run(self) -> EvaluationBatch:
         self._adopt_carried()
+        self._cheap_first()
         try:
             while self.pending or self.running:
                 if self._past_end():
@@ -170,6 +158,17 @@ class _Generation:
         self.loop._carried.clear()
         attached = {job.index for job in self.running.values()}
         self.pending = deque((i, t) for i, t in self.pending if i not in attached)
+
+    def _cheap_first(self) -> None:
+        """Order the queue by expected cost (stable: TPOT's order among equals), so that a
+        generation the budget cuts short has scored as many pipelines as it could."""
+        fraction = self.request.sample_fraction
+        families = self.request.families
+        self.pending = deque(
+            sorted(
+                self.pending, key=lambda item: self.loop.costs.estimate(families[item[0]], fraction)
+            )
+        )
 
     def _past_end(self) -> bool:
         """At the search's end: drop what runs and what waits (unscored, TPOT may retry)."""
@@ -211,7 +210,7 @@ class _Generation:
     def _submit(self) -> bool:
         """Fill every free worker thread from the queue. Returns false when the loop should
         start over (the data could not be broadcast)."""
-        slots = _free_slots(self.workers, self.running)
+        slots = free_slots(self.workers, self.running)
         if not (slots and self.pending):
             return True
         client = self.session.current
@@ -240,18 +239,28 @@ class _Generation:
             if not self.pending:
                 break
             index, tries = self.pending.popleft()
+            family = self.request.families[index]
+            configured = self.request.per_run_seconds
+            limit = self.loop.costs.cap(family, self.request.sample_fraction, configured)
+            limit_text = None
+            if limit is not None and configured is not None and limit < configured:
+                limit_text = (
+                    f"the search's limit of {limit:.3g}s ({CAP_FACTOR:g} x its family's typical "
+                    f"evaluation; per_run_limit={configured:g}s)"
+                )
             future = client.submit(
                 evaluate_on_worker,
                 self.individuals[index],
                 list(self.request.objectives),
-                self.request.per_run_seconds,
+                limit,
                 data,
                 seconds_left,
+                limit_text,
                 pure=False,
                 workers=[address],
                 allow_other_workers=True,
             )
-            self.running[future] = _Job(index, address, tries)
+            self.running[future] = Job(index, address, tries)
             future.add_done_callback(lambda _future: self.finished.set())
         return True
 
@@ -269,7 +278,7 @@ class _Generation:
         """Leave the stragglers running for the next generation when only they are left."""
         if not (self.may_defer and not self.pending and self.running):
             return False
-        if not _only_stragglers(self.running, self.durations, len(self.outcomes), len(self)):
+        if not only_stragglers(self.running, self.durations, len(self.outcomes), len(self)):
             return False
         for future, job in self.running.items():
             self.loop._carried[self.request.keys[job.index]] = (future, job)
@@ -329,7 +338,7 @@ class _Generation:
         self.session.fall_back(reason)
         self.workers, self.refreshed = {}, 0.0
 
-    def _collect(self, future: Any, job: _Job) -> None:
+    def _collect(self, future: Any, job: Job) -> None:
         status = future.status
         if status == "finished":
             try:
@@ -339,6 +348,9 @@ class _Generation:
             category = outcome.get("error")
             if category is None:
                 self._record(job.index, job.submitted, outcome.get("scores"), None)
+                seconds = time.time() - job.submitted
+                family = self.request.families[job.index]
+                self.loop.costs.observe(family, seconds, self.request.sample_fraction)
             else:
                 code = TIMEOUT if category == ERROR_TIMEOUT else INVALID
                 reason = outcome.get("reason")
@@ -393,24 +405,3 @@ class _Generation:
             completed=[o[2] for o in ordered],
             errors=[o[3] for o in ordered],
         )
-
-
-def _free_slots(workers: dict[str, int], running: dict[Any, _Job]) -> list[str]:
-    busy: dict[str, int] = {}
-    for job in running.values():
-        busy[job.worker] = busy.get(job.worker, 0) + 1
-    slots = []
-    for address, threads in sorted(workers.items(), key=lambda item: busy.get(item[0], 0)):
-        slots.extend([address] * max(int(threads) - busy.get(address, 0), 0))
-    return slots
-
-
-def _only_stragglers(
-    running: dict[Any, _Job], durations: list[float], done: int, total: int
-) -> bool:
-    """Whether everything still running is a straggler the generation should not wait for."""
-    if not durations or done < STRAGGLER_MIN_DONE * total:
-        return False
-    limit = max(STRAGGLER_FACTOR * float(np.median(durations)), STRAGGLER_MIN_SECONDS)
-    now = time.time()
-    return all(now - job.submitted > limit for job in running.values())

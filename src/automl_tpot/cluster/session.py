@@ -8,6 +8,8 @@ a cluster the library did not start is never shut down, only disconnected from.
 from __future__ import annotations
 
 import logging
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -17,7 +19,7 @@ from ..config import TrainerConfig
 from ..errors import ClusterError
 from ..utils.notify import notify
 
-__all__ = ["DaskSession", "memory_kills", "open_dask_session"]
+__all__ = ["DaskSession", "memory_kills", "open_dask_session", "opening_dask_session"]
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +149,10 @@ class DaskSession:
             host="127.0.0.1",
         )
         self._stack.callback(_close_local_cluster, cluster)
-        client = self._stack.enter_context(Client(cluster))
+        # not as a context manager: the session may be opened in another thread than the one
+        # closing it, and Client.__exit__ resets a context variable of the opening thread
+        client = Client(cluster)
+        self._stack.callback(client.close)
         client.run(_warm_up)
         self.current = client
         self.mode = "local"
@@ -202,6 +207,47 @@ def open_dask_session(
             session._start_local(n_workers=config.n_jobs)
         session.started_in = time.monotonic() - started
         yield session
+
+
+@contextmanager
+def opening_dask_session(
+    config: TrainerConfig,
+    *,
+    on_fallback: Callable[[str], None] | None = None,
+) -> Iterator[Callable[[], DaskSession]]:
+    """Start opening the run's Dask session in a thread and yield a function that waits for
+    it, so the caller prepares the search while the workers start (seconds a short budget
+    cannot spare). Whatever was opened is closed on exit, on every path.
+    """
+    manager = open_dask_session(config, on_fallback=on_fallback)
+    opened: dict[str, Any] = {}
+
+    def enter() -> None:
+        try:
+            opened["session"] = manager.__enter__()
+        except BaseException as error:  # noqa: BLE001 - re-raised by wait() in the caller
+            opened["error"] = error
+
+    thread = threading.Thread(target=enter, name="automl-tpot-cluster-start", daemon=True)
+    thread.start()
+
+    def wait() -> DaskSession:
+        thread.join()
+        if "error" in opened:
+            raise opened["error"]
+        return opened["session"]
+
+    try:
+        yield wait
+    except BaseException:
+        thread.join()
+        if "session" in opened and manager.__exit__(*sys.exc_info()):
+            return
+        raise
+    else:
+        thread.join()
+        if "session" in opened:
+            manager.__exit__(None, None, None)
 
 
 #: Seconds a busy local worker gets to stop before its process is killed at shutdown.

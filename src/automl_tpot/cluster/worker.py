@@ -94,12 +94,14 @@ def evaluate_on_worker(
     per_run_seconds: float | None,
     objective_kwargs: dict[str, Any],
     search_seconds_left: float | None = None,
+    limit_text: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate one pipeline under a time and memory guard; runs on a Dask worker.
 
     ``search_seconds_left`` (from the submission) also stops it when the search's time is up:
     Dask cannot stop a running task, and a straggler would hold its worker while the refit and
-    the ensemble stage need the cores. Returns ``{"scores": [...]}`` or
+    the ensemble stage need the cores. ``limit_text`` says what ``per_run_seconds`` is in a
+    timeout's reason (``per_run_limit=...`` when omitted). Returns ``{"scores": [...]}`` or
     ``{"error": category, "reason": text}``.
     """
     import gc
@@ -140,7 +142,7 @@ def evaluate_on_worker(
             break
         elapsed = time.monotonic() - started
         if per_run_seconds is not None and elapsed > per_run_seconds:
-            reason = f"ran longer than per_run_limit={per_run_seconds:g}s"
+            reason = f"ran longer than {limit_text or f'per_run_limit={per_run_seconds:g}s'}"
             outcome.update(error=TIMEOUT, reason=reason)
             _raise_in(thread, _EvaluationTimeout)
         elif search_seconds_left is not None and elapsed > search_seconds_left:

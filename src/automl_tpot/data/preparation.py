@@ -95,6 +95,14 @@ class PreparedData:
     cv: int
     notes: tuple[str, ...] = ()
 
+    @property
+    def target_type(self) -> str:
+        """``"continuous"`` (regression), ``"binary"`` or ``"multiclass"``, as scikit-learn's
+        target encoders name the kinds of target."""
+        if self.classes is None:
+            return "continuous"
+        return "binary" if len(self.classes) == 2 else "multiclass"
+
 
 def _is_text_like(series: pd.Series) -> bool:
     return (

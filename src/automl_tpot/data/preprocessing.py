@@ -38,16 +38,20 @@ def as_float_booleans(values: Any) -> np.ndarray:
     ).to_numpy(dtype=float)
 
 
-def build_preprocessor(feature_types: FeatureTypes):
+def build_preprocessor(feature_types: FeatureTypes, target_type: str = "auto"):
     """The unfitted scikit-learn transformer that turns raw rows into a numeric matrix.
 
     Unseen categories at prediction time are encoded as all zeros (or as "infrequent" for
-    high-cardinality columns); missing values anywhere are imputed.
+    high-cardinality columns); missing values anywhere are imputed. High-cardinality columns
+    are also target-encoded, so fitting needs the target when there are any; ``target_type``
+    (``"continuous"``, ``"binary"``, ``"multiclass"``; see
+    :attr:`~automl_tpot.data.PreparedData.target_type`) says what it is: left to ``"auto"``,
+    scikit-learn takes an integer-valued regression target for classes.
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, TargetEncoder
 
     def one_hot(encoder: OneHotEncoder):
         # Strings first (one type per column), missing values as a category of their own.
@@ -57,6 +61,11 @@ def build_preprocessor(feature_types: FeatureTypes):
             encoder,
         )
 
+    target_encoded = make_pipeline(
+        FunctionTransformer(as_category_strings, feature_names_out="one-to-one"),
+        SimpleImputer(strategy="constant", fill_value="(missing)"),
+        TargetEncoder(target_type=target_type, shuffle=True, random_state=0),
+    )
     booleans = make_pipeline(
         FunctionTransformer(as_float_booleans, feature_names_out="one-to-one"),
         SimpleImputer(strategy="most_frequent"),
@@ -80,6 +89,9 @@ def build_preprocessor(feature_types: FeatureTypes):
             ),
             feature_types.text,
         ),
+        # many-valued columns also as the target's mean per value (cross-fitted on the
+        # training rows, so a row's own target never leaks into its encoding)
+        ("text_target", target_encoded, feature_types.text),
     ]
     parts = [
         (name, transformer, list(columns)) for name, transformer, columns in candidates if columns
@@ -87,14 +99,18 @@ def build_preprocessor(feature_types: FeatureTypes):
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
 
 
-def output_columns(preprocessor: Any) -> dict[str, tuple[int, ...]]:
+def output_columns(preprocessor: Any, *, one_hot_only: bool = False) -> dict[str, tuple[int, ...]]:
     """Map each raw column to the columns it became in the fitted preprocessor's output.
 
     The search sees the preprocessed matrix, so anything that names raw columns (feature groups
     for ``FSSNode``) must be translated to these indices. Missing-value indicators belong to the
-    column they flag; one-hot columns (including the "infrequent" one) to their source column.
+    column they flag; one-hot columns (including the "infrequent" one) and target encodings to
+    their source column. ``one_hot_only`` keeps only the one-hot blocks of categorical columns
+    (what :class:`~automl_tpot.model.transformers.CategoryCodes` folds back).
     Derived from the fitted transformers' public attributes, never from parsed feature names.
     """
+    from sklearn.preprocessing import OneHotEncoder, TargetEncoder
+
     out: dict[str, list[int]] = {}
     for name, transformer, columns in preprocessor.transformers_:
         if name == "remainder" or transformer == "drop":
@@ -102,7 +118,14 @@ def output_columns(preprocessor: Any) -> dict[str, tuple[int, ...]]:
         start = preprocessor.output_indices_[name].start
         columns = [str(c) for c in columns]
         final = transformer.steps[-1][1] if hasattr(transformer, "steps") else transformer
-        if hasattr(final, "categories_"):  # OneHotEncoder
+        if isinstance(final, TargetEncoder):
+            if one_hot_only:
+                continue
+            width = len(final.classes_) if final.target_type_ == "multiclass" else 1
+            for i, column in enumerate(columns):
+                out.setdefault(column, []).extend(range(start + i * width, start + (i + 1) * width))
+            continue
+        if isinstance(final, OneHotEncoder):
             infrequent = getattr(final, "infrequent_categories_", [None] * len(columns))
             offset = start
             blocks = zip(columns, final.categories_, infrequent, strict=True)
@@ -110,6 +133,8 @@ def output_columns(preprocessor: Any) -> dict[str, tuple[int, ...]]:
                 width = len(categories) if rare is None else len(categories) - len(rare) + 1
                 out.setdefault(column, []).extend(range(offset, offset + width))
                 offset += width
+            continue
+        if one_hot_only:
             continue
         # imputers (numeric, boolean): one output per input, then the missing-value indicators
         for i, column in enumerate(columns):
@@ -119,6 +144,7 @@ def output_columns(preprocessor: Any) -> dict[str, tuple[int, ...]]:
             for j, feature in enumerate(indicator.features_):
                 out.setdefault(columns[int(feature)], []).append(start + len(columns) + j)
     width = sum(s.stop - s.start for s in preprocessor.output_indices_.values())
-    if sorted(i for indices in out.values() for i in indices) != list(range(width)):
+    traced = sorted(i for indices in out.values() for i in indices)
+    if not one_hot_only and traced != list(range(width)):
         raise DataError("internal: the preprocessed columns could not be traced to the raw columns")
     return {column: tuple(indices) for column, indices in out.items()}

@@ -30,7 +30,7 @@ from ..cluster.worker import call_with_time_limit
 from ..data import PreparedData
 from ..model.ensemble import WeightedEnsemble
 from ..search.plan import SearchPlan
-from ..tpot_boundary import FittedSearch, SearchHistory
+from ..tpot_boundary import FittedSearch, SearchHistory, sample_rows
 from ..utils.pipelines import children, describe_pipeline, final_estimator
 from .selection import TIE, brier_closeness, fold_score, greedy_selection
 
@@ -116,6 +116,7 @@ class _Candidate:
     pipeline: Any
     description: str
     seconds: float
+    full_seconds: float
 
 
 def _family(pipeline: Any, description: str) -> str:
@@ -147,18 +148,21 @@ def _candidates(history: SearchHistory, task: str, best_key: Any) -> list[_Candi
             continue
         seen.add(description)
         families[family] = families.get(family, 0) + 1
-        chosen.append(_Candidate(scored.key, pipeline, description, scored.seconds))
+        chosen.append(
+            _Candidate(scored.key, pipeline, description, scored.seconds, scored.full_seconds)
+        )
     return chosen
 
 
 def _affordable(candidates: list[_Candidate], workers: int, seconds: float, cv: int) -> int:
     """How many of the best candidates fit in ``seconds``: their out-of-fold predictions take
-    about as long as their evaluation did, a final fit about 1/(cv-1) of that, spread over the
-    workers (with the slowest one as a floor). Evaluations the search abandoned may still hold
-    a worker for a while; whatever does not finish in time is dropped."""
+    about as long as their evaluation did, a final fit on all rows about 1/(cv-1) of an
+    evaluation on all rows, spread over the workers (with the slowest one as a floor).
+    Evaluations the search abandoned may still hold a worker for a while; whatever does not
+    finish in time is dropped."""
     count, total, slowest = 0, 0.0, 0.0
     for candidate in candidates:
-        cost = candidate.seconds * (1 + 1 / max(cv - 1, 1))
+        cost = candidate.seconds + candidate.full_seconds / max(cv - 1, 1)
         if not math.isfinite(cost):
             break
         estimate = max(slowest, cost, (total + cost) / max(workers, 1))
@@ -210,11 +214,14 @@ def build_ensemble(
     random_state: int,
     deadline: float,
     should_stop: Callable[[], bool] | None = None,
+    sample_fraction: float = 1.0,
 ) -> EnsembleOutcome:
     """Average the search's best pipelines if that improves the cross-validated score.
 
     ``history`` is the search's; ``best_key`` its row of the pipeline TPOT chose and
-    ``best_fitted`` that pipeline refitted on all rows (reused as a member).
+    ``best_fitted`` that pipeline refitted on all rows (reused as a member). The candidates
+    are scored on the rows and folds the search compared them on: all rows, or the search's
+    last sample (``sample_fraction``); the members are refitted on all rows.
     ``random_state`` must be the seed TPOT's folds were drawn with. ``deadline`` is a
     ``time.monotonic()`` instant by which everything must be done; ``should_stop()`` returning
     true ends the stage early (raising :class:`~automl_tpot.errors.TrainingCancelled` is left
@@ -249,14 +256,19 @@ def build_ensemble(
         if task == "classification"
         else KFold(n_splits=cv, shuffle=True, random_state=random_state)
     )
-    folds = list(splitter.split(np.zeros(len(y)), y))
+    X_scored, y_scored = sample_rows(X, y, sample_fraction, task == "classification")
+    y_scored = np.asarray(y_scored)
+    folds = list(splitter.split(np.zeros(len(y_scored)), y_scored))
     method = "predict_proba" if task == "classification" else "predict"
     limit = max(deadline - time.monotonic(), 0.1)  # the worker-side guard of every task
     futures: list[Any] = []
     try:
         data = client.scatter([X, y], broadcast=True, timeout=limit)
+        scored = data
+        if sample_fraction < 1.0:
+            scored = client.scatter([X_scored, y_scored], broadcast=True, timeout=limit)
         oof = [
-            client.submit(_out_of_fold, c.pipeline, *data, folds, method, limit, pure=False)
+            client.submit(_out_of_fold, c.pipeline, *scored, folds, method, limit, pure=False)
             for c in candidates
         ]
         # queued behind the predictions; the search's choice is already refitted
@@ -272,11 +284,11 @@ def build_ensemble(
         if len(members) < 2 or members[0] != 0:
             return finish("the out-of-fold predictions did not finish in time")
         scorer = get_scorer(metric)
-        classes = np.unique(y)
+        classes = np.unique(y_scored)
         tests = [test for _, test in folds]
 
         def score(prediction: np.ndarray) -> float:
-            return fold_score(scorer, task, prediction, y, tests, classes)
+            return fold_score(scorer, task, prediction, y_scored, tests, classes)
 
         outcome.best_single = score(predictions[0])
         fitted = {0: best_fitted}
@@ -285,7 +297,7 @@ def build_ensemble(
                 [predictions[i] for i in members],
                 score,
                 deadline=deadline,
-                tiebreak=brier_closeness(y) if task == "classification" else None,
+                tiebreak=brier_closeness(y_scored) if task == "classification" else None,
             )
             outcome.score = ensemble_score
             chosen = [members[k] for k, n in enumerate(counts) if n > 0]
@@ -345,6 +357,7 @@ def run_ensemble_stage(
             random_state=random_state,
             deadline=deadline,
             should_stop=should_stop,
+            sample_fraction=search.history.largest_fraction(),
         )
     except Exception as error:
         text = f"{type(error).__name__}: {error}"

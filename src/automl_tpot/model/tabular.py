@@ -76,13 +76,20 @@ class TabularModel(BaseEstimator):
             encoded = target.astype(float)
         from ..data import output_columns
 
-        preprocessor = clone(self.preprocessor).fit(features, encoded)
+        preprocessor = clone(self.preprocessor)
+        # fit_transform, not fit then transform: target encodings of the training rows are
+        # cross-fitted, so the pipeline never learns from a row's own target
+        matrix = preprocessor.fit_transform(features, encoded)
         estimator = clone(self.estimator)
         # new data can encode differently (other categories, other missing-value indicators):
         # steps that name preprocessed columns follow their raw columns to the new positions
-        _follow_columns(estimator, output_columns(self.preprocessor), output_columns(preprocessor))
+        _follow_columns(
+            estimator,
+            output_columns(self.preprocessor, one_hot_only=True),
+            output_columns(preprocessor, one_hot_only=True),
+        )
         self.preprocessor = preprocessor
-        self.estimator = estimator.fit(preprocessor.transform(features), encoded)
+        self.estimator = estimator.fit(matrix, encoded)
         return self
 
     def transform_features(self, X: pd.DataFrame) -> np.ndarray:

@@ -89,6 +89,8 @@ class EvaluationRecord:
         pareto_front: TPOT's front number for it (1 for the best front), if TPOT set one.
         submitted_at: when it was submitted (Unix seconds).
         completed_at: when its evaluation ended (Unix seconds).
+        sample_fraction: the share of the training rows it was cross-validated on, when the
+            search worked on a sample (large tables); ``None`` for all rows.
     """
 
     id: int = field(converter=int)
@@ -107,6 +109,7 @@ class EvaluationRecord:
     pareto_front: int | None = field(default=None, converter=_optional_int)
     submitted_at: float | None = field(default=None, converter=finite_or_none)
     completed_at: float | None = field(default=None, converter=finite_or_none)
+    sample_fraction: float | None = field(default=None, converter=finite_or_none)
 
     def __attrs_post_init__(self) -> None:
         if self.status != STATUS_OK and self.score is not None:  # only a success has a score
@@ -142,6 +145,7 @@ class EvaluationRecord:
             "submitted_at": self.submitted_at,
             "completed_at": self.completed_at,
             "eval_seconds": self.eval_seconds,
+            "sample_fraction": self.sample_fraction,
         }
 
     @classmethod
@@ -170,6 +174,7 @@ class LeaderboardEntry:
             "complexity": record.complexity,
             "eval_seconds": record.eval_seconds,
             "generation": record.generation,
+            "sample_fraction": record.sample_fraction,
         }
 
 
@@ -188,6 +193,7 @@ class ParetoPoint:
             "score": record.score,
             "complexity": record.complexity,
             "generation": record.generation,
+            "sample_fraction": record.sample_fraction,
         }
 
 
@@ -197,11 +203,19 @@ def _rank_key(record: EvaluationRecord) -> tuple[float, float, int]:
 
 
 def _ranked(records: Iterable[EvaluationRecord]) -> list[EvaluationRecord]:
-    return sorted((r for r in records if r.ok), key=_rank_key)
+    """The successful evaluations comparable with each other, best first: those on the largest
+    share of rows (all of them, unless the search worked on samples of a large table)."""
+    ok = [r for r in records if r.ok]
+    if not ok:
+        return []
+    largest = max(r.sample_fraction or 1.0 for r in ok)
+    comparable = (r for r in ok if (r.sample_fraction or 1.0) >= largest - 1e-12)
+    return sorted(comparable, key=_rank_key)
 
 
 def leaderboard(records: Iterable[EvaluationRecord], k: int) -> list[LeaderboardEntry]:
-    """The ``k`` best successful evaluations by score (ties: simpler first, then earlier)."""
+    """The ``k`` best successful evaluations by score (ties: simpler first, then earlier),
+    among those on the largest share of rows."""
     return [LeaderboardEntry(rank, r) for rank, r in enumerate(_ranked(records)[:k], start=1)]
 
 

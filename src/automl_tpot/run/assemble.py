@@ -9,6 +9,7 @@ from ..config import TrainerConfig
 from ..data import PreparedData
 from ..ensemble import EnsembleOutcome
 from ..model import TabularModel
+from ..search.hooks import PATIENCE
 from ..search.plan import SearchPlan
 from ..search.runner import SearchRun
 from ..tpot_boundary.estimator import COMPLEXITY
@@ -55,9 +56,15 @@ def assemble_result(
             f"parallel fallback: ran on a local 1-worker cluster because "
             f"{parallel['fallback_reason']}"
         )
-    if not finished_all:
+    if search.converged:
+        notes.append(
+            f"the search converged after {generations} generation(s) (no better pipeline for "
+            f"{PATIENCE} generations) and ended early, {timings.get('search', 0):.0f}s into "
+            f"the {config.time_left:g}s budget"
+        )
+    elif not finished_all:
         notes.append(f"the time budget ended the search after {generations} generation(s)")
-    if config.generations is not None and not finished_all:
+    if config.generations is not None and not finished_all and not search.converged:
         reporter.alert(
             "timeout",
             f"the time budget (time_left={config.time_left:g}s) ended the search after "
@@ -81,7 +88,9 @@ def assemble_result(
         evaluations=records,
         generations_completed=generations,
         population_size=config.population_size,
-        stopped_by="generations" if finished_all else "time_left",
+        stopped_by=(
+            "generations" if finished_all else "converged" if search.converged else "time_left"
+        ),
         timings=timings,
         feature_types=prepared.feature_types,
         parallel=parallel,

@@ -88,7 +88,7 @@ def train_baseline(
     metric = resolve_metric(config, prepared)
     estimator = baseline_estimator(prepared.task, config.random_state)
     try:
-        preprocessor = build_preprocessor(prepared.feature_types)
+        preprocessor = build_preprocessor(prepared.feature_types, prepared.target_type)
         features = preprocessor.fit_transform(prepared.features, prepared.y)
         # The job's CPU share, not every core: on a busy machine OpenMP's spinning threads made
         # the default boosting model 80 times slower than one thread.

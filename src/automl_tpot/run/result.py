@@ -47,8 +47,10 @@ class TrainingResult:
         generations_completed: generations TPOT finished (the initial population counts as 1).
         population_size: the population size searched with.
         stopped_by: ``"generations"`` when all asked-for generations ran, ``"time_left"`` when
-            the time budget cut the search short, ``"fallback"`` when the search failed and the
-            model is the AutoML fallback's baseline (see :mod:`automl_tpot.run.fallback`).
+            the time budget cut the search short, ``"converged"`` when the search ended early
+            because its best score stopped improving (see :attr:`budget_used`), ``"fallback"``
+            when the search failed and the model is the AutoML fallback's baseline (see
+            :mod:`automl_tpot.run.fallback`).
         timings: seconds spent per phase (``prepare``, ``cluster_start``, ``search``, ...,
             ``total``).
         feature_types: how each input column was encoded.
@@ -106,6 +108,12 @@ class TrainingResult:
         return [record.to_dict() for record in self.evaluations]
 
     @property
+    def budget_used(self) -> float | None:
+        """The share of ``time_left`` the whole run took (``None`` before it is known)."""
+        total = self.timings.get("total")
+        return None if total is None else round(total / self.config.time_left, 3)
+
+    @property
     def budget_exhausted(self) -> bool:
         """True when the time budget, not the generation count, ended the search."""
         return self.stopped_by == "time_left"
@@ -127,6 +135,7 @@ class TrainingResult:
             "pareto_front_size": len(self.pareto_points),
             "stopped_by": self.stopped_by,
             "budget_exhausted": self.budget_exhausted,
+            "budget_used": self.budget_used,
             "timings": dict(self.timings),
             "feature_types": self.feature_types.to_dict(),
             "parallel": dict(self.parallel),

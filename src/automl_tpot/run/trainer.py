@@ -13,7 +13,7 @@ import secrets
 import time
 from collections.abc import Callable
 
-from ..cluster.session import memory_kills, open_dask_session
+from ..cluster.session import memory_kills, opening_dask_session
 from ..config import TrainerConfig
 from ..data import DataSource, PreparedData, prepare_table
 from ..ensemble import run_ensemble_stage
@@ -188,11 +188,12 @@ class Trainer:
         def fallback(reason: str) -> None:
             reporter.alert("parallel_fallback", reason)
 
-        with open_dask_session(config, on_fallback=fallback) as session:
-            timings["cluster_start"] = round(session.started_in, 3)
+        with opening_dask_session(config, on_fallback=fallback) as wait_for_session:
             mark = time.monotonic()
-            plan = plan_search(config, prepared)  # while the workers warm up
+            plan = plan_search(config, prepared)  # while the workers start
             timings["prepare"] = round(time.monotonic() - mark, 3)
+            session = wait_for_session()
+            timings["cluster_start"] = round(session.started_in, 3)
             search_started_at = time.time()
             try:
                 search = run_search(

@@ -8,6 +8,7 @@ is called in the search's own thread, between TPOT's steps, so nothing here race
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -18,6 +19,7 @@ from ..tpot_boundary.estimator import COMPLEXITY
 from ..utils.notify import notify
 from .budget import SearchDeadline
 from .channel import SearchChannel
+from .sampling import SampleSchedule
 
 __all__ = ["EvaluationCounter", "EvaluationListener", "GenerationListener", "SearchHooks"]
 
@@ -25,6 +27,13 @@ __all__ = ["EvaluationCounter", "EvaluationListener", "GenerationListener", "Sea
 GenerationListener = Callable[[GenerationProgress, GenerationState], None]
 #: Told of every finished evaluation.
 EvaluationListener = Callable[[EvaluationProgress], None]
+
+#: The search ends early, as converged, when its best score improved by no more than
+#: IMPROVEMENT over the last PATIENCE generations, after at least MIN_GENERATIONS: the rest of
+#: the budget would buy nothing the host should wait for.
+PATIENCE = 6
+IMPROVEMENT = 1e-4
+MIN_GENERATIONS = 10
 
 
 class EvaluationCounter:
@@ -73,6 +82,7 @@ class SearchHooks:
         population_size: for the events.
         should_stop: the host's stop request, also asked right after each generation (so a
             listener that asks to stop ends the search before the next generation starts).
+        schedule: the share of the rows each generation evaluates on (all rows when omitted).
     """
 
     def __init__(
@@ -86,8 +96,14 @@ class SearchHooks:
         metric: str,
         population_size: int,
         should_stop: Callable[[], bool] | None = None,
+        schedule: SampleSchedule | None = None,
     ):
         self.loop = loop
+        self.schedule = schedule
+        #: Whether the search ended early because its best score stopped improving.
+        self.converged = False
+        self._best: list[float] = []
+        self._generation_started = time.time()
         self.channel = channel
         self.deadline = deadline
         self.listener = listener
@@ -105,7 +121,24 @@ class SearchHooks:
 
     def evaluate(self, request: EvaluationRequest) -> EvaluationBatch:
         """Evaluate a generation on the workers."""
+        self._generation_started = time.time()
         return self.loop.evaluate(request)
+
+    def _has_converged(self, history: SearchHistory) -> bool:
+        """Whether the best score has not improved for :data:`PATIENCE` generations (on all
+        rows: while the sample grows, scores are not comparable across generations)."""
+        best = history.best_score()
+        self._best.append(-math.inf if best is None else best)
+        if self.schedule is not None and self.schedule.fraction < 1.0:
+            return False
+        if len(self._best) < MIN_GENERATIONS:
+            return False
+        recent, before = self._best[-PATIENCE:], self._best[:-PATIENCE]
+        return max(recent) <= max(before) + IMPROVEMENT
+
+    def sample_fraction(self, generation: int) -> float:
+        """The share of the rows the generation evaluates on (see :mod:`.sampling`)."""
+        return 1.0 if self.schedule is None else self.schedule.fraction
 
     def generation_evaluated(self, state: GenerationState) -> None:
         """Report the generation, then give the search the time the later stages will not need."""
@@ -127,4 +160,10 @@ class SearchHooks:
         notify(self.listener, event, state, what="the generation listener")
         if self.should_stop is not None and self.should_stop():
             self.channel.request_stop()
+        if self._has_converged(history):
+            self.converged = True
+            self.channel.request_stop()
         self.channel.move_end(self.deadline.plan(history))
+        if self.schedule is not None:
+            now = time.time()
+            self.schedule.after_generation(now - self._generation_started, self.channel.end - now)

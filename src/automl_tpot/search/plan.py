@@ -78,7 +78,7 @@ def plan_search(config: TrainerConfig, prepared: PreparedData) -> SearchPlan:
     Raises:
         SearchSpaceError: the configured search space cannot be built for this table.
     """
-    preprocessor = build_preprocessor(prepared.feature_types)
+    preprocessor = build_preprocessor(prepared.feature_types, prepared.target_type)
     features = preprocessor.fit_transform(prepared.features, prepared.y)
     metric = resolve_metric(config, prepared)
     types = prepared.feature_types
@@ -91,6 +91,7 @@ def plan_search(config: TrainerConfig, prepared: PreparedData) -> SearchPlan:
         categorical_columns=tuple(map(str, types.categorical + types.boolean + types.text)),
         random_state=config.random_state,
         column_indices=output_columns(preprocessor),
+        one_hot_columns=output_columns(preprocessor, one_hot_only=True),
         feature_names=tuple(map(str, preprocessor.get_feature_names_out())),
         feature_groups=config.feature_groups,
         cv=prepared.cv,

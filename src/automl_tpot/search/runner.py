@@ -31,6 +31,7 @@ from .budget import RunBudget
 from .channel import SearchChannel, StopWatcher
 from .hooks import EvaluationCounter, EvaluationListener, GenerationListener, SearchHooks
 from .plan import SearchPlan
+from .sampling import SampleSchedule
 
 __all__ = ["SearchRun", "raise_if_stopped", "run_search"]
 
@@ -46,12 +47,14 @@ class SearchRun:
         reasons: each failed evaluation's ``(error, reason)``, keyed by individual.
         seconds: how long the search (with TPOT's refit) took.
         per_run_seconds: the per-evaluation limit it ran with.
+        converged: whether it ended early because its best score stopped improving.
     """
 
     fitted: FittedSearch
     reasons: dict[str, tuple[str, str]]
     seconds: float
     per_run_seconds: float
+    converged: bool = False
 
 
 def raise_if_stopped(should_stop: StopRequest | None) -> None:
@@ -105,6 +108,7 @@ def run_search(
         metric=plan.metric_name,
         population_size=config.population_size,
         should_stop=should_stop,
+        schedule=SampleSchedule(len(prepared.y)),
     )
     settings = TPOTSettings(
         search_space=plan.search_space,
@@ -151,6 +155,7 @@ def run_search(
         reasons=dict(loop.reasons),
         seconds=round(time.monotonic() - started, 3),
         per_run_seconds=shares.per_run_seconds,
+        converged=hooks.converged,
     )
 
 

@@ -49,6 +49,8 @@ class SearchContext:
         categorical_columns: raw categorical (and boolean, text) column names.
         random_state: the run's seed.
         column_indices: raw column name -> its column indices in the preprocessed matrix.
+        one_hot_columns: raw categorical column name -> its one-hot columns only (a many-valued
+            column also has target-encoded ones); ``None``: the same as ``column_indices``.
         feature_names: the preprocessed matrix's column names (for readable pipelines).
         feature_groups: named groups of raw columns from the configuration, or ``None``.
         cv: the run's cross-validation folds (inner cross-validated predictions use fewer).
@@ -67,6 +69,7 @@ class SearchContext:
     categorical_columns: tuple[str, ...]
     random_state: int | None
     column_indices: Mapping[str, tuple[int, ...]] = field(factory=dict)
+    one_hot_columns: Mapping[str, tuple[int, ...]] | None = None
     feature_names: tuple[str, ...] = field(default=(), converter=_str_tuple)
     feature_groups: Mapping[str, tuple[str, ...]] | None = field(
         default=None, converter=_frozen_groups
@@ -83,7 +86,8 @@ class SearchContext:
     @property
     def one_hot_blocks(self) -> tuple[tuple[int, ...], ...]:
         """The preprocessed columns of each categorical raw column encoded over 2+ columns."""
-        blocks = (self.column_indices.get(column, ()) for column in self.categorical_columns)
+        columns = self.column_indices if self.one_hot_columns is None else self.one_hot_columns
+        blocks = (columns.get(column, ()) for column in self.categorical_columns)
         return tuple(tuple(block) for block in blocks if len(block) >= 2)
 
     def indices_of(self, columns: tuple[str, ...] | list[str], *, group: str = "") -> list[int]:

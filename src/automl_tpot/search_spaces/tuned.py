@@ -8,9 +8,10 @@ HistGradientBoosting model. Three things here make the most of a few minutes on 
 * every estimator's hyperparameter space is centred on scikit-learn's defaults, and
   :class:`SeededSearchSpace` puts each estimator *at* its defaults into the first generation, so
   the search starts from known-good models and can only improve on them;
-* the estimators are chosen and sized for the table (no k-NN on large tables, fewer trees on
-  many rows, a HistGradientBoosting that reads categories natively when the table has
-  many-valued categorical columns, class weights when the metric is balanced accuracy).
+* the estimators are chosen and sized for the table (no k-NN above 20,000 rows, no random
+  forest above 50,000, fewer trees and fewer split features for the extra trees above 20,000,
+  a HistGradientBoosting that reads categories natively when the table has many-valued
+  categorical columns, class weights when the metric is balanced accuracy).
 """
 
 from __future__ import annotations
@@ -79,10 +80,20 @@ def _hgb_space(n_rows: int, seed: int, balanced: bool = False) -> ConfigurationS
     )
 
 
+#: Tables with more rows than this leave random forests out of the space: a forest grown on
+#: every row (its refit for the final model) costs many times a boosting model's fit.
+FOREST_MAX_ROWS = 50_000
+#: ... and their forests (extra trees) start with fewer trees and, for regression, consider
+#: half the features at each split instead of all.
+LARGE_ROWS = 20_000
+
+
 def _forest_space(
     n_rows: int, seed: int, max_features_default: float, balanced: bool = False
 ) -> ConfigurationSpace:
-    trees = 100 if n_rows <= 50_000 else 50
+    trees = 100 if n_rows <= LARGE_ROWS else 50
+    if n_rows > LARGE_ROWS:
+        max_features_default = min(max_features_default, 0.5)
     return ConfigurationSpace(
         seed=seed,
         space={
@@ -156,18 +167,21 @@ def strong_defaults_space(
         )
         folding = EstimatorNode(CategoryCodes, {"blocks": blocks})
         spaces.append(SequentialPipeline([folding, native]))
-    spaces += [
-        TunedEstimatorNode(
-            RandomForestClassifier if classification else RandomForestRegressor,
-            _forest_space(n_rows, seed, sqrt_share, balanced),
-            _FixedParameters({**fixed_seed, "n_jobs": 1}),
-        ),
+    if n_rows <= FOREST_MAX_ROWS:  # beyond, one refit on all rows would take the budget
+        spaces.append(
+            TunedEstimatorNode(
+                RandomForestClassifier if classification else RandomForestRegressor,
+                _forest_space(n_rows, seed, sqrt_share, balanced),
+                _FixedParameters({**fixed_seed, "n_jobs": 1}),
+            )
+        )
+    spaces.append(
         TunedEstimatorNode(
             ExtraTreesClassifier if classification else ExtraTreesRegressor,
             _forest_space(n_rows, seed, sqrt_share, balanced),
             _FixedParameters({**fixed_seed, "n_jobs": 1}),
-        ),
-    ]
+        )
+    )
     if classification:
         linear = TunedEstimatorNode(
             LogisticRegression,

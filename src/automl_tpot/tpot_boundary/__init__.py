@@ -31,7 +31,13 @@ from .evolver import (  # noqa: E402
     EvolverSnapshot,
     GenerationState,
 )
-from .history import INVALID, TIMEOUT, ScoredPipeline, SearchHistory  # noqa: E402
+from .history import (  # noqa: E402
+    INVALID,
+    TIMEOUT,
+    ScoredPipeline,
+    SearchHistory,
+    sample_rows,
+)
 
 __all__ = [
     "INVALID",
@@ -51,4 +57,5 @@ __all__ = [
     "check_tpot",
     "fit_estimator",
     "installed_tpot_version",
+    "sample_rows",
 ]

@@ -23,10 +23,19 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+import numpy as np
 from attrs import define, field
 from tpot.evolvers.base_evolver import BaseEvolver
 
-from .history import COMPLETED, EVAL_ERROR, SUBMITTED, TIMEOUT, SearchHistory
+from .history import (
+    BUDGET,
+    COMPLETED,
+    EVAL_ERROR,
+    SUBMITTED,
+    TIMEOUT,
+    SearchHistory,
+    retire_smaller_samples,
+)
 
 __all__ = [
     "EvaluationBatch",
@@ -46,20 +55,26 @@ class EvaluationRequest:
         individuals: TPOT individuals (what the objectives take).
         keys: each individual's identity in the history (stable across generations: an
             individual asked for again has the same key).
+        families: each individual's final estimator class name (what its cost depends on most).
         objectives: the objective functions, called as ``objective(individual, **kwargs)``.
         objective_kwargs: the data (``X``, ``y``) the objectives take.
         per_run_seconds: the limit of one evaluation, or ``None``.
         n_columns: how many scores each evaluation yields.
         generation: the generation being evaluated (0 is the initial population).
+        sample_fraction: the share of the rows each evaluation cross-validates on (1.0: all;
+            below, every evaluation of the generation uses the same stratified sample, see
+            :func:`~automl_tpot.tpot_boundary.history.sample_rows`).
     """
 
     individuals: Sequence[Any]
     keys: Sequence[str]
+    families: Sequence[str]
     objectives: Sequence[Callable[..., Any]]
     objective_kwargs: dict[str, Any]
     per_run_seconds: float | None
     n_columns: int
     generation: int
+    sample_fraction: float = 1.0
 
 
 @define(frozen=True)
@@ -84,6 +99,10 @@ class EvolverHooks(Protocol):
 
     def evaluate(self, request: EvaluationRequest) -> EvaluationBatch:
         """Evaluate one generation's individuals."""
+        ...
+
+    def sample_fraction(self, generation: int) -> float:
+        """The share of the rows ``generation`` evaluates on (1.0 for all of them)."""
         ...
 
     def generation_evaluated(self, state: GenerationState) -> None:
@@ -163,6 +182,8 @@ class HookedEvolver(BaseEvolver):
         super().__init__(*args, **kwargs)
         if restore is not None:
             restore.restore(self)
+        if BUDGET not in self.population.evaluated_individuals:
+            self.population.evaluated_individuals[BUDGET] = np.nan
 
     # TPOT's clock: optimize() takes its start time, then sets scheduled_timeout_time from
     # max_time_mins, and checks time.time() - start > max_time_mins * 60 between generations.
@@ -186,24 +207,33 @@ class HookedEvolver(BaseEvolver):
         self._clock_start = start if math.isfinite(start) else time.time()
 
     def evaluate_population_full(self, budget: Any = None) -> None:
-        """TPOT's step, with the evaluations done by ``hooks.evaluate``."""
-        individuals = list(self.get_unevaluated_individuals(self.objective_names, budget=budget))
+        """TPOT's step, with the evaluations done by ``hooks.evaluate`` on the share of the rows
+        ``hooks.sample_fraction`` gives (TPOT's own budget mechanism: an individual scored on a
+        smaller share is evaluated again, so survivors pay for more rows as the sample grows)."""
+        fraction = min(max(float(self._hooks.sample_fraction(int(self.generation))), 0.0), 1.0)
+        individuals = list(self.get_unevaluated_individuals(self.objective_names, budget=fraction))
         if not individuals:
             return
         minutes = self.max_eval_time_mins
         per_run = None if minutes is None or math.isinf(minutes) else minutes * 60
+        kwargs = dict(self.objective_kwargs)
+        if fraction < 1.0:
+            kwargs["budget"] = fraction
         batch = self._hooks.evaluate(
             EvaluationRequest(
                 individuals=individuals,
                 keys=[individual.unique_id() for individual in individuals],
+                families=[_family(individual) for individual in individuals],
                 objectives=self.objective_functions,
-                objective_kwargs=self.objective_kwargs,
+                objective_kwargs=kwargs,
                 per_run_seconds=per_run,
                 n_columns=len(self.objective_names),
                 generation=int(self.generation),
+                sample_fraction=fraction,
             )
         )
         population = self.population
+        population.update_column(individuals, column_names=BUDGET, data=fraction)
         population.update_column(individuals, column_names=self.objective_names, data=batch.scores)
         population.update_column(individuals, column_names=SUBMITTED, data=batch.submitted)
         population.update_column(individuals, column_names=COMPLETED, data=batch.completed)
@@ -215,3 +245,20 @@ class HookedEvolver(BaseEvolver):
         """TPOT's step, then the library's ``generation_evaluated`` hook."""
         super().evaluate_population()
         self._hooks.generation_evaluated(GenerationState(self))
+
+    def optimize(self, generations: Any = None) -> None:
+        """TPOT's search, then only the evaluations on the largest share of rows stay scored in
+        TPOT's columns (TPOT's final choice compares those alone); the others keep their
+        sample score in :data:`~automl_tpot.tpot_boundary.history.SAMPLE_SCORE`."""
+        super().optimize(generations)
+        retire_smaller_samples(self.population.evaluated_individuals, self.objective_names)
+
+
+def _family(individual: Any) -> str:
+    """The final estimator's class name of an individual's pipeline ("" when it cannot say)."""
+    from ..utils.pipelines import final_estimator
+
+    try:
+        return type(final_estimator(individual.export_pipeline())).__name__
+    except Exception:  # an individual TPOT cannot export now fails in its evaluation
+        return ""

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from sklearn.base import BaseEstimator
 
 __all__ = [
+    "BUDGET",
     "COMPLETED",
     "EVAL_ERROR",
     "INDIVIDUAL",
@@ -39,6 +40,8 @@ __all__ = [
     "TIMEOUT",
     "ScoredPipeline",
     "SearchHistory",
+    "retire_smaller_samples",
+    "sample_rows",
 ]
 
 # TPOT 1.1's column names and codes (checked by tests/test_tpot_contract.py).
@@ -53,6 +56,14 @@ COMPLETED = "Completed Timestamp"
 EVAL_ERROR = "Eval Error"
 INVALID = "INVALID"
 TIMEOUT = "TIMEOUT"
+#: TPOT's column of the share of rows an individual was evaluated on (its "budget").
+BUDGET = "Budget"
+#: Our columns: the score (and complexity) of an evaluation on a smaller share of the rows than
+#: the search's last, moved out of TPOT's objective columns when the search ends.
+SAMPLE_SCORE = "Sample Score"
+SAMPLE_COMPLEXITY = "Sample Complexity"
+#: TPOT's objective draws a sample this way (``objective_function_generator``, ``budget``).
+TPOT_SAMPLE_SEED = 1
 
 #: A failed evaluation's category and reason in words, keyed by the individual's unique id (the
 #: evaluation loop's knowledge; TPOT keeps only its INVALID / TIMEOUT code).
@@ -68,12 +79,19 @@ class ScoredPipeline:
         score: its cross-validated score (bigger is better).
         seconds: how long its evaluation took (``inf`` when unknown).
         individual: TPOT's individual (export it with :meth:`export`).
+        fraction: the share of the rows it was evaluated on (1.0: all).
     """
 
     key: Any
     score: float
     seconds: float
     individual: Any
+    fraction: float = 1.0
+
+    @property
+    def full_seconds(self) -> float:
+        """Its evaluation's duration scaled to all rows (a fit's cost grows about linearly)."""
+        return self.seconds / max(self.fraction, 1e-9)
 
     def export(self) -> BaseEstimator:
         """The unfitted scikit-learn pipeline of the individual."""
@@ -141,6 +159,7 @@ class SearchHistory:
         scores = self._scores()[mask].sort_values(ascending=False, kind="stable")
         seconds = self._seconds()
         individuals = self._column(INDIVIDUAL)
+        fractions = pd.to_numeric(self._column(BUDGET), errors="coerce").fillna(1.0)
         keys = scores.index.tolist()
         if first is not None and first in keys:
             keys.remove(first)
@@ -149,13 +168,20 @@ class SearchHistory:
         for key in keys:
             value = float(seconds.loc[key])
             duration = value if math.isfinite(value) and value >= 0 else math.inf
-            out.append(ScoredPipeline(key, float(scores.loc[key]), duration, individuals.loc[key]))
+            fraction = float(fractions.loc[key])
+            score = float(scores.loc[key])
+            out.append(ScoredPipeline(key, score, duration, individuals.loc[key], fraction))
         return out
 
     def best_durations(self) -> np.ndarray:
-        """Evaluation seconds of the successful evaluations, best score first."""
-        durations = np.array([p.seconds for p in self.scored()], dtype=float)
+        """Evaluation seconds of the successful evaluations scaled to all rows, best first."""
+        durations = np.array([p.full_seconds for p in self.scored()], dtype=float)
         return durations[np.isfinite(durations)]
+
+    def largest_fraction(self) -> float:
+        """The largest share of the rows any evaluation used (1.0 without sampling)."""
+        fractions = pd.to_numeric(self._column(BUDGET), errors="coerce")
+        return 1.0 if fractions.notna().sum() == 0 else float(fractions.max())
 
     def records(
         self,
@@ -172,6 +198,10 @@ class SearchHistory:
         records: list[EvaluationRecord] = []
         for key, row in self.frame.iterrows():
             score = _finite(row.get(self.score_column))
+            complexity = row.get(self.complexity_column) if self.complexity_column else None
+            if score is None and _finite(row.get(SAMPLE_SCORE)) is not None:
+                score, complexity = _finite(row.get(SAMPLE_SCORE)), row.get(SAMPLE_COMPLEXITY)
+            fraction = _finite(row.get(BUDGET))
             code = row.get(EVAL_ERROR)
             code = None if code is None or (isinstance(code, float) and math.isnan(code)) else code
             uid = _unique_id(row.get(INDIVIDUAL))
@@ -195,13 +225,14 @@ class SearchHistory:
                     reason=reason,
                     score=score if status == STATUS_OK else None,
                     metric=metric,
-                    complexity=row.get(self.complexity_column) if self.complexity_column else None,
+                    complexity=complexity,
                     generation=row.get(GENERATION),
                     parents=_parents(row.get(PARENTS)),
                     variation=variation if isinstance(variation, str) else None,
                     pareto_front=row.get(PARETO_FRONT),
                     submitted_at=row.get(SUBMITTED),
                     completed_at=row.get(COMPLETED),
+                    sample_fraction=None if fraction is None or fraction >= 1.0 else fraction,
                 )
             )
         return records
@@ -250,3 +281,43 @@ def _failure(code: str | None, detail: Any) -> tuple[str | None, str | None]:
     if code is not None:
         return ERROR_EXCEPTION, "the pipeline raised an error (TPOT kept no detail)"
     return None, None
+
+
+def retire_smaller_samples(frame: pd.DataFrame, objective_names: list[str]) -> None:
+    """Keep TPOT's objective columns only for the evaluations on the largest share of rows.
+
+    TPOT's final choice compares every scored row; scores on a smaller sample are not comparable
+    with those on a larger one, so they move to :data:`SAMPLE_SCORE` (and
+    :data:`SAMPLE_COMPLEXITY`), where the reports still find them.
+    """
+    if BUDGET not in frame:
+        return
+    budgets = pd.to_numeric(frame[BUDGET], errors="coerce")
+    if budgets.notna().sum() == 0:
+        return
+    smaller = budgets.notna() & (budgets < budgets.max() - 1e-12)
+    if not smaller.any():
+        return
+    score, *others = objective_names
+    frame[SAMPLE_SCORE] = np.where(smaller, pd.to_numeric(frame[score], errors="coerce"), np.nan)
+    if others:
+        complexity = pd.to_numeric(frame[others[0]], errors="coerce")
+        frame[SAMPLE_COMPLEXITY] = np.where(smaller, complexity, np.nan)
+    frame.loc[smaller, objective_names] = np.nan
+
+
+def sample_rows(X: Any, y: Any, fraction: float, classification: bool) -> tuple[Any, Any]:
+    """The rows TPOT's objective evaluates on at ``fraction`` (the same stratified draw), so a
+    later stage can score candidates on exactly the rows the search compared them on."""
+    if fraction >= 1.0:
+        return X, y
+    from sklearn.utils import resample
+
+    return resample(
+        X,
+        y,
+        stratify=y if classification else None,
+        n_samples=int(fraction * len(X)),
+        replace=False,
+        random_state=TPOT_SAMPLE_SEED,
+    )

@@ -1,0 +1,129 @@
+"""Large tables: the search works on a sample first, the sample grows as time allows, and the
+final choice and the ensemble compare candidates on the same rows and folds."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl_tpot import Trainer
+from automl_tpot.search.sampling import FIRST_SAMPLE_ROWS, SAMPLE_ABOVE_ROWS, SampleSchedule
+
+pytestmark = pytest.mark.usefixtures("no_leaked_processes")
+
+
+def test_small_tables_are_never_sampled():
+    schedule = SampleSchedule(SAMPLE_ABOVE_ROWS)
+    assert schedule.fraction == 1.0
+    assert schedule.after_generation(generation_seconds=0.1, seconds_left=1000) == 1.0
+
+
+def test_the_sample_doubles_only_while_the_next_generation_fits():
+    schedule = SampleSchedule(100 * FIRST_SAMPLE_ROWS)
+    assert schedule.rows == FIRST_SAMPLE_ROWS
+    # 4 s now, about 8 s at twice the rows: fits in 35 % of 60 s, not of 20 s
+    assert schedule.after_generation(generation_seconds=4.0, seconds_left=20.0) == 0.01
+    assert schedule.after_generation(generation_seconds=4.0, seconds_left=60.0) == 0.02
+    assert schedule.rows == 2 * FIRST_SAMPLE_ROWS
+    for _ in range(10):
+        schedule.after_generation(generation_seconds=0.01, seconds_left=1e6)
+    assert schedule.fraction == 1.0  # never beyond all rows
+
+
+def _converging_hooks():
+    from automl_tpot.search.budget import SearchDeadline
+    from automl_tpot.search.channel import SearchChannel
+    from automl_tpot.search.hooks import SearchHooks
+
+    now = time.time()
+    deadline = SearchDeadline(
+        run_end=now + 600,
+        planned_end=now + 500,
+        refit_reserve=5,
+        ensemble_reserve=5,
+        cv=5,
+        n_workers=1,
+    )
+    channel = SearchChannel(end=deadline.end, generations=None)
+    hooks = SearchHooks(
+        loop=None,
+        channel=channel,
+        deadline=deadline,
+        listener=lambda *_: None,
+        started=time.monotonic(),
+        metric="r2",
+        population_size=4,
+    )
+    return hooks, channel
+
+
+def _history(best: float):
+    from automl_tpot.tpot_boundary import SearchHistory
+
+    frame = pd.DataFrame(
+        {
+            "r2_score": [best],
+            "Eval Error": [None],
+            "Submitted Timestamp": [0.0],
+            "Completed Timestamp": [0.1],
+        }
+    )
+    return SearchHistory(frame, "r2_score")
+
+
+def test_a_search_whose_best_stops_improving_ends_early_as_converged():
+    from automl_tpot.search.hooks import MIN_GENERATIONS, PATIENCE
+
+    hooks, channel = _converging_hooks()
+    scores = [0.5, 0.6, 0.7, 0.8, 0.81] + [0.81] * (MIN_GENERATIONS + PATIENCE)
+    for generation, best in enumerate(scores, start=1):
+        state = SimpleNamespace(
+            history=lambda _c="", best=best: _history(best), generations_completed=generation
+        )
+        hooks.generation_evaluated(state)
+        if channel.stop_requested:
+            break
+    assert hooks.converged and generation == max(MIN_GENERATIONS, 5 + PATIENCE)
+    assert channel.end <= time.time()
+
+
+def test_a_search_that_still_improves_goes_on():
+    hooks, channel = _converging_hooks()
+    for generation in range(1, 30):
+        best = 0.5 + 0.01 * generation
+        state = SimpleNamespace(
+            history=lambda _c="", best=best: _history(best), generations_completed=generation
+        )
+        hooks.generation_evaluated(state)
+    assert not hooks.converged and not channel.stop_requested
+
+
+def _large_table(n_rows: int = 16_000, seed: int = 0) -> pd.DataFrame:
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=n_rows, n_features=8, n_informative=5, random_state=seed, flip_y=0.05
+    )
+    table = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+    table["label"] = np.where(y == 1, "yes", "no")
+    return table
+
+
+def test_a_large_table_is_searched_on_a_sample_and_chosen_on_comparable_rows(small_config):
+    table = _large_table()
+    config = small_config(
+        target_column="label", generations=3, population_size=4, time_left=90, cv=3
+    )
+    result = Trainer(config, store=False).train(table)
+    fractions = {r.sample_fraction for r in result.evaluations if r.status != "not_finished"}
+    assert fractions and all(f is None or 0 < f < 1 for f in fractions) and fractions != {None}
+    largest = max((f or 1.0) for f in fractions)
+    # the leaderboard and the front hold only the evaluations on the largest sample
+    for entry in result.leaderboard + result.pareto_front:
+        assert (entry["sample_fraction"] or 1.0) == largest
+    assert result.best_score > 0.8
+    assert result.model.predict(table.drop(columns="label").head(5)).shape == (5,)
