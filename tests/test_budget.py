@@ -203,3 +203,11 @@ def test_the_evaluation_counter_reports_every_outcome_with_the_best_so_far():
         (2, 3, 1, 0.7),
     ]
     assert all(0 < e.seconds_left <= 60 and e.metric == "r2" for e in events)
+
+
+def test_a_short_budget_after_a_slow_start_squeezes_the_refit_rather_than_the_search():
+    # 95 of 100 s gone: the fixed 10 s refit share would leave nothing; the refit gets 1 s
+    shares = RunBudget(100.0, time.monotonic() - 95.0, 60.0, ensemble=True).plan_search()
+    assert shares.ensemble_reserve == 0.0
+    assert shares.refit_reserve == pytest.approx(1.0)
+    assert shares.search_seconds == pytest.approx(5.0 - CLOSE_RESERVE - 1.0, abs=0.2)

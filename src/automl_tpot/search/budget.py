@@ -32,6 +32,10 @@ ENSEMBLE_SHARE = 0.1
 STORE_MARGIN = 0.5
 #: The search needs at least this many seconds to be worth starting.
 MIN_SEARCH_SECONDS = 1.0
+#: When the fixed shares leave the search less than that, the refit keeps this share of what
+#: is left (and at least MIN_REFIT_SECONDS).
+SQUEEZED_REFIT_SHARE = 0.2
+MIN_REFIT_SECONDS = 1.0
 #: At most this share of the search time goes to one evaluation, whatever per_run_limit says:
 #: a pipeline slower than that cannot be improved on within the budget anyway, and a generation
 #: of such pipelines would leave no time for a second one.
@@ -120,6 +124,12 @@ class RunBudget:
             search_seconds -= ensemble_reserve
         else:  # a slow start leaves the ensemble only what the search does not use
             ensemble_reserve = 0.0
+        if search_seconds < MIN_SEARCH_SECONDS:
+            # a short budget after a slow start: the refit gets a smaller share (it is planned
+            # again from the durations seen) rather than the search nothing
+            left = self.seconds_left() - CLOSE_RESERVE
+            refit_reserve = max(MIN_REFIT_SECONDS, SQUEEZED_REFIT_SHARE * left)
+            search_seconds = left - refit_reserve
         if search_seconds < MIN_SEARCH_SECONDS:
             raise TrainingError(
                 f"time_left={self.time_left:g}s leaves {max(search_seconds, 0):.1f}s for the "
