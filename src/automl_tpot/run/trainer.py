@@ -18,6 +18,7 @@ from ..config import TrainerConfig
 from ..data import DataSource, PreparedData, prepare_table
 from ..ensemble import run_ensemble_stage
 from ..errors import ConfigError, TrainingCancelled
+from ..explain import run_explain_stage
 from ..metrics import MetricsBackend, NullMetrics
 from ..records.events import Alert, EvaluationProgress, GenerationProgress
 from ..search.budget import RunBudget
@@ -33,6 +34,13 @@ from .writer import write_result
 __all__ = ["Trainer"]
 
 ProgressCallback = Callable[[GenerationProgress], None]
+
+
+def _budget(config: TrainerConfig, started: float) -> RunBudget:
+    """The run's clock, with reserves for the stages the configuration turns on."""
+    return RunBudget(
+        config.time_left, started, config.per_run_limit, config.ensemble, config.explain
+    )
 
 
 class Trainer:
@@ -178,8 +186,8 @@ class Trainer:
             check_new_run_id(self.storage if self.store else None, run_id)
         prepared = prepare_table(data, config.target_column, config.task, config.cv)
         timings = {"validate": round(time.monotonic() - started, 3)}
-        budget = RunBudget(config.time_left, started, config.per_run_limit, config.ensemble)
-        # TPOT's folds and the ensemble stage's must be the same draw, also for a fresh seed
+        budget = _budget(config, started)
+        # TPOT's folds and the later stages' must be the same draw, also for a fresh seed
         seed = config.random_state if config.random_state is not None else secrets.randbelow(2**32)
 
         def on_generation(event: GenerationProgress, state: GenerationState) -> None:
@@ -220,6 +228,9 @@ class Trainer:
                     )
                     timings["ensemble"] = ensemble.seconds
                     raise_if_stopped(should_stop)
+                explanations = run_explain_stage(
+                    config, session, plan, prepared, search, ensemble, seed, budget, should_stop
+                )
             finally:
                 kills = memory_kills(session.current, search_started_at)
                 reporter.memory_kills(kills, config.memory_limit_mb)
@@ -235,10 +246,11 @@ class Trainer:
             parallel=parallel,
             timings=timings,
             reporter=reporter,
+            explanations=explanations,
         )
         if self.store:
             result = write_result(self.storage, result, run_id or new_run_id(), started=started)
         else:
             result.timings["total"] = round(time.monotonic() - started, 3)
-        reporter.finished({"status": "complete", "run_id": result.run_id, **result.summary()})
+        reporter.completed(result, self.storage if self.store else None, prepared.features)
         return result

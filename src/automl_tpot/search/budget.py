@@ -56,6 +56,12 @@ ENSEMBLE_OVERHEAD = 1.0
 #: The ensemble reserve is never planned below this: the stage skips itself with under 2 s left
 #: (``ensemble.stage.MIN_SECONDS``), and needs ENSEMBLE_OVERHEAD on top.
 ENSEMBLE_FLOOR = 3.0
+#: Share of the budget kept back, after the refit and the ensemble stage, for explaining the
+#: final model (``TrainerConfig.explain``: one refit per fold, a few predictions per column) ...
+EXPLAIN_SHARE = 0.05
+#: ... but never more than these seconds; the stage also takes whatever the stages before it
+#: leave unused, and drops the folds that do not finish in time.
+EXPLAIN_MAX_SECONDS = 60.0
 
 
 @define(frozen=True)
@@ -84,13 +90,25 @@ class RunBudget:
         started: when the run started (``time.monotonic()``).
         per_run_limit: the configured limit of one evaluation.
         ensemble: whether the ensemble stage runs.
+        explain: whether the explanation stage runs (it gets :attr:`explain_reserve`).
     """
 
-    def __init__(self, time_left: float, started: float, per_run_limit: float, ensemble: bool):
+    def __init__(
+        self,
+        time_left: float,
+        started: float,
+        per_run_limit: float,
+        ensemble: bool,
+        explain: bool = False,
+    ):
         self.time_left = float(time_left)
         self.started = started
         self.per_run_limit = float(per_run_limit)
         self.ensemble = ensemble
+        #: Seconds kept back for the explanation stage, after the refit and the ensemble stage.
+        self.explain_reserve = (
+            min(EXPLAIN_SHARE * self.time_left, EXPLAIN_MAX_SECONDS) if explain else 0.0
+        )
         #: The instant (``time.monotonic()``) the whole run must be done by.
         self.deadline = started + self.time_left
 
@@ -104,7 +122,13 @@ class RunBudget:
     @property
     def stages_deadline(self) -> float:
         """The instant (``time.monotonic()``) the refit and the ensemble stage must be done by:
-        storing the run and closing the cluster come after."""
+        the explanation stage, storing the run and closing the cluster come after."""
+        return self.explain_deadline - self.explain_reserve
+
+    @property
+    def explain_deadline(self) -> float:
+        """The instant (``time.monotonic()``) the explanation stage must be done by: storing the
+        run and closing the cluster come after."""
         return self.deadline - CLOSE_RESERVE - STORE_MARGIN
 
     def plan_search(self) -> SearchBudget:
@@ -114,7 +138,7 @@ class RunBudget:
             TrainingError: too little time is left for a search.
         """
         refit_reserve = REFIT_SHARE * self.time_left
-        search_seconds = self.seconds_left() - CLOSE_RESERVE - refit_reserve
+        search_seconds = self.seconds_left() - CLOSE_RESERVE - refit_reserve - self.explain_reserve
         ensemble_reserve = ENSEMBLE_SHARE * self.time_left if self.ensemble else 0.0
         if search_seconds - ensemble_reserve >= MIN_SEARCH_SECONDS:
             search_seconds -= ensemble_reserve
