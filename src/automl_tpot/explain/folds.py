@@ -1,6 +1,6 @@
 """What runs on a Dask worker for one held-out fold: the final model refitted on the fold's
 training rows (raw rows, through its own preprocessing), its predictions on the held-out rows,
-and the permutation importance of every raw column on them.
+and the permutation importance of every raw column it reads on them.
 
 Refitting the whole :class:`~automl_tpot.model.TabularModel` per fold, preprocessing included,
 keeps the held-out rows out of everything the model learnt, so the importance and the
@@ -10,18 +10,16 @@ diagnostics describe the model on rows it has not seen.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from attrs import define
-from sklearn.base import BaseEstimator
-from sklearn.utils.metaestimators import available_if
 
 from ..cluster.worker import call_with_time_limit
 
-__all__ = ["FoldOutcome", "explain_fold"]
+__all__ = ["FoldOutcome", "explain_fold", "permutation_drops"]
 
 #: Held-out rows per fold at most for the permutation importance (the predictions use all).
 MAX_IMPORTANCE_ROWS = 2000
@@ -36,57 +34,53 @@ class FoldOutcome:
         prediction: class probabilities (or class indices when the model has none) or
             regression predictions for the held-out rows.
         probabilities: whether ``prediction`` holds class probabilities.
-        importances: ``(columns, n_repeats)`` score drops, one row per raw column.
-        baseline: the held-out score before any shuffle.
+        drops: per raw column the model reads, the score drops of its ``n_repeats`` shuffles.
+        baseline: the held-out score before any shuffle (on the rows the importance used).
         rows: held-out rows the importance was measured on.
     """
 
     test: np.ndarray
     prediction: np.ndarray
     probabilities: bool
-    importances: np.ndarray
+    drops: dict[str, list[float]]
     baseline: float
     rows: int
 
 
-class _ClassIndices(BaseEstimator):
-    """A fitted :class:`~automl_tpot.model.TabularModel` on raw rows that answers in class
-    indices, the labels the search scored with, so a scorer measures it as the search did."""
+def permutation_drops(
+    estimator: Any,
+    matrix: np.ndarray,
+    y: np.ndarray,
+    scorer: Callable[..., float],
+    groups: Mapping[str, Sequence[int]],
+    n_repeats: int,
+    seed: int,
+) -> tuple[float, dict[str, list[float]]]:
+    """The score of ``estimator`` on ``matrix`` and, per raw column, how much it drops when
+    the column's block of ``matrix`` (``groups``: raw column -> its preprocessed columns) is
+    shuffled over the rows, ``n_repeats`` times.
 
-    def __init__(self, model: Any):
-        self.model = model
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return True
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.estimator_type = "classifier" if self.model.task == "classification" else "regressor"
-        return tags
-
-    @property
-    def classes_(self) -> np.ndarray:
-        return np.arange(len(self.model.classes))
-
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> _ClassIndices:
-        """Refit the model on raw rows and class indices (or values, for regression)."""
-        labels = np.asarray(y)
-        if self.model.task == "classification":
-            labels = np.asarray(self.model.classes)[labels.astype(int)]
-        self.model.fit(X, labels)
-        return self
-
-    def _has_proba(self) -> bool:
-        return self.model.task == "classification" and hasattr(
-            self.model.estimator, "predict_proba"
-        )
-
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.model.estimator.predict(self.model.transform_features(X)))
-
-    @available_if(_has_proba)
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.model.estimator.predict_proba(self.model.transform_features(X)))
+    Why blocks of the preprocessed matrix, not scikit-learn's ``permutation_importance`` on the
+    raw rows: the preprocessing works row by row and column by column (imputation, indicators,
+    one-hot), so shuffling a raw column's values and preprocessing gives exactly its block with
+    the rows shuffled; shuffling the block skips re-running the preprocessing for every shuffle
+    of every column, several times faster, and a raw column that became several (one-hot) moves
+    as one.
+    """
+    rng = np.random.default_rng(seed)
+    baseline = float(scorer(estimator, matrix, y))
+    work = matrix.copy()
+    drops: dict[str, list[float]] = {}
+    for column, block in groups.items():
+        indices = list(block)
+        original = work[:, indices].copy()
+        scores = []
+        for _ in range(n_repeats):
+            work[:, indices] = original[rng.permutation(len(work))]
+            scores.append(baseline - float(scorer(estimator, work, y)))
+        work[:, indices] = original
+        drops[column] = scores
+    return baseline, drops
 
 
 def _measure(
@@ -99,43 +93,41 @@ def _measure(
     n_repeats: int,
     seed: int,
 ) -> FoldOutcome:
-    from sklearn.inspection import permutation_importance
     from sklearn.metrics import check_scoring
 
+    from ..data import output_columns
+
     fitted = copy.deepcopy(model).fit(X.iloc[train], target.iloc[train])
-    pipeline = _ClassIndices(fitted)
-    rows = X.iloc[test]
+    estimator = fitted.estimator  # scored on the preprocessed rows, as the search scored it
+    matrix = np.asarray(fitted.transform_features(X.iloc[test]), dtype=float)
     actual = target.iloc[test].to_numpy()
     if fitted.task == "classification":
         classes = np.asarray(fitted.classes)
         y = np.searchsorted(classes, actual)
         if not np.all(classes[np.clip(y, 0, len(classes) - 1)] == actual):
             raise ValueError("a held-out class is missing from the fold's training rows")
-        probabilities = hasattr(pipeline, "predict_proba")
+        probabilities = hasattr(estimator, "predict_proba")
         method = "predict_proba" if probabilities else "predict"
-        prediction = np.asarray(getattr(pipeline, method)(rows), dtype=float)
+        prediction = np.asarray(getattr(estimator, method)(matrix), dtype=float)
     else:
         y = actual.astype(float)
         probabilities = False
-        prediction = np.asarray(pipeline.predict(rows), dtype=float)
-    share = min(1.0, MAX_IMPORTANCE_ROWS / max(len(test), 1))
-    measured = permutation_importance(
-        pipeline,
-        rows,
-        y,
-        scoring=scoring,
-        n_repeats=n_repeats,
-        random_state=seed,
-        max_samples=share,
+        prediction = np.asarray(estimator.predict(matrix), dtype=float)
+    rows = np.arange(len(test))
+    if len(rows) > MAX_IMPORTANCE_ROWS:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, MAX_IMPORTANCE_ROWS, False))
+    scorer = check_scoring(estimator, scoring=scoring)
+    groups = output_columns(fitted.preprocessor)
+    baseline, drops = permutation_drops(
+        estimator, matrix[rows], y[rows], scorer, groups, n_repeats, seed
     )
-    baseline = float(check_scoring(pipeline, scoring=scoring)(pipeline, rows, y))
     return FoldOutcome(
         test=np.asarray(test),
         prediction=prediction,
         probabilities=probabilities,
-        importances=np.asarray(measured.importances, dtype=float),
+        drops=drops,
         baseline=baseline,
-        rows=int(round(share * len(test))),
+        rows=len(rows),
     )
 
 

@@ -151,14 +151,16 @@ def _combine(
     seconds: float,
 ) -> Explanations:
     """The folds' measurements as one :class:`Explanations`."""
-    columns = [str(column) for column in prepared.features.columns]
-    used = {str(column) for column in prepared.feature_types.used}
-    drops = np.concatenate([outcome.importances for outcome in done], axis=1)
+    drops: dict[str, list[float]] = {}
+    for outcome in done:
+        for column, values in outcome.drops.items():
+            drops.setdefault(column, []).extend(values)
     importance = sorted(
         (
-            ColumnImportance(column, round(float(row.mean()), 6), round(float(row.std()), 6))
-            for column, row in zip(columns, drops, strict=True)
-            if column in used
+            ColumnImportance(
+                column, round(float(np.mean(values)), 6), round(float(np.std(values)), 6)
+            )
+            for column, values in drops.items()
         ),
         key=lambda item: (-item.mean, item.column),
     )
