@@ -23,7 +23,6 @@ from automl_tpot.records.validation import validate
 from automl_tpot.search.budget import CLOSE_RESERVE, EXPLAIN_MAX_SECONDS, STORE_MARGIN, RunBudget
 
 
-
 @pytest.fixture(scope="module")
 def client():
     from dask.distributed import Client, LocalCluster

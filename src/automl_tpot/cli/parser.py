@@ -210,7 +210,8 @@ def _add_train(commands: Any) -> None:
     train.add_argument(
         "--report",
         metavar="FILE",
-        help="also write the run's HTML report to FILE (logged to MLflow with that backend)",
+        help="also write the run's HTML report to FILE, logged to MLflow with that backend "
+        "(default: no report)",
     )
     train.add_argument(
         "--json",
