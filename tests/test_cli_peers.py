@@ -177,7 +177,7 @@ def test_plain_lines_when_not_a_terminal_one_per_generation():
     display(GenerationProgress(1, 4.0, 0.91, 39, 9, "roc_auc", 4))
     display.close()
     lines = stream.getvalue().splitlines()
-    assert lines == ["  generation   1  best 0.9100  evaluated   39  failed   9    4.0s / 60s"]
+    assert lines == ["  generation   1  best 0.9100  evaluated   39  failed   9     4.0s / 60s"]
     assert "\r" not in stream.getvalue()
 
 

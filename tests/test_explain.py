@@ -96,6 +96,29 @@ def test_regression_importance_and_residuals_on_the_searchs_folds(client, diabet
     assert len(outcome.diagnostics["points"]) == len(table)  # 442 rows: under the sample cap
     validate(importance_document("r", outcome), "importance")
     validate(diagnostics_document("r", outcome), "diagnostics")
+    _report_shows(outcome, "r2", "regression")
+
+
+def _report_shows(outcome, metric: str, task: str) -> None:
+    """The report's explanations section draws these documents (a view without a search)."""
+    pytest.importorskip("matplotlib")
+    from automl_tpot.report import RunView, plot_diagnostics, render_report
+
+    view = RunView(
+        run_id="r",
+        location=None,
+        status="not stored",
+        created_at="",
+        config={},
+        summary={"task": task, "metric": metric, "explanations": outcome.summary()},
+        versions={},
+        importance=importance_document("r", outcome),
+        diagnostics=diagnostics_document("r", outcome),
+    )
+    text = render_report(view)
+    assert text.count("<tr>") > len(outcome.importance)
+    assert ("Residuals" in text) == (task == "regression")
+    assert len(plot_diagnostics(view).axes) == (2 if task == "regression" else 3)
 
 
 def test_classification_confusion_matrix_and_curves_per_class(client, wine_table):
@@ -119,6 +142,7 @@ def test_classification_confusion_matrix_and_curves_per_class(client, wine_table
     assert diagnostics["accuracy"] == pytest.approx(accuracy_score(prepared.y, predicted))
     assert np.trace(matrix) == (predicted == prepared.y).sum()
     validate(diagnostics_document(None, outcome), "diagnostics")
+    _report_shows(outcome, "balanced_accuracy", "classification")
 
 
 def test_no_time_left_skips_with_the_reason(client, wine_table):

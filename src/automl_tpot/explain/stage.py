@@ -209,6 +209,12 @@ def run_explain_stage(
     the session's workers, by the budget's :attr:`~RunBudget.explain_deadline` (and within
     :data:`MIN_STAGE_SECONDS` or the stage's reserve, whichever is more).
 
+    The arguments are the Trainer's for this run, in the order it holds them: the
+    configuration (``explain`` off skips the stage), the Dask session, the search plan (the
+    fitted preprocessing and the metric), the prepared table, the finished search, the ensemble
+    stage's outcome (``None`` when it was off), the seed the search's folds were drawn with, the
+    run's budget and its stop request.
+
     Never raises but for a stop request (:class:`~automl_tpot.errors.TrainingCancelled`): a
     failure is reported in the outcome, whose ``reason`` the run's notes repeat.
     """
