@@ -167,15 +167,15 @@ def test_the_explanation_reserve_comes_off_the_search_not_after_the_deadline():
     plain = RunBudget(100.0, started, per_run_limit=60.0, ensemble=True)
     explained = RunBudget(100.0, started, per_run_limit=60.0, ensemble=True, explain=True)
     assert plain.explain_reserve == 0.0
-    assert explained.explain_reserve == pytest.approx(5.0)  # 5 % of the budget
+    assert explained.explain_reserve == pytest.approx(10.0)  # 10 % of the budget
     assert explained.explain_deadline == plain.stages_deadline
-    assert explained.stages_deadline == pytest.approx(plain.stages_deadline - 5.0)
+    assert explained.stages_deadline == pytest.approx(plain.stages_deadline - 10.0)
     assert explained.explain_deadline == pytest.approx(
         started + 100.0 - CLOSE_RESERVE - STORE_MARGIN
     )
     shares_plain, shares_explained = plain.plan_search(), explained.plan_search()
     assert shares_explained.search_seconds == pytest.approx(
-        shares_plain.search_seconds - 5.0, abs=0.05
+        shares_plain.search_seconds - 10.0, abs=0.05
     )
     large = RunBudget(36000.0, started, per_run_limit=60.0, ensemble=True, explain=True)
     assert large.explain_reserve == EXPLAIN_MAX_SECONDS

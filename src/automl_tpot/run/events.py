@@ -100,8 +100,8 @@ class RunReporter:
         assert result.run_id is not None and isinstance(self.metrics, RunStoredHook)
         run_id = result.run_id
         manifest = storage.read_bytes(run_id, MANIFEST)
-        names = [*json.loads(manifest).get("artifacts", {}), MANIFEST]
-        artifacts = {name: storage.read_bytes(run_id, name) for name in names[:-1]}
+        listed = json.loads(manifest).get("artifacts", {})
+        artifacts = {name: storage.read_bytes(run_id, name) for name in listed}
         artifacts[MANIFEST] = manifest
         location = result.location or storage.location(run_id)
         self.metrics.on_run_stored(run_id, location, artifacts, result.model, rows.head(5))

@@ -69,8 +69,8 @@ class TrainingResult:
         ensemble_summary: what the ensemble stage chose; ``None`` when it did not run.
         data_summary: the training table's size and its target's classes or range.
 
-    A result draws its own report (:meth:`report`, the plots one by one, the leaderboard as a
-    DataFrame); these need matplotlib, the ``report`` extra.
+    A result draws its own report (:meth:`report`), its plots one by one (``plot_*``: they and
+    the report need matplotlib, the ``report`` extra) and its leaderboard as a DataFrame.
     """
 
     model: TabularModel

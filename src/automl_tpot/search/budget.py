@@ -58,7 +58,7 @@ ENSEMBLE_OVERHEAD = 1.0
 ENSEMBLE_FLOOR = 3.0
 #: Share of the budget kept back, after the refit and the ensemble stage, for explaining the
 #: final model (``TrainerConfig.explain``: one refit per fold, a few predictions per column) ...
-EXPLAIN_SHARE = 0.05
+EXPLAIN_SHARE = 0.1
 #: ... but never more than these seconds; the stage also takes whatever the stages before it
 #: leave unused, and drops the folds that do not finish in time.
 EXPLAIN_MAX_SECONDS = 60.0
