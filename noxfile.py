@@ -36,7 +36,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy over the package, as a user's type checker sees it through ``py.typed``."""
-    session.install("-e", ".[s3,prometheus]", "mypy>=1.10")
+    session.install("-e", ".[s3,prometheus,report]", "mypy>=1.10")
     session.run("mypy", "-p", "automl_tpot")
 
 

@@ -1,4 +1,5 @@
-"""Read a stored run's Pareto front (score against pipeline complexity) and plot it.
+"""Read a stored run's Pareto front (score against pipeline complexity) and its permutation
+importance, plot them, and write the run's HTML report.
 
     python examples/pareto_front.py            # trains a small run first
     python examples/pareto_front.py runs RUN   # or reads an existing run: storage URL, run id
@@ -13,23 +14,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import TINY, output_folder  # noqa: E402
 
 from automl_tpot import Trainer, TrainerConfig, load_run, storage_from_url  # noqa: E402
+from automl_tpot.report import plot_importance, plot_pareto_front, write_report  # noqa: E402
 
 
 def train_a_run(storage) -> str:
     from sklearn.datasets import load_breast_cancer
 
     table = load_breast_cancer(as_frame=True).frame
-    settings = dict(TINY, population_size=8, generations=3, time_left=60)
+    settings = dict(TINY, population_size=8, generations=3, time_left=90)
     config = TrainerConfig(target_column="target", search_space="choice", **settings)
     return Trainer(config, storage=storage).train(table).run_id
 
 
 def main() -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     if len(sys.argv) == 3:
         storage, run_id = storage_from_url(sys.argv[1]), sys.argv[2]
     else:
@@ -45,19 +42,17 @@ def main() -> None:
         print(f"  {metric} {member['score']:.4f}  complexity {member['complexity']:>4}  "
               f"{member['pipeline']}")
 
-    figure, axes = plt.subplots(figsize=(6.4, 4.0))
-    axes.scatter([i["complexity"] for i in everything], [i["score"] for i in everything],
-                 color="lightgray", label="evaluated pipelines")
-    axes.step([m["complexity"] for m in front][::-1], [m["score"] for m in front][::-1],
-              where="post", marker="o", color="tab:blue", label="Pareto front")
-    axes.set_xlabel("complexity (lower is simpler)")
-    axes.set_ylabel(f"cross-validated {metric}")
-    axes.set_title("Pareto front of one run")
-    axes.legend(loc="lower right")
-    figure.tight_layout()
-    path = output_folder() / "pareto_front.png"
-    figure.savefig(path, dpi=100)
-    print(f"figure written to {path.name}")
+    folder = output_folder()
+    plot_pareto_front(run).savefig(folder / "pareto_front.png", dpi=100)
+    print("figure written to pareto_front.png")
+    if run.importance is not None:  # importance.json: written when the run explained its model
+        print("most important raw columns (drop in the score when shuffled):")
+        for column in run.importance["columns"][:5]:
+            print(f"  {column['mean']:+.4f} +- {column['std']:.4f}  {column['column']}")
+        plot_importance(run).savefig(folder / "importance.png", dpi=100)
+        print("figure written to importance.png")
+    write_report(run, folder / "report.html")
+    print("report written to report.html")
 
 
 if __name__ == "__main__":

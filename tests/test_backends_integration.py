@@ -1,5 +1,5 @@
 """Training runs against real backends: an S3 server started here, Prometheus scraped over HTTP,
-the command line with --storage and --metrics, a storage server killed mid-write."""
+the command line with --storage and --metrics-backend, a storage server killed mid-write."""
 
 from __future__ import annotations
 
@@ -230,7 +230,7 @@ def test_cli_trains_into_s3_from_the_environment_and_predicts_from_the_run_url(
         f"s3://{bucket}/cli",
         "--run-id",
         "cli-run",
-        "--metrics",
+        "--metrics-backend",
         "prometheus",
         "--metrics-port",
         str(port),

@@ -66,7 +66,8 @@ def test_nothing_scored_yet_keeps_the_planned_end():
 def test_fast_pipelines_give_the_unused_reserves_back_to_the_search():
     deadline = _deadline()
     history = _history([0.9, 0.8, 0.7], [0.4, 0.8, 0.4])
-    refit, ensemble = deadline.reserves(history)
+    refit, ensemble, explain = deadline.reserves(history)
+    assert explain == 0.0  # the stage is off
     assert refit == pytest.approx(REFIT_OVERHEAD + REFIT_SAFETY * 0.8 / 4)
     work = max(0.8 * 1.25, (0.4 + 0.8 + 0.4) * 1.25 / 2)
     assert ensemble == pytest.approx(
@@ -79,7 +80,7 @@ def test_fast_pipelines_give_the_unused_reserves_back_to_the_search():
 def test_slow_pipelines_never_end_the_search_earlier_than_planned():
     deadline = _deadline()
     history = _history([0.9, 0.8], [40.0, 30.0])
-    assert deadline.reserves(history) == (6.0, 6.0)
+    assert deadline.reserves(history) == (6.0, 6.0, 0.0)
     assert deadline.plan(history) == 988.0
 
 
@@ -88,7 +89,7 @@ def test_only_the_best_pipelines_size_the_refit_and_failures_do_not_count():
     scores = [0.9] * 10 + [0.1, 0.95]
     seconds = [0.3] * 10 + [50.0, 60.0]  # a slow poor pipeline, a slow failed one
     errors = [None] * 11 + ["INVALID"]
-    refit, ensemble = deadline.reserves(_history(scores, seconds, errors))
+    refit, ensemble, _ = deadline.reserves(_history(scores, seconds, errors))
     assert refit == pytest.approx(REFIT_OVERHEAD + REFIT_SAFETY * 0.3 / 4)
     assert ensemble == 0.0  # the stage is off: nothing kept for it
 
@@ -211,3 +212,19 @@ def test_a_short_budget_after_a_slow_start_squeezes_the_refit_rather_than_the_se
     assert shares.ensemble_reserve == 0.0
     assert shares.refit_reserve == pytest.approx(1.0)
     assert shares.search_seconds == pytest.approx(5.0 - CLOSE_RESERVE - 1.0, abs=0.2)
+
+
+def test_the_explanation_reserve_is_planned_from_the_durations_and_told_to_the_budget():
+    from automl_tpot.search.budget import EXPLAIN_FACTOR, EXPLAIN_OVERHEAD
+
+    budget = RunBudget(100.0, time.monotonic(), per_run_limit=60.0, ensemble=True, explain=True)
+    assert budget.explain_reserve == budget.explain_cap == pytest.approx(10.0)
+    fixed_stages = budget.stages_deadline
+    deadline = budget.deadline_for(budget.plan_search(), cv=5, n_workers=2)
+    history = _history([0.9, 0.8], [0.4, 1.2])
+    _refit, _ensemble, explain = deadline.reserves(history)
+    assert explain == pytest.approx(max(2.0, EXPLAIN_OVERHEAD + EXPLAIN_FACTOR * 1.2 / 2))
+    deadline.plan(history)
+    assert budget.explain_reserve == pytest.approx(explain)
+    # the ensemble stage's deadline follows: it gets what the explanation will not need
+    assert budget.stages_deadline == pytest.approx(fixed_stages + 10.0 - explain)

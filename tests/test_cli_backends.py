@@ -26,11 +26,16 @@ def test_help_lists_the_registered_metrics_backends():
 @pytest.mark.parametrize(
     ("extra", "code", "message"),
     [
-        (["--metrics", "statsd"], 2, "metrics: got 'statsd'; expected one of"),
+        (["--metrics-backend", "statsd"], 2, "metrics: got 'statsd'; expected one of"),
         (
-            ["--metrics", "logging", "--metrics-port", "9100"],
+            ["--metrics-backend", "logging", "--metrics-port", "9100"],
             2,
-            "--metrics-port needs --metrics prometheus",
+            "--metrics-port needs --metrics-backend prometheus",
+        ),
+        (
+            ["--mlflow-experiment", "e"],
+            2,
+            "--mlflow-tracking-uri and --mlflow-experiment need --metrics-backend mlflow",
         ),
         (["--storage", "nosuchscheme://x/y"], 1, "no storage backend for nosuchscheme://"),
     ],
@@ -53,7 +58,7 @@ def test_a_busy_metrics_port_is_a_usage_error(tmp_path):
             "--demo",
             "--out",
             str(tmp_path),
-            "--metrics",
+            "--metrics-backend",
             "prometheus",
             "--metrics-port",
             str(port),

@@ -18,6 +18,8 @@ ARTIFACT_SCHEMAS = {
     "tp_pareto_front.json": "pareto-front",
     "evaluated_individuals.json": "evaluated-individuals",
 }
+#: Artifacts a run holds when its explanation stage finished in time.
+OPTIONAL_SCHEMAS = {"importance.json": "importance", "diagnostics.json": "diagnostics"}
 
 
 def _validate_stored_run(storage: FilesystemStorage, run_id: str) -> dict:
@@ -25,6 +27,9 @@ def _validate_stored_run(storage: FilesystemStorage, run_id: str) -> dict:
     for name, schema_name in ARTIFACT_SCHEMAS.items():
         validate(json.loads(storage.read_bytes(run_id, name)), schema_name)
     manifest = json.loads(storage.read_bytes(run_id, "run.json"))
+    for name, schema_name in OPTIONAL_SCHEMAS.items():
+        if name in manifest["artifacts"]:
+            validate(json.loads(storage.read_bytes(run_id, name)), schema_name)
     for name, digest in manifest["artifacts"].items():
         expected = ArtifactDigest(digest["bytes"], digest["sha256"])
         assert expected.matches(storage.read_bytes(run_id, name)), name
@@ -65,6 +70,13 @@ def test_a_stored_run_and_its_job_record_validate(job):
     manifest = _validate_stored_run(storage, record["run_id"])
     assert manifest["status"] == "complete"
     assert manifest["summary"]["generations_completed"] == record["tp_generations"] == 2
+    # a run that explained its model in time holds both documents (validated above)
+    if manifest["summary"]["explanations"]["status"] in ("complete", "partial"):
+        assert set(OPTIONAL_SCHEMAS) <= set(manifest["artifacts"])
+        diagnostics = json.loads(storage.read_bytes(record["run_id"], "diagnostics.json"))
+        assert diagnostics["task"] == "classification" and len(diagnostics["classes"]) == 3
+    else:
+        assert not set(OPTIONAL_SCHEMAS) & set(manifest["artifacts"])
 
 
 def test_a_rejected_jobs_failure_record_validates(tmp_path):

@@ -52,6 +52,7 @@ __all__ = [
     "JobFailed",
     "JobRejected",
     "LoggingMetrics",
+    "MLflowMetrics",
     "MetricsBackend",
     "NullMetrics",
     "SearchContext",
@@ -73,6 +74,7 @@ __all__ = [
     "metrics_from_name",
     "run_for_job",
     "storage_from_url",
+    "write_report",
 ]
 
 # name -> module that defines it, imported on first access.
@@ -84,6 +86,7 @@ _LAZY = {
     "FsspecStorage": "storage",
     "GenerationProgress": "records.events",
     "LoggingMetrics": "metrics",
+    "MLflowMetrics": "metrics.mlflow",
     "MetricsBackend": "metrics",
     "NullMetrics": "metrics",
     "SearchContext": "search_spaces",
@@ -99,6 +102,7 @@ _LAZY = {
     "metrics_from_name": "metrics",
     "run_for_job": "jobs",
     "storage_from_url": "storage",
+    "write_report": "report",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
@@ -111,9 +115,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         PrometheusMetrics,
         metrics_from_name,
     )
+    from .metrics.mlflow import MLflowMetrics
     from .model import TabularModel
     from .plugins import SearchSpaceDefinition
     from .records.events import Alert, EvaluationProgress, GenerationProgress
+    from .report import write_report
     from .run.result import TrainingResult
     from .run.trainer import Trainer
     from .search_spaces import SearchContext

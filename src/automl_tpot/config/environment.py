@@ -30,11 +30,12 @@ ENV_VARIABLES: dict[str, str] = {
     "TPOT__PARALLEL_FALLBACK": "parallel_fallback",
     "TPOT__CLUSTER_WAIT": "cluster_wait",
     "TPOT__ENSEMBLE": "ensemble",
+    "TPOT__EXPLAIN": "explain",
 }
 
 _INT_FIELDS = frozenset({"generations", "population_size", "n_jobs", "memory_limit_mb"})
 _FLOAT_FIELDS = frozenset({"time_left", "cluster_wait"})
-_BOOL_FIELDS = frozenset({"parallel_fallback", "ensemble"})
+_BOOL_FIELDS = frozenset({"parallel_fallback", "ensemble", "explain"})
 
 
 def env_variable_for(name: str) -> str:

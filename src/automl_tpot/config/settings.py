@@ -207,6 +207,9 @@ class TrainerConfig:
         ensemble: after the search, average the best few pipelines (weights chosen on the
             search's folds) and keep that average when its cross-validated score is higher than
             the best single pipeline's; ``False`` always returns the single best pipeline.
+        explain: at the end of the run, within the budget, measure the final model's
+            permutation importance on the raw columns and its out-of-fold diagnostics
+            (``importance.json``, ``diagnostics.json``); ``False`` skips it.
     """
 
     task: str = field(default="auto", validator=_one_of(TASKS))
@@ -232,6 +235,7 @@ class TrainerConfig:
     random_state: int | None = field(default=None, validator=_random_state)
     leaderboard_k: int = field(default=5, validator=_int_at_least(1))
     ensemble: bool = field(default=True, validator=_boolean)
+    explain: bool = field(default=True, validator=_boolean)
 
     def __attrs_post_init__(self) -> None:
         if self.parallel_mode == "distributed" and self.scheduler_file is None:

@@ -7,7 +7,7 @@ it); it is re-exported here, where models stored before 0.1.0 look for it.
 
 from ..model.ensemble import WeightedEnsemble
 from .selection import brier_closeness, greedy_selection
-from .stage import EnsembleOutcome, build_ensemble, run_ensemble_stage
+from .stage import EnsembleOutcome, build_ensemble, run_ensemble_stage, search_folds
 
 __all__ = [
     "EnsembleOutcome",
@@ -16,4 +16,5 @@ __all__ = [
     "build_ensemble",
     "greedy_selection",
     "run_ensemble_stage",
+    "search_folds",
 ]

@@ -34,7 +34,7 @@ from ..tpot_boundary import FittedSearch, SearchHistory, sample_rows
 from ..utils.pipelines import children, describe_pipeline, final_estimator
 from .selection import TIE, brier_closeness, fold_score, greedy_selection
 
-__all__ = ["EnsembleOutcome", "build_ensemble", "run_ensemble_stage"]
+__all__ = ["EnsembleOutcome", "build_ensemble", "run_ensemble_stage", "search_folds"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,25 @@ class EnsembleOutcome:
     reason: str = ""
     seconds: float = 0.0
     error: str | None = None
+
+    def chosen(self, best: Any) -> Any:
+        """The run's final estimator: the ensemble when it was built and scored, else ``best``
+        (the search's own choice)."""
+        return self.model if self.model is not None and self.score is not None else best
+
+
+def search_folds(task: str, y: Any, cv: int, random_state: int) -> list:
+    """The search's cross-validation folds, ``(train, test)`` index pairs: TPOT draws them
+    this way with the run's seed, so the stages after the search score on the same rows."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    splitter = (
+        StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state)
+        if task == "classification"
+        else KFold(n_splits=cv, shuffle=True, random_state=random_state)
+    )
+    y = np.asarray(y)
+    return list(splitter.split(np.zeros(len(y)), y))
 
 
 # --- on a worker ----------------------------------------------------------------------------------
@@ -228,7 +247,6 @@ def build_ensemble(
     to the caller, which checks it again).
     """
     from sklearn.metrics import get_scorer
-    from sklearn.model_selection import KFold, StratifiedKFold
 
     started = time.monotonic()
     outcome = EnsembleOutcome()
@@ -251,14 +269,9 @@ def build_ensemble(
     if len(candidates) < 2:
         return finish(f"the candidates' evaluations took longer than the {available:.1f}s left")
 
-    splitter = (
-        StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state)
-        if task == "classification"
-        else KFold(n_splits=cv, shuffle=True, random_state=random_state)
-    )
     X_scored, y_scored = sample_rows(X, y, sample_fraction, task == "classification")
     y_scored = np.asarray(y_scored)
-    folds = list(splitter.split(np.zeros(len(y_scored)), y_scored))
+    folds = search_folds(task, y_scored, cv, random_state)
     method = "predict_proba" if task == "classification" else "predict"
     limit = max(deadline - time.monotonic(), 0.1)  # the worker-side guard of every task
     futures: list[Any] = []

@@ -2,13 +2,17 @@
 
 A backend implements :class:`MetricsBackend`; every method must return quickly and must not
 raise (the Trainer logs and ignores errors a backend raises, so monitoring never breaks
-training). The package ships :class:`NullMetrics`, :class:`~.log.LoggingMetrics` and
-:class:`~.prometheus.PrometheusMetrics`, registered under the ``automl_tpot.metrics`` entry
-points as ``none``, ``logging`` and ``prometheus``; :func:`metrics_from_name` builds one by name.
+training). A backend that also wants the stored run (its artifacts and model, as a tracking
+server does) implements :class:`RunStoredHook` besides. The package ships :class:`NullMetrics`,
+:class:`~.log.LoggingMetrics`, :class:`~.prometheus.PrometheusMetrics` and (with the ``mlflow``
+extra) :class:`~.mlflow.MLflowMetrics`, registered under the ``automl_tpot.metrics`` entry
+points as ``none``, ``logging``, ``prometheus`` and ``mlflow``; :func:`metrics_from_name` builds
+one by name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
@@ -23,6 +27,7 @@ __all__ = [
     "MetricsBackend",
     "NullMetrics",
     "PrometheusMetrics",
+    "RunStoredHook",
     "available_metrics_backends",
     "metrics_from_name",
 ]
@@ -45,6 +50,29 @@ class MetricsBackend(Protocol):
     def on_run_finished(self, summary: dict[str, Any]) -> None:
         """The run ended; ``summary`` is the JSON-safe run summary (``status`` included:
         ``complete`` or ``failed``, the latter with ``error``)."""
+        ...
+
+
+@runtime_checkable
+class RunStoredHook(Protocol):
+    """The optional hook of a metrics backend: the run was stored.
+
+    Called once per stored run, after its ``run.json`` was written and before
+    :meth:`MetricsBackend.on_run_finished`; backends without it are not called. A failure is
+    logged, never fails the run.
+    """
+
+    def on_run_stored(
+        self,
+        run_id: str,
+        location: str,
+        artifacts: Mapping[str, bytes],
+        model: Any,
+        input_example: Any,
+    ) -> None:
+        """``artifacts``: every stored file by name (``run.json`` included), as read back from
+        storage; ``model``: the :class:`~automl_tpot.model.TabularModel`; ``input_example``: a
+        few raw training rows (a DataFrame without the target), for model signatures."""
         ...
 
 

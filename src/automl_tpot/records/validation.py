@@ -21,6 +21,8 @@ SCHEMAS = {
     "pareto-front": "tp_pareto_front.json",
     "evaluated-individuals": "evaluated_individuals.json",
     "evaluation-record": "one evaluation of evaluated_individuals.json",
+    "importance": "importance.json (permutation importance, when the run has it)",
+    "diagnostics": "diagnostics.json (out-of-fold diagnostics, when the run has it)",
     "training-run": "the job record (run_for_job's return value, failure.json)",
     "training-run-details": "the JSON text in a job record's details",
 }

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..config import TrainerConfig
 from ..data import PreparedData
 from ..ensemble import EnsembleOutcome
 from ..model import TabularModel
+from ..records.explanations import DataSummary, EnsembleMember, EnsembleSummary, Explanations
 from ..search.hooks import PATIENCE
 from ..search.plan import SearchPlan
 from ..search.runner import SearchRun
@@ -30,9 +33,10 @@ def assemble_result(
     parallel: dict[str, Any],
     timings: dict[str, float],
     reporter: RunReporter,
+    explanations: Explanations | None = None,
 ) -> TrainingResult:
     """The result of the run; raises the ``timeout`` alert when the budget cut the search
-    short of the generations asked for."""
+    short of the generations asked for. The explanation stage's seconds join ``timings``."""
     fitted = search.fitted
     history = fitted.history
     assert history.complexity_column == COMPLEXITY
@@ -64,6 +68,10 @@ def assemble_result(
         )
     elif not finished_all:
         notes.append(f"the time budget ended the search after {generations} generation(s)")
+    if explanations is not None:
+        timings = {**timings, "explain": explanations.seconds}
+        if config.explain and explanations.status != "complete":
+            notes.append(f"explanations {explanations.status}: {explanations.reason}")
     if config.generations is not None and not finished_all and not search.converged:
         reporter.alert(
             "timeout",
@@ -97,4 +105,41 @@ def assemble_result(
         config=config,
         notes=notes,
         alerts=reporter.alerts,
+        explanations=explanations,
+        ensemble_summary=None if ensemble is None else ensemble_summary(ensemble),
+        data_summary=data_summary(prepared),
+    )
+
+
+def ensemble_summary(outcome: EnsembleOutcome) -> EnsembleSummary:
+    """``summary.ensemble`` of the stage's outcome."""
+    chosen = outcome.model is not None and outcome.score is not None
+    return EnsembleSummary(
+        chosen=chosen,
+        members=[EnsembleMember(p, float(w)) for p, w in outcome.weights.items()] if chosen else (),
+        score=None if outcome.score is None else float(outcome.score),
+        best_single=None if outcome.best_single is None else float(outcome.best_single),
+        candidates=outcome.candidates,
+        reason=outcome.reason,
+    )
+
+
+def data_summary(prepared: PreparedData) -> DataSummary:
+    """``summary.data``: the table's size, the classes' rows or the target's range."""
+    counts = stats = None
+    if prepared.classes is not None:
+        per_class = np.bincount(np.asarray(prepared.y, dtype=int), minlength=len(prepared.classes))
+        counts = tuple(
+            (str(label), int(n)) for label, n in zip(prepared.classes, per_class, strict=True)
+        )
+    else:
+        y = np.asarray(prepared.y, dtype=float)
+        stats = {"min": y.min(), "max": y.max(), "mean": y.mean(), "std": y.std()}
+        stats = {key: round(float(value), 6) for key, value in stats.items()}
+    return DataSummary(
+        rows=len(prepared.features),
+        columns=prepared.features.shape[1],
+        target=str(prepared.target.name),
+        class_counts=counts,
+        target_stats=stats,
     )

@@ -5,15 +5,22 @@ Everything goes to the log and to the metrics backend, whose failures never fail
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..metrics import MetricsBackend
+from ..metrics import MetricsBackend, RunStoredHook
 from ..records.events import Alert, GenerationProgress
+from ..storage import MANIFEST, Storage
 from ..utils.notify import notify
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .result import TrainingResult
 
 __all__ = ["RunReporter"]
 
@@ -77,6 +84,27 @@ class RunReporter:
             f"{peak:.0f} MiB) on {', '.join(workers)}: the pipelines they ran count as failed; "
             f"raise memory_limit_mb or use a lighter search space",
         )
+
+    def completed(
+        self, result: TrainingResult, storage: Storage | None, rows: pd.DataFrame
+    ) -> None:
+        """The run ended with a model: a backend with :class:`RunStoredHook` gets the stored
+        run (``storage`` is ``None`` when nothing was stored), then every backend the end."""
+        if storage is not None and result.run_id and isinstance(self.metrics, RunStoredHook):
+            notify(
+                self._stored, storage, result, rows, what="the metrics backend on the stored run"
+            )
+        self.finished({"status": "complete", "run_id": result.run_id, **result.summary()})
+
+    def _stored(self, storage: Storage, result: TrainingResult, rows: pd.DataFrame) -> None:
+        assert result.run_id is not None and isinstance(self.metrics, RunStoredHook)
+        run_id = result.run_id
+        manifest = storage.read_bytes(run_id, MANIFEST)
+        listed = json.loads(manifest).get("artifacts", {})
+        artifacts = {name: storage.read_bytes(run_id, name) for name in listed}
+        artifacts[MANIFEST] = manifest
+        location = result.location or storage.location(run_id)
+        self.metrics.on_run_stored(run_id, location, artifacts, result.model, rows.head(5))
 
     def finished(self, summary: dict[str, Any]) -> None:
         """The run ended with a model (``summary`` holds its ``status``)."""

@@ -12,12 +12,14 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from typing import Any
 
 from ..cluster.session import memory_kills, opening_dask_session
 from ..config import TrainerConfig
 from ..data import DataSource, PreparedData, prepare_table
 from ..ensemble import run_ensemble_stage
 from ..errors import ConfigError, TrainingCancelled
+from ..explain import run_explain_stage
 from ..metrics import MetricsBackend, NullMetrics
 from ..records.events import Alert, EvaluationProgress, GenerationProgress
 from ..search.budget import RunBudget
@@ -33,6 +35,13 @@ from .writer import write_result
 __all__ = ["Trainer"]
 
 ProgressCallback = Callable[[GenerationProgress], None]
+
+
+def _budget(config: TrainerConfig, started: float) -> RunBudget:
+    """The run's clock, with reserves for the stages the configuration turns on."""
+    return RunBudget(
+        config.time_left, started, config.per_run_limit, config.ensemble, config.explain
+    )
 
 
 class Trainer:
@@ -178,68 +187,99 @@ class Trainer:
             check_new_run_id(self.storage if self.store else None, run_id)
         prepared = prepare_table(data, config.target_column, config.task, config.cv)
         timings = {"validate": round(time.monotonic() - started, 3)}
-        budget = RunBudget(config.time_left, started, config.per_run_limit, config.ensemble)
-        # TPOT's folds and the ensemble stage's must be the same draw, also for a fresh seed
+        budget = _budget(config, started)
+        # TPOT's folds and the later stages' must be the same draw, also for a fresh seed
         seed = config.random_state if config.random_state is not None else secrets.randbelow(2**32)
 
         def on_generation(event: GenerationProgress, state: GenerationState) -> None:
             reporter.progress(event, progress)
 
-        def fallback(reason: str) -> None:
-            reporter.alert("parallel_fallback", reason)
-
-        with opening_dask_session(config, on_fallback=fallback) as wait_for_session:
-            mark = time.monotonic()
-            plan = plan_search(config, prepared)  # while the workers start
-            timings["prepare"] = round(time.monotonic() - mark, 3)
-            session = wait_for_session()
-            timings["cluster_start"] = round(session.started_in, 3)
-            search_started_at = time.time()
-            try:
-                search = run_search(
-                    config=config,
-                    prepared=prepared,
-                    plan=plan,
-                    session=session,
-                    budget=budget,
-                    seed=seed,
-                    listener=on_generation,
-                    should_stop=should_stop,
-                    on_evaluation=on_evaluation,
-                )
-                timings["search"] = search.seconds
-                ensemble = None
-                if config.ensemble:
-                    ensemble = run_ensemble_stage(
-                        session=session,
-                        search=search.fitted,
-                        plan=plan,
-                        prepared=prepared,
-                        random_state=seed,
-                        deadline=budget.stages_deadline,
-                        should_stop=should_stop,
-                    )
-                    timings["ensemble"] = ensemble.seconds
-                    raise_if_stopped(should_stop)
-            finally:
-                kills = memory_kills(session.current, search_started_at)
-                reporter.memory_kills(kills, config.memory_limit_mb)
-            parallel = session.info()
-            closing = time.monotonic()
-        timings["cluster_stop"] = round(time.monotonic() - closing, 3)
+        stages = _on_workers(
+            config,
+            prepared,
+            budget,
+            seed,
+            reporter,
+            timings,
+            on_generation,
+            should_stop,
+            on_evaluation,
+        )
         result = assemble_result(
-            config=config,
-            prepared=prepared,
-            plan=plan,
-            search=search,
-            ensemble=ensemble,
-            parallel=parallel,
-            timings=timings,
-            reporter=reporter,
+            config=config, prepared=prepared, timings=timings, reporter=reporter, **stages
         )
         if self.store:
             result = write_result(self.storage, result, run_id or new_run_id(), started=started)
         else:
             result.timings["total"] = round(time.monotonic() - started, 3)
-        reporter.finished({"status": "complete", "run_id": result.run_id, **result.summary()})
+        reporter.completed(result, self.storage if self.store else None, prepared.features)
         return result
+
+
+def _on_workers(
+    config: TrainerConfig,
+    prepared: PreparedData,
+    budget: RunBudget,
+    seed: int,
+    reporter: RunReporter,
+    timings: dict[str, float],
+    on_generation: Callable[[GenerationProgress, GenerationState], None],
+    should_stop: Callable[[], bool] | None,
+    on_evaluation: Callable[[EvaluationProgress], None] | None,
+) -> dict[str, Any]:
+    """The part of a run that needs the Dask workers: the search, the ensemble stage and the
+    explanations, with the cluster started while the search is planned; returns what
+    :func:`~automl_tpot.run.assemble.assemble_result` takes besides the data."""
+
+    def fallback(reason: str) -> None:
+        reporter.alert("parallel_fallback", reason)
+
+    with opening_dask_session(config, on_fallback=fallback) as wait_for_session:
+        mark = time.monotonic()
+        plan = plan_search(config, prepared)  # while the workers start
+        timings["prepare"] = round(time.monotonic() - mark, 3)
+        session = wait_for_session()
+        timings["cluster_start"] = round(session.started_in, 3)
+        search_started_at = time.time()
+        try:
+            search = run_search(
+                config=config,
+                prepared=prepared,
+                plan=plan,
+                session=session,
+                budget=budget,
+                seed=seed,
+                listener=on_generation,
+                should_stop=should_stop,
+                on_evaluation=on_evaluation,
+            )
+            timings["search"] = search.seconds
+            ensemble = None
+            if config.ensemble:
+                ensemble = run_ensemble_stage(
+                    session=session,
+                    search=search.fitted,
+                    plan=plan,
+                    prepared=prepared,
+                    random_state=seed,
+                    deadline=budget.stages_deadline,
+                    should_stop=should_stop,
+                )
+                timings["ensemble"] = ensemble.seconds
+                raise_if_stopped(should_stop)
+            explanations = run_explain_stage(
+                config, session, plan, prepared, search, ensemble, seed, budget, should_stop
+            )
+        finally:
+            kills = memory_kills(session.current, search_started_at)
+            reporter.memory_kills(kills, config.memory_limit_mb)
+        parallel = session.info()
+        closing = time.monotonic()
+    timings["cluster_stop"] = round(time.monotonic() - closing, 3)
+    return {
+        "plan": plan,
+        "search": search,
+        "ensemble": ensemble,
+        "parallel": parallel,
+        "explanations": explanations,
+    }

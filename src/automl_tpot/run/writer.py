@@ -21,8 +21,9 @@ from ..records.documents import (
     leaderboard_document,
     pareto_front_document,
 )
+from ..records.explanations import diagnostics_document, importance_document
 from ..storage import Storage, write_run
-from ..storage.base import EVALUATED, LEADERBOARD, MODEL, PARETO_FRONT
+from ..storage.base import DIAGNOSTICS, EVALUATED, IMPORTANCE, LEADERBOARD, MODEL, PARETO_FRONT
 from ..utils.jsonio import dumps_json
 from .result import TrainingResult
 
@@ -58,7 +59,7 @@ def serialise_artifacts(result: TrainingResult) -> dict[str, bytes]:
     buffer = io.BytesIO()
     joblib.dump(result.model, buffer, compress=3)
     run_id, metric = result.run_id, result.metric
-    return {
+    artifacts = {
         MODEL: buffer.getvalue(),
         LEADERBOARD: dumps_json(
             leaderboard_document(
@@ -68,6 +69,11 @@ def serialise_artifacts(result: TrainingResult) -> dict[str, bytes]:
         PARETO_FRONT: dumps_json(pareto_front_document(run_id, metric, result.pareto_points)),
         EVALUATED: dumps_json(evaluated_document(run_id, metric, result.evaluations)),
     }
+    explanations = result.explanations
+    if explanations is not None and explanations.computed:  # optional: a run may lack them
+        artifacts[IMPORTANCE] = dumps_json(importance_document(run_id, explanations))
+        artifacts[DIAGNOSTICS] = dumps_json(diagnostics_document(run_id, explanations))
+    return artifacts
 
 
 def write_result(

@@ -60,6 +60,18 @@ ENSEMBLE_OVERHEAD = 1.0
 #: The ensemble reserve is never planned below this: the stage skips itself with under 2 s left
 #: (``ensemble.stage.MIN_SECONDS``), and needs ENSEMBLE_OVERHEAD on top.
 ENSEMBLE_FLOOR = 3.0
+#: Share of the budget kept back, after the refit and the ensemble stage, for explaining the
+#: final model (``TrainerConfig.explain``: one refit per fold, a few predictions per column) ...
+EXPLAIN_SHARE = 0.1
+#: ... but never more than these seconds; the stage also takes whatever the stages before it
+#: leave unused, and drops the folds that do not finish in time.
+EXPLAIN_MAX_SECONDS = 60.0
+#: Planned from the durations, the explanation stage needs about this many times the best
+#: pipeline's evaluation (one refit per fold, then predictions with shuffled columns) ...
+EXPLAIN_FACTOR = 1.5
+#: ... plus these seconds, and never less than EXPLAIN_FLOOR.
+EXPLAIN_OVERHEAD = 1.0
+EXPLAIN_FLOOR = 2.0
 
 
 @define(frozen=True)
@@ -88,13 +100,28 @@ class RunBudget:
         started: when the run started (``time.monotonic()``).
         per_run_limit: the configured limit of one evaluation.
         ensemble: whether the ensemble stage runs.
+        explain: whether the explanation stage runs (it gets :attr:`explain_reserve`).
     """
 
-    def __init__(self, time_left: float, started: float, per_run_limit: float, ensemble: bool):
+    def __init__(
+        self,
+        time_left: float,
+        started: float,
+        per_run_limit: float,
+        ensemble: bool,
+        explain: bool = False,
+    ):
         self.time_left = float(time_left)
         self.started = started
         self.per_run_limit = float(per_run_limit)
         self.ensemble = ensemble
+        #: The most the explanation stage is kept (a fixed share: nothing is known yet) ...
+        self.explain_cap = (
+            min(EXPLAIN_SHARE * self.time_left, EXPLAIN_MAX_SECONDS) if explain else 0.0
+        )
+        #: ... and the seconds kept back for it now, after the refit and the ensemble stage:
+        #: the search's :class:`SearchDeadline` plans it again from the durations it sees.
+        self.explain_reserve = self.explain_cap
         #: The instant (``time.monotonic()``) the whole run must be done by.
         self.deadline = started + self.time_left
 
@@ -108,7 +135,13 @@ class RunBudget:
     @property
     def stages_deadline(self) -> float:
         """The instant (``time.monotonic()``) the refit and the ensemble stage must be done by:
-        storing the run and closing the cluster come after."""
+        the explanation stage, storing the run and closing the cluster come after."""
+        return self.explain_deadline - self.explain_reserve
+
+    @property
+    def explain_deadline(self) -> float:
+        """The instant (``time.monotonic()``) the explanation stage must be done by: storing the
+        run and closing the cluster come after."""
         return self.deadline - CLOSE_RESERVE - STORE_MARGIN
 
     def plan_search(self) -> SearchBudget:
@@ -118,7 +151,7 @@ class RunBudget:
             TrainingError: too little time is left for a search.
         """
         refit_reserve = REFIT_SHARE * self.time_left
-        search_seconds = self.seconds_left() - CLOSE_RESERVE - refit_reserve
+        search_seconds = self.seconds_left() - CLOSE_RESERVE - refit_reserve - self.explain_reserve
         ensemble_reserve = ENSEMBLE_SHARE * self.time_left if self.ensemble else 0.0
         if search_seconds - ensemble_reserve >= MIN_SEARCH_SECONDS:
             search_seconds -= ensemble_reserve
@@ -142,12 +175,14 @@ class RunBudget:
         """The moving end of a search planned as ``plan``, in ``time.time()`` instants."""
         wall_now, now = time.time(), time.monotonic()
         return SearchDeadline(
-            run_end=wall_now + (self.stages_deadline - now),
+            run_end=wall_now + (self.explain_deadline - now),
             planned_end=wall_now + plan.search_seconds,
             refit_reserve=plan.refit_reserve,
             ensemble_reserve=plan.ensemble_reserve,
             cv=cv,
             n_workers=n_workers,
+            explain_reserve=self.explain_cap,
+            budget=self,
         )
 
 
@@ -155,12 +190,16 @@ class SearchDeadline:
     """The search's end (a ``time.time()`` instant), planned from the durations seen so far.
 
     Parameters:
-        run_end: the instant by which the refit and the ensemble stage must both be done.
+        run_end: the instant by which the refit, the ensemble and the explanation stages must
+            all be done.
         planned_end: the end the fixed reserves give; the search never ends earlier.
         refit_reserve: the fixed refit reserve in seconds; the planned one never exceeds it.
         ensemble_reserve: the same for the ensemble stage (0 when the stage is off).
         cv: the search's cross-validation folds.
-        n_workers: Dask worker threads (the ensemble stage spreads its work over them).
+        n_workers: Dask worker threads (the stages after the search spread their work over them).
+        explain_reserve: the fixed explanation reserve (0 when the stage is off).
+        budget: the run's :class:`RunBudget`, told the planned explanation reserve (so the
+            ensemble stage's deadline follows it).
     """
 
     def __init__(
@@ -172,13 +211,17 @@ class SearchDeadline:
         ensemble_reserve: float,
         cv: int,
         n_workers: int,
+        explain_reserve: float = 0.0,
+        budget: RunBudget | None = None,
     ):
         self.run_end = run_end
         self.planned_end = planned_end
         self.refit_reserve = refit_reserve
         self.ensemble_reserve = ensemble_reserve
+        self.explain_reserve = explain_reserve
         self.cv = max(int(cv), 2)
         self.n_workers = max(int(n_workers), 1)
+        self.budget = budget
         #: The current end: ``planned_end`` until :meth:`plan` has seen scored pipelines.
         self.end = planned_end
 
@@ -188,11 +231,11 @@ class SearchDeadline:
             f"planned in {self.planned_end - time.time():.1f}s)"
         )
 
-    def reserves(self, history: SearchHistory) -> tuple[float, float]:
-        """Seconds to keep for the refit and for the ensemble stage, given the history."""
+    def reserves(self, history: SearchHistory) -> tuple[float, float, float]:
+        """Seconds to keep for the refit, the ensemble and the explanation stages."""
         durations = history.best_durations()
         if durations.size == 0:
-            return self.refit_reserve, self.ensemble_reserve
+            return self.refit_reserve, self.ensemble_reserve, self.explain_reserve
         # an evaluation fits cv times on (cv-1)/cv of the rows: over cv-1, about one fit on all
         full_fit = durations[:REFIT_CANDIDATES].max() / (self.cv - 1)
         refit = min(self.refit_reserve, REFIT_OVERHEAD + REFIT_SAFETY * full_fit)
@@ -203,10 +246,19 @@ class SearchDeadline:
             work = max(costs.max(), costs.sum() / self.n_workers)
             needed = max(ENSEMBLE_FLOOR, ENSEMBLE_OVERHEAD + work / ENSEMBLE_USABLE_SHARE)
             ensemble = min(self.ensemble_reserve, needed)
-        return refit, ensemble
+        explain = 0.0
+        if self.explain_reserve > 0:
+            # one refit per fold of the final model (about one evaluation of the slowest of the
+            # best, which an ensemble may hold), then predictions on shuffled columns
+            work = EXPLAIN_FACTOR * durations[:ENSEMBLE_CANDIDATES].max()
+            needed = max(EXPLAIN_FLOOR, EXPLAIN_OVERHEAD + work / min(self.n_workers, self.cv))
+            explain = min(self.explain_reserve, needed)
+        return refit, ensemble, explain
 
     def plan(self, history: SearchHistory) -> float:
         """Update and return :attr:`end` for ``history``."""
-        refit, ensemble = self.reserves(history)
-        self.end = max(self.planned_end, self.run_end - refit - ensemble)
+        refit, ensemble, explain = self.reserves(history)
+        self.end = max(self.planned_end, self.run_end - refit - ensemble - explain)
+        if self.budget is not None:
+            self.budget.explain_reserve = explain
         return self.end

@@ -10,6 +10,7 @@ the default; :class:`FsspecStorage` stores runs under any fsspec URL (``s3://``,
 from .base import (
     ARTIFACT_NAMES,
     MANIFEST,
+    OPTIONAL_ARTIFACT_NAMES,
     Storage,
     StoredRun,
     check_new_run_id,
@@ -26,6 +27,7 @@ from .registry import available_storage_schemes, run_from_url, storage_from_url
 __all__ = [
     "ARTIFACT_NAMES",
     "MANIFEST",
+    "OPTIONAL_ARTIFACT_NAMES",
     "Storage",
     "StoredRun",
     "FilesystemStorage",

@@ -23,6 +23,7 @@ from ..errors import StorageError
 __all__ = [
     "ARTIFACT_NAMES",
     "MANIFEST",
+    "OPTIONAL_ARTIFACT_NAMES",
     "Storage",
     "StoredRun",
     "check_new_run_id",
@@ -40,6 +41,10 @@ PARETO_FRONT = "tp_pareto_front.json"
 EVALUATED = "evaluated_individuals.json"
 #: The artifacts of a complete run; their names are a contract with host applications.
 ARTIFACT_NAMES = (MODEL, LEADERBOARD, PARETO_FRONT, EVALUATED, MANIFEST)
+#: Artifacts a run may hold besides those: the explanation stage's, when it ran in time.
+IMPORTANCE = "importance.json"
+DIAGNOSTICS = "diagnostics.json"
+OPTIONAL_ARTIFACT_NAMES = (IMPORTANCE, DIAGNOSTICS)
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
@@ -111,6 +116,8 @@ class StoredRun:
         leaderboard: the parsed ``leaderboard.json``.
         pareto_front: the parsed ``tp_pareto_front.json``.
         evaluated_individuals: the parsed ``evaluated_individuals.json``.
+        importance: the parsed ``importance.json``, ``None`` when the run has none.
+        diagnostics: the parsed ``diagnostics.json``, ``None`` when the run has none.
     """
 
     run_id: str
@@ -119,6 +126,8 @@ class StoredRun:
     leaderboard: dict[str, Any]
     pareto_front: dict[str, Any]
     evaluated_individuals: dict[str, Any]
+    importance: dict[str, Any] | None = None
+    diagnostics: dict[str, Any] | None = None
 
 
 def write_run(
@@ -162,15 +171,23 @@ def _read_json(storage: Storage, run_id: str, name: str) -> dict[str, Any]:
 
 
 def load_run(storage: Storage, run_id: str) -> StoredRun:
-    """Read a complete run's manifest and reports."""
+    """Read a complete run's manifest and reports (the optional ones when it has them)."""
     _require_complete(storage, run_id)
+    manifest = _read_json(storage, run_id, MANIFEST)
+    listed = manifest.get("artifacts", {})
+
+    def optional(name: str) -> dict[str, Any] | None:
+        return _read_json(storage, run_id, name) if name in listed else None
+
     return StoredRun(
         run_id=run_id,
         location=storage.location(run_id),
-        manifest=_read_json(storage, run_id, MANIFEST),
+        manifest=manifest,
         leaderboard=_read_json(storage, run_id, LEADERBOARD),
         pareto_front=_read_json(storage, run_id, PARETO_FRONT),
         evaluated_individuals=_read_json(storage, run_id, EVALUATED),
+        importance=optional(IMPORTANCE),
+        diagnostics=optional(DIAGNOSTICS),
     )
 
 

@@ -1,7 +1,8 @@
 """A metrics backend: every event of a run as one JSON line in a file.
 
 automl-tpot finds it through the ``automl_tpot.metrics`` entry point named ``jsonl``, so
-``automl-tpot train ... --metrics jsonl`` and ``metrics_from_name("jsonl", path=...)`` use it.
+``automl-tpot train ... --metrics-backend jsonl`` and ``metrics_from_name("jsonl", path=...)``
+use it.
 """
 
 from __future__ import annotations
