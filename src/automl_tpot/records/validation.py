@@ -20,6 +20,7 @@ SCHEMAS = {
     "leaderboard": "leaderboard.json",
     "pareto-front": "tp_pareto_front.json",
     "evaluated-individuals": "evaluated_individuals.json",
+    "signature": "signature.json (the model's input signature)",
     "evaluation-record": "one evaluation of evaluated_individuals.json",
     "training-run": "the job record (run_for_job's return value, failure.json)",
     "training-run-details": "the JSON text in a job record's details",

@@ -29,6 +29,7 @@ def assemble_result(
     parallel: dict[str, Any],
     timings: dict[str, float],
     reporter: RunReporter,
+    seed: int | None = None,
 ) -> TrainingResult:
     """The result of the run; raises the ``timeout`` alert when the budget cut the search
     short of the generations asked for."""
@@ -63,14 +64,7 @@ def assemble_result(
             f"the time budget (time_left={config.time_left:g}s) ended the search after "
             f"{generations} of {config.generations} generations",
         )
-    model = TabularModel(
-        preprocessor=plan.preprocessor,
-        estimator=chosen,
-        feature_columns=list(prepared.features.columns),
-        task=prepared.task,
-        classes=prepared.classes,
-        target_column=config.target_column,
-    )
+    model = TabularModel.from_fitted(plan.preprocessor, chosen, prepared)
     return TrainingResult(
         model=model,
         task=prepared.task,
@@ -88,4 +82,5 @@ def assemble_result(
         config=config,
         notes=notes,
         alerts=reporter.alerts,
+        seed=seed,
     )
