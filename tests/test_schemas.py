@@ -17,6 +17,7 @@ ARTIFACT_SCHEMAS = {
     "leaderboard.json": "leaderboard",
     "tp_pareto_front.json": "pareto-front",
     "evaluated_individuals.json": "evaluated-individuals",
+    "signature.json": "signature",
 }
 
 

@@ -14,10 +14,11 @@ distributed mode.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
 from .. import __version__
@@ -124,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("data", help="CSV or Parquet file of rows to predict")
     predict.add_argument("--output", "-o", help="CSV file to write (default: standard output)")
+    predict.add_argument(
+        "--invalid-values",
+        choices=["missing", "error"],
+        help="a value of the wrong type for its column (text in a numeric column): treat it "
+        "as missing, with a warning, or refuse the rows (default: the model's setting, "
+        "'missing' unless it was trained otherwise)",
+    )
 
     spaces = commands.add_parser("spaces", help="list or show the installed search spaces")
     spaces_commands = spaces.add_subparsers(dest="spaces_command", required=True, metavar="ACTION")
@@ -309,14 +317,19 @@ def _predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not storage.exists(run_id, MANIFEST):
         what = "run folder" if isinstance(storage, FilesystemStorage) else "run"
         raise UsageError(f"{args.run_dir} is not a complete {what} (no {MANIFEST})")
-    model = load_model(storage, run_id)
+    model = load_model(storage, run_id)  # checked against run.json's hash first
+    if args.invalid_values is not None:
+        model.set_params(invalid_values=args.invalid_values)
     rows = load_table(args.data)
     started = time.monotonic()
-    frame = pd.DataFrame({"prediction": model.predict(rows)}, index=rows.index)
-    if model.task == "classification" and hasattr(model.estimator, "predict_proba"):
-        probabilities = model.predict_proba(rows)
-        for i, label in enumerate(model.classes_):
-            frame[f"proba_{label}"] = probabilities[:, i]
+    # the model checks the rows against its input signature: a missing column or (with
+    # --invalid-values error) a value of the wrong type is a DataError, exit status 2
+    with _warnings_to(err):
+        frame = pd.DataFrame({"prediction": model.predict(rows)}, index=rows.index)
+        if hasattr(model, "predict_proba"):
+            probabilities = model.predict_proba(rows)
+            for i, label in enumerate(model.classes_):
+                frame[f"proba_{label}"] = probabilities[:, i]
     if args.output:
         frame.to_csv(args.output, index=False)
         seconds = time.monotonic() - started
@@ -324,6 +337,30 @@ def _predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         frame.to_csv(out, index=False)
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _warnings_to(err: TextIO) -> Iterator[None]:
+    """Show the model's warnings (values treated as missing) on ``err``, each once (predict and
+    predict_proba check the same rows)."""
+    logger = logging.getLogger("automl_tpot.model")
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("automl-tpot predict: warning: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    shown: set[str] = set()
+
+    def once(record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        new = message not in shown
+        shown.add(message)
+        return new
+
+    handler.addFilter(once)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 def main(

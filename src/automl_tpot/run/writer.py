@@ -22,7 +22,7 @@ from ..records.documents import (
     pareto_front_document,
 )
 from ..storage import Storage, write_run
-from ..storage.base import EVALUATED, LEADERBOARD, MODEL, PARETO_FRONT
+from ..storage.base import EVALUATED, LEADERBOARD, MODEL, MODEL_SKOPS, PARETO_FRONT, SIGNATURE
 from ..utils.jsonio import dumps_json
 from .result import TrainingResult
 
@@ -58,8 +58,16 @@ def serialise_artifacts(result: TrainingResult) -> dict[str, bytes]:
     buffer = io.BytesIO()
     joblib.dump(result.model, buffer, compress=3)
     run_id, metric = result.run_id, result.metric
+    model = result.model
+    extra = {}
+    if result.config.skops:
+        from ..model.persistence import dumps_skops
+
+        extra[MODEL_SKOPS] = dumps_skops(model)
     return {
         MODEL: buffer.getvalue(),
+        **extra,
+        SIGNATURE: dumps_json(model.signature_.to_dict(run_id, model.invalid_values)),
         LEADERBOARD: dumps_json(
             leaderboard_document(
                 run_id, metric, result.config.leaderboard_k, result.leaderboard_entries
