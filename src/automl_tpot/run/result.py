@@ -59,6 +59,8 @@ class TrainingResult:
         location: where the run's artifacts were stored (``None`` when nothing was stored).
         alerts: the :class:`~automl_tpot.records.events.Alert` events raised during the run
             (``timeout``, ``oom``, ``parallel_fallback``, ``automl_fallback``).
+        seed: the random seed the run used: ``config.random_state``, or the one drawn for it
+            when that is ``None`` (``TrainerConfig(random_state=seed)`` repeats the run's draws).
     """
 
     model: TabularModel
@@ -79,6 +81,7 @@ class TrainingResult:
     run_id: str | None = None
     location: str | None = None
     alerts: list[Alert] = field(factory=list)
+    seed: int | None = None
 
     @property
     def leaderboard_entries(self) -> list[LeaderboardEntry]:
@@ -132,4 +135,5 @@ class TrainingResult:
             "parallel": dict(self.parallel),
             "notes": list(self.notes),
             "alerts": [alert.to_dict() for alert in self.alerts],
+            "seed": self.seed,
         }

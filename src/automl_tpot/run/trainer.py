@@ -191,7 +191,7 @@ class Trainer:
         with open_dask_session(config, on_fallback=fallback) as session:
             timings["cluster_start"] = round(session.started_in, 3)
             mark = time.monotonic()
-            plan = plan_search(config, prepared)  # while the workers warm up
+            plan = plan_search(config, prepared, seed)  # while the workers warm up
             timings["prepare"] = round(time.monotonic() - mark, 3)
             search_started_at = time.time()
             try:
@@ -235,6 +235,7 @@ class Trainer:
             parallel=parallel,
             timings=timings,
             reporter=reporter,
+            seed=seed,
         )
         if self.store:
             result = write_result(self.storage, result, run_id or new_run_id(), started=started)
