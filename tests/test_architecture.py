@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "run": 6,
     "jobs": 7,
     "cli": 7,
+    "estimators": 7,
     "__init__": 7,
     "__main__": 7,
     "_legacy": 7,
