@@ -299,3 +299,41 @@ def test_skops_refuses_a_type_nobody_trusted(data):
         loads_skops(blob)
     loaded = loads_skops(blob, trusted=[name])
     assert list(loaded.predict(X.head(5))) == list(model.predict(X.head(5)))
+
+
+def test_a_run_whose_skops_file_needs_more_trust_says_so(data, tmp_path):
+    pytest.importorskip("skops")
+    import attrs
+
+    from automl_tpot.run.writer import write_result
+
+    X, y = data
+    config = TrainerConfig(target_column=TARGET, cv=3, n_jobs=1, random_state=0, skops=True)
+    baseline = train_baseline(X.assign(**{TARGET: y}), config, reason="a stored run")
+    model = TabularModel(make_pipeline(Sneaky(), LogisticRegression(max_iter=5000))).fit(X, y)
+    stored = write_result(
+        FilesystemStorage(tmp_path), attrs.evolve(baseline, model=model), "sneaky"
+    )
+    (note,) = [n for n in stored.notes if "outside the trusted list" in n]
+    assert f"{__name__}.Sneaky" in note
+    manifest = json.loads((tmp_path / "sneaky" / "run.json").read_text())
+    assert note in manifest["summary"]["notes"]
+    with pytest.raises(StorageError, match="not trusted"):
+        load_stored_model(FilesystemStorage(tmp_path), "sneaky", format="skops")
+
+
+@pytest.mark.parametrize("package", ["xgboost", "lightgbm"])
+def test_skops_trusts_the_boosters_config_dicts_may_name(package):
+    pytest.importorskip("skops")
+    pytest.importorskip(package)
+    from sklearn.datasets import load_breast_cancer
+    from tpot.builtin_modules import ZeroCount
+
+    X, y = load_breast_cancer(return_X_y=True)
+    if package == "xgboost":
+        from xgboost import XGBClassifier as Booster
+    else:
+        from lightgbm import LGBMClassifier as Booster
+    fitted = make_pipeline(ZeroCount(), Booster(n_estimators=5, n_jobs=1)).fit(X, y)
+    loaded = loads_skops(dumps_skops(fitted))
+    np.testing.assert_allclose(loaded.predict_proba(X), fitted.predict_proba(X))

@@ -44,6 +44,10 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.utils.validation.check_array",
     "functools.partial",
     "numpy.dtype",
+    "collections.OrderedDict",
+    # the boosters of XGBoost and LightGBM models: their state is the model's bytes or text
+    "xgboost.core.Booster",
+    "lightgbm.basic.Booster",
 )
 #: Packages whose estimator classes (subclasses of scikit-learn's ``BaseEstimator``) a model
 #: may hold: those the search spaces' config dicts may name.

@@ -95,6 +95,19 @@ def write_result(
     store_started = time.monotonic()
     result = attrs.evolve(result, run_id=run_id)
     artifacts = serialise_artifacts(result)
+    if MODEL_SKOPS in artifacts:
+        from ..model.persistence import untrusted_types
+
+        untrusted = untrusted_types(artifacts[MODEL_SKOPS])
+        if untrusted:  # said now, not first when someone loads it
+            result = attrs.evolve(
+                result,
+                notes=[
+                    *result.notes,
+                    f"{MODEL_SKOPS} holds types outside the trusted list: {untrusted[:10]}; "
+                    "load_model(..., format='skops') needs them in trusted=[...]",
+                ],
+            )
     timings = dict(result.timings)
     timings["store"] = round(time.monotonic() - store_started, 3)
     if started is not None:
