@@ -48,8 +48,8 @@ class WeightedEnsemble(BaseEstimator):
         cls, members: Sequence[Any], weights: Sequence[float], task: str | None = None
     ) -> WeightedEnsemble:
         """An ensemble of members fitted already (on the same data and labels); nothing is
-        refitted, and a clone refits the same members."""
-        ensemble = cls(list(members), list(weights), task)
+        refitted. The parameters are unfitted copies, so a clone refits the same members."""
+        ensemble = cls([clone(member) for member in members], list(weights), task)
         ensemble._check_weights()
         ensemble._adopt(list(members))
         return ensemble
@@ -80,6 +80,7 @@ class WeightedEnsemble(BaseEstimator):
         if "members_" not in state:  # stored before 0.1.0's estimator contract: fitted members
             state = dict(state)
             state["members_"] = list(state["members"])
+            state["members"] = [clone(member) for member in state["members"]]
             classes = getattr(state["members_"][0], "classes_", None)
             if state.get("task") == "classification" and classes is not None:
                 state["classes_"] = classes

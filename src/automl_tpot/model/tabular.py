@@ -106,11 +106,12 @@ class TabularModel(BaseEstimator):
         """A fitted model from a preprocessor and a pipeline already fitted on ``prepared``
         (what the Trainer and the AutoML fallback export); nothing is refitted.
 
-        The fitted parts are also the model's parameters, so a clone refits the same structure.
+        The parameters are unfitted copies of the parts, so a clone refits the same structure
+        and ``set_params`` never touches what was fitted.
         """
         model = cls(
-            estimator,
-            preprocessor=preprocessor,
+            clone(estimator),
+            preprocessor=clone(preprocessor),
             task=prepared.task,
             encoded_columns=output_columns(preprocessor),
             invalid_values=invalid_values,
@@ -362,6 +363,7 @@ def _migrate_state(state: dict[str, Any]) -> dict[str, Any]:
     preprocessor, columns = state["preprocessor"], list(state.pop("feature_columns"))
     classes, target = state.pop("classes", None), state.pop("target_column", None)
     state["preprocessor_"], state["estimator_"] = preprocessor, state["estimator"]
+    state["preprocessor"], state["estimator"] = clone(preprocessor), clone(state["estimator"])
     state["signature_"] = legacy_signature(preprocessor, columns, state["task"], classes, target)
     state["n_features_in_"] = len(columns)
     if all(isinstance(c, str) for c in columns):
