@@ -5,6 +5,7 @@ nothing stored unless asked, predictions like the exported model's, and scikit-l
 from __future__ import annotations
 
 import json
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -94,6 +95,7 @@ def test_the_classifier_trains_stores_when_asked_and_predicts(tmp_path):
     assert manifest["config"]["target_column"] == "diagnosis"
     stored = load_model(storage, model.run_id_)
     assert list(stored.predict(X)) == list(predictions)
+    assert list(pickle.loads(pickle.dumps(model)).predict(X)) == list(predictions)
 
 
 def test_the_regressor_trains_on_arrays_stores_nothing_and_predicts(tmp_path, monkeypatch):
