@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     "jobs": 7,
     "cli": 7,
     "report": 7,
+    "estimators": 7,
     "__init__": 7,
     "__main__": 7,
     "_legacy": 7,

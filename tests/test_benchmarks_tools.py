@@ -161,14 +161,7 @@ def test_final_pipelines_of_a_real_ensemble_match_their_records() -> None:
     records = [_record(i, describe_pipeline(p), 100.0 + 10 * i) for i, p in enumerate(unfitted)]
     members = [make_pipeline(StandardScaler(), LogisticRegression(C=0.5)).fit(X, y)]
     members.append(GaussianNB().fit(X, y))
-    model = TabularModel(
-        preprocessor=None,
-        estimator=WeightedEnsemble(members, [0.5, 0.5], "classification"),
-        feature_columns=["a", "b"],
-        task="classification",
-        classes=np.array(["n", "y"]),
-        target_column="t",
-    )
+    model = TabularModel(WeightedEnsemble.from_fitted(members, [0.5, 0.5], "classification"))
     descriptions = systems.final_pipeline_descriptions(model)
     assert descriptions == [r["pipeline"] for r in records]
     found = systems.time_to_final_from_records(records, descriptions, started_at=95.0)

@@ -93,7 +93,7 @@ def test_weighted_ensemble_classifier_averages_probabilities():
         make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y),
         RandomForestClassifier(n_estimators=20, random_state=0).fit(X, y),
     ]
-    ensemble = WeightedEnsemble(members, [3, 1], "classification")
+    ensemble = WeightedEnsemble.from_fitted(members, [3, 1], "classification")
     expected = 0.75 * members[0].predict_proba(X) + 0.25 * members[1].predict_proba(X)
     np.testing.assert_allclose(ensemble.predict_proba(X), expected)
     np.testing.assert_array_equal(ensemble.predict(X), np.argmax(expected, axis=1))
@@ -107,14 +107,14 @@ def test_weighted_ensemble_classifier_averages_probabilities():
     refitted = WeightedEnsemble(
         [LogisticRegression(max_iter=5000), KNeighborsClassifier()], [1, 1], "classification"
     ).fit(X, y)
-    assert all(hasattr(m, "classes_") for m in refitted.members)
+    assert all(hasattr(m, "classes_") for m in refitted.members_)
     assert refitted.predict_proba(X).shape == (len(y), 2)
 
 
 def test_weighted_ensemble_regressor_averages_predictions():
     X, y = load_diabetes(return_X_y=True)
     members = [LinearRegression().fit(X, y), Ridge(alpha=10.0).fit(X, y)]
-    ensemble = WeightedEnsemble(members, [1, 1], "regression")
+    ensemble = WeightedEnsemble.from_fitted(members, [1, 1], "regression")
     expected = (members[0].predict(X) + members[1].predict(X)) / 2
     np.testing.assert_allclose(ensemble.predict(X), expected)
     assert not hasattr(ensemble, "predict_proba")

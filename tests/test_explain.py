@@ -42,16 +42,10 @@ def client():
 
 
 def _fitted(prepared, estimator):
-    preprocessor = build_preprocessor(prepared.feature_types)
+    preprocessor = build_preprocessor(prepared.feature_types, prepared.target_type)
     features = preprocessor.fit_transform(prepared.features, prepared.y)
-    return TabularModel(
-        preprocessor=preprocessor,
-        estimator=clone(estimator).fit(features, prepared.y),
-        feature_columns=list(prepared.features.columns),
-        task=prepared.task,
-        classes=prepared.classes,
-        target_column=str(prepared.target.name),
-    )
+    fitted = clone(estimator).fit(features, prepared.y)
+    return TabularModel.from_fitted(preprocessor, fitted, prepared)
 
 
 def _explain(client, prepared, model, metric, deadline_in=120.0):
@@ -156,9 +150,10 @@ def test_no_time_left_skips_with_the_reason(client, wine_table):
 def test_a_model_that_fails_on_every_fold_is_reported_not_raised(client, wine_table):
     prepared = prepare_training_data(wine_table, "target", "classification", cv=3)
     model = _fitted(prepared, make_pipeline(StandardScaler(), LogisticRegression()))
-    model.feature_columns = [*model.feature_columns, "not a column"]  # every refit raises
+    # every refit raises: the pipeline the folds refit takes a parameter it refuses
+    model.set_params(estimator=make_pipeline(StandardScaler(), LogisticRegression(C=-1.0)))
     outcome = _explain(client, prepared, model, "accuracy")
-    assert outcome.status == "failed" and "not a column" in outcome.reason
+    assert outcome.status == "failed" and "'C'" in outcome.reason
     assert len(outcome.reason) <= 300
 
 
@@ -187,7 +182,8 @@ def test_shuffling_a_raw_column_is_shuffling_its_block_of_the_preprocessed_matri
     from automl_tpot.data import output_columns
 
     prepared = prepare_training_data(cancer_table, "diagnosis", "auto", cv=3)
-    preprocessor = build_preprocessor(prepared.feature_types).fit(prepared.features, prepared.y)
+    preprocessor = build_preprocessor(prepared.feature_types, prepared.target_type)
+    preprocessor.fit(prepared.features, prepared.y)
     groups = output_columns(preprocessor)
     assert {"region", "member"} <= set(groups) and len(groups["region"]) > 1
     base = preprocessor.transform(prepared.features)

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from automl_tpot import DataError
+
 DATA = Path(__file__).parent / "data"
 
 OLD_NAMES = {
@@ -74,3 +76,29 @@ def test_a_model_stored_before_the_move_loads_and_predicts_as_it_did():
     assert list(model.predict(rows)) == list(expected)
     probabilities = model.predict_proba(rows)
     assert np.allclose(probabilities.sum(axis=1), 1.0)
+
+
+def test_a_model_stored_before_the_estimator_contract_is_a_fitted_classifier_that_refits():
+    from sklearn.base import clone, is_classifier
+    from sklearn.utils.validation import check_is_fitted
+
+    model = joblib.load(DATA / "model-before-0.1.0.joblib")
+    rows = pd.read_csv(DATA / "model-before-0.1.0-rows.csv")
+    check_is_fitted(model)
+    check_is_fitted(model.estimator_)  # its WeightedEnsemble, migrated too
+    assert is_classifier(model) and list(model.feature_names_in_) == list(rows.columns)
+    assert model.signature_.required == tuple(rows.columns)
+    with pytest.raises(DataError, match="'ash'"):
+        model.predict(rows.drop(columns="ash"))
+    # refit on the kind of table it was trained on: wine's first columns, a category, a flag
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True)
+    table = wine.frame[list(rows.columns[:4])].copy()
+    rng = np.random.default_rng(0)
+    table["region"] = rng.choice(["north", "south", "east", None], size=len(table))
+    table["member"] = rng.choice([True, False], size=len(table))
+    labels = np.asarray(["a", "b", "c"])[wine.target.to_numpy()]
+    refitted = clone(model).fit(table, labels)
+    assert list(refitted.classes_) == ["a", "b", "c"]
+    assert refitted.score(table, labels) > 0.8

@@ -17,6 +17,7 @@ ARTIFACT_SCHEMAS = {
     "leaderboard.json": "leaderboard",
     "tp_pareto_front.json": "pareto-front",
     "evaluated_individuals.json": "evaluated-individuals",
+    "signature.json": "signature",
 }
 #: Artifacts a run holds when its explanation stage finished in time.
 OPTIONAL_SCHEMAS = {"importance.json": "importance", "diagnostics.json": "diagnostics"}

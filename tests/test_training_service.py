@@ -46,6 +46,7 @@ ARTIFACTS = {
     "leaderboard.json",
     "tp_pareto_front.json",
     "evaluated_individuals.json",
+    "signature.json",
     "run.json",
 }
 RECORD_FIELDS = {

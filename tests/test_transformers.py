@@ -110,8 +110,8 @@ def _native_model(table, y):
     pipeline = make_pipeline(
         CategoryCodes(blocks=(columns["city"], columns["colour"])),
         HistGradientBoostingRegressor(random_state=0),
-    ).fit(preprocessor.transform(table), y)
-    return TabularModel(preprocessor, pipeline, list(table.columns), "regression")
+    )
+    return TabularModel(pipeline, preprocessor=preprocessor).fit(table, y)
 
 
 def test_a_refit_on_data_that_encodes_differently_follows_the_categorical_columns():
@@ -123,8 +123,8 @@ def test_a_refit_on_data_that_encodes_differently_follows_the_categorical_column
     other, other_y = other[keep].reset_index(drop=True), other_y[keep]
     other.loc[::7, "size"] = np.nan
     model.fit(other, other_y)
-    step = model.estimator[0]
-    columns = output_columns(model.preprocessor)
+    step = model.estimator_[0]
+    columns = output_columns(model.preprocessor_)
     assert step.blocks == (columns["city"], columns["colour"])
     assert len(step.blocks[0]) == 6
     assert model.score(other, other_y) > 0.9

@@ -38,6 +38,8 @@ _legacy.install()
 
 __all__ = [
     "Alert",
+    "AutoMLClassifier",
+    "AutoMLRegressor",
     "AutoMLTPOTError",
     "ClusterError",
     "ConfigError",
@@ -80,6 +82,8 @@ __all__ = [
 # name -> module that defines it, imported on first access.
 _LAZY = {
     "Alert": "records.events",
+    "AutoMLClassifier": "estimators",
+    "AutoMLRegressor": "estimators",
     "EvaluationProgress": "records.events",
     "FeatureTypes": "data",
     "FilesystemStorage": "storage",
@@ -107,6 +111,7 @@ _LAZY = {
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .data import FeatureTypes
+    from .estimators import AutoMLClassifier, AutoMLRegressor
     from .jobs.entry import run_for_job
     from .metrics import (
         LoggingMetrics,

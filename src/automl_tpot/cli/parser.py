@@ -231,6 +231,13 @@ def _add_predict(commands: Any) -> None:
     )
     predict.add_argument("data", help="CSV or Parquet file of rows to predict")
     predict.add_argument("--output", "-o", help="CSV file to write (default: standard output)")
+    predict.add_argument(
+        "--invalid-values",
+        choices=["missing", "error"],
+        help="a value of the wrong type for its column (text in a numeric column): treat it "
+        "as missing, with a warning, or refuse the rows (default: the model's setting, "
+        "'missing' unless it was trained otherwise)",
+    )
 
 
 def _run_argument(parser: argparse.ArgumentParser) -> None:

@@ -275,8 +275,10 @@ class _Generation:
             future.release()
 
     def _defer_stragglers(self) -> bool:
-        """Leave the stragglers running for the next generation when only they are left."""
-        if not (self.may_defer and not self.pending and self.running):
+        """Leave the stragglers running for the next generation when only they are left (never
+        with one worker thread: nothing would gain, and a seeded run would depend on timing)."""
+        single_thread = sum(self.workers.values()) < 2
+        if single_thread or not (self.may_defer and not self.pending and self.running):
             return False
         if not only_stragglers(self.running, self.durations, len(self.outcomes), len(self)):
             return False

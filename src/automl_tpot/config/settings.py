@@ -163,6 +163,16 @@ def _feature_groups(_instance: Any, attribute: attrs.Attribute, value: Any) -> N
             raise ConfigError(f"{attribute.name}[{name!r}]", columns, allowed)
 
 
+def _skops(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    _boolean(instance, attribute, value)
+    if value:
+        import importlib.util
+
+        if importlib.util.find_spec("skops") is None:
+            allowed = "False, or True with skops installed (pip install 'automl-tpot[skops]')"
+            raise ConfigError(attribute.name, value, allowed)
+
+
 def _random_state(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     if value is None:
         return
@@ -210,6 +220,9 @@ class TrainerConfig:
         explain: at the end of the run, within the budget, measure the final model's
             permutation importance on the raw columns and its out-of-fold diagnostics
             (``importance.json``, ``diagnostics.json``); ``False`` skips it.
+        skops: also store the model as ``model.skops`` (the skops format, loaded with an
+            explicit list of trusted types instead of pickle's code execution; needs the
+            ``skops`` extra). ``model.joblib`` is always stored.
     """
 
     task: str = field(default="auto", validator=_one_of(TASKS))
@@ -236,6 +249,7 @@ class TrainerConfig:
     leaderboard_k: int = field(default=5, validator=_int_at_least(1))
     ensemble: bool = field(default=True, validator=_boolean)
     explain: bool = field(default=True, validator=_boolean)
+    skops: bool = field(default=False, validator=_skops)
 
     def __attrs_post_init__(self) -> None:
         if self.parallel_mode == "distributed" and self.scheduler_file is None:

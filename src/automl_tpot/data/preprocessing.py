@@ -38,6 +38,15 @@ def as_float_booleans(values: Any) -> np.ndarray:
     ).to_numpy(dtype=float)
 
 
+def _cross_fitting(target_type: str) -> Any:
+    """The folds a target encoder cross-fits the training rows' encodings on."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if target_type in ("binary", "multiclass"):
+        return StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    return KFold(n_splits=5, shuffle=True, random_state=0)
+
+
 def build_preprocessor(feature_types: FeatureTypes, target_type: str = "auto"):
     """The unfitted scikit-learn transformer that turns raw rows into a numeric matrix.
 
@@ -64,7 +73,7 @@ def build_preprocessor(feature_types: FeatureTypes, target_type: str = "auto"):
     target_encoded = make_pipeline(
         FunctionTransformer(as_category_strings, feature_names_out="one-to-one"),
         SimpleImputer(strategy="constant", fill_value="(missing)"),
-        TargetEncoder(target_type=target_type, shuffle=True, random_state=0),
+        TargetEncoder(target_type=target_type, cv=_cross_fitting(target_type)),
     )
     booleans = make_pipeline(
         FunctionTransformer(as_float_booleans, feature_names_out="one-to-one"),

@@ -328,7 +328,7 @@ def build_ensemble(
             if time.monotonic() >= deadline:
                 return finish("the final fits did not finish in time")
         weights = [counts[members.index(i)] / sum(counts) for i in chosen]
-        outcome.model = WeightedEnsemble([fitted[i] for i in chosen], weights, task)
+        outcome.model = WeightedEnsemble.from_fitted([fitted[i] for i in chosen], weights, task)
         outcome.weights = {
             candidates[i].description: round(weight, 3)
             for i, weight in zip(chosen, weights, strict=True)

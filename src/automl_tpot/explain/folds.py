@@ -98,11 +98,11 @@ def _measure(
     from ..data import output_columns
 
     fitted = copy.deepcopy(model).fit(X.iloc[train], target.iloc[train])
-    estimator = fitted.estimator  # scored on the preprocessed rows, as the search scored it
+    estimator = fitted.estimator_  # scored on the preprocessed rows, as the search scored it
     matrix = np.asarray(fitted.transform_features(X.iloc[test]), dtype=float)
     actual = target.iloc[test].to_numpy()
     if fitted.task == "classification":
-        classes = np.asarray(fitted.classes)
+        classes = np.asarray(fitted.classes_)
         y = np.searchsorted(classes, actual)
         if not np.all(classes[np.clip(y, 0, len(classes) - 1)] == actual):
             raise ValueError("a held-out class is missing from the fold's training rows")
@@ -117,7 +117,7 @@ def _measure(
     if len(rows) > MAX_IMPORTANCE_ROWS:
         rows = np.sort(np.random.default_rng(seed).choice(rows, MAX_IMPORTANCE_ROWS, False))
     scorer = check_scoring(estimator, scoring=scoring)
-    groups = output_columns(fitted.preprocessor)
+    groups = output_columns(fitted.preprocessor_)
     baseline, drops = permutation_drops(
         estimator, matrix[rows], y[rows], scorer, groups, n_repeats, seed
     )

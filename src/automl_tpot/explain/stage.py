@@ -222,14 +222,8 @@ def run_explain_stage(
         return Explanations.skipped("explanations are off (explain=False)")
     started = time.monotonic()
     fitted = search.fitted.fitted_pipeline
-    model = TabularModel(
-        preprocessor=plan.preprocessor,
-        estimator=ensemble.chosen(fitted) if ensemble is not None else fitted,
-        feature_columns=list(prepared.features.columns),
-        task=prepared.task,
-        classes=prepared.classes,
-        target_column=config.target_column,
-    )
+    chosen = ensemble.chosen(fitted) if ensemble is not None else fitted
+    model = TabularModel.from_fitted(plan.preprocessor, chosen, prepared)  # refitted per fold
     try:
         outcome = explain_model(
             client=session.current,

@@ -20,6 +20,7 @@ SCHEMAS = {
     "leaderboard": "leaderboard.json",
     "pareto-front": "tp_pareto_front.json",
     "evaluated-individuals": "evaluated_individuals.json",
+    "signature": "signature.json (the model's input signature)",
     "evaluation-record": "one evaluation of evaluated_individuals.json",
     "importance": "importance.json (permutation importance, when the run has it)",
     "diagnostics": "diagnostics.json (out-of-fold diagnostics, when the run has it)",

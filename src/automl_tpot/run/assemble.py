@@ -34,6 +34,7 @@ def assemble_result(
     timings: dict[str, float],
     reporter: RunReporter,
     explanations: Explanations | None = None,
+    seed: int | None = None,
 ) -> TrainingResult:
     """The result of the run; raises the ``timeout`` alert when the budget cut the search
     short of the generations asked for. The explanation stage's seconds join ``timings``."""
@@ -78,14 +79,7 @@ def assemble_result(
             f"the time budget (time_left={config.time_left:g}s) ended the search after "
             f"{generations} of {config.generations} generations",
         )
-    model = TabularModel(
-        preprocessor=plan.preprocessor,
-        estimator=chosen,
-        feature_columns=list(prepared.features.columns),
-        task=prepared.task,
-        classes=prepared.classes,
-        target_column=config.target_column,
-    )
+    model = TabularModel.from_fitted(plan.preprocessor, chosen, prepared)
     return TrainingResult(
         model=model,
         task=prepared.task,
@@ -106,6 +100,7 @@ def assemble_result(
         notes=notes,
         alerts=reporter.alerts,
         explanations=explanations,
+        seed=seed,
         ensemble_summary=None if ensemble is None else ensemble_summary(ensemble),
         data_summary=data_summary(prepared),
     )

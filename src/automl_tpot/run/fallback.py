@@ -9,6 +9,7 @@ downstream needs a special case; ``run.json`` says ``"status": "fallback"``.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -86,7 +87,8 @@ def train_baseline(
         else prepare_training_data(load_table(data), config.target_column, config.task, config.cv)
     )
     metric = resolve_metric(config, prepared)
-    estimator = baseline_estimator(prepared.task, config.random_state)
+    seed = config.random_state if config.random_state is not None else secrets.randbelow(2**32)
+    estimator = baseline_estimator(prepared.task, seed)
     try:
         preprocessor = build_preprocessor(prepared.feature_types, prepared.target_type)
         features = preprocessor.fit_transform(prepared.features, prepared.y)
@@ -122,14 +124,7 @@ def train_baseline(
         submitted_at=submitted,
         completed_at=completed,
     )
-    model = TabularModel(
-        preprocessor=preprocessor,
-        estimator=estimator,
-        feature_columns=list(prepared.features.columns),
-        task=prepared.task,
-        classes=prepared.classes,
-        target_column=config.target_column,
-    )
+    model = TabularModel.from_fitted(preprocessor, estimator, prepared)
     return TrainingResult(
         model=model,
         task=prepared.task,
@@ -151,4 +146,5 @@ def train_baseline(
         config=config,
         notes=[f"automl fallback: {reason}", *prepared.notes],
         alerts=list(alerts or ()),
+        seed=seed,
     )

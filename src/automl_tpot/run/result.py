@@ -73,6 +73,8 @@ class TrainingResult:
 
     A result draws its own report (:meth:`report`), its plots one by one (``plot_*``: they and
     the report need matplotlib, the ``report`` extra) and its leaderboard as a DataFrame.
+        seed: the random seed the run used: ``config.random_state``, or the one drawn for it
+            when that is ``None`` (``TrainerConfig(random_state=seed)`` repeats the run's draws).
     """
 
     model: TabularModel
@@ -96,6 +98,7 @@ class TrainingResult:
     explanations: Explanations | None = None
     ensemble_summary: EnsembleSummary | None = None
     data_summary: DataSummary | None = None
+    seed: int | None = None
 
     @property
     def leaderboard_entries(self) -> list[LeaderboardEntry]:
@@ -157,6 +160,7 @@ class TrainingResult:
             "notes": list(self.notes),
             "alerts": [alert.to_dict() for alert in self.alerts],
             **self._stage_summaries(),
+            "seed": self.seed,
         }
 
     def _stage_summaries(self) -> dict[str, Any]:

@@ -206,7 +206,12 @@ class Trainer:
             on_evaluation,
         )
         result = assemble_result(
-            config=config, prepared=prepared, timings=timings, reporter=reporter, **stages
+            config=config,
+            prepared=prepared,
+            timings=timings,
+            reporter=reporter,
+            seed=seed,
+            **stages,
         )
         if self.store:
             result = write_result(self.storage, result, run_id or new_run_id(), started=started)
@@ -236,7 +241,7 @@ def _on_workers(
 
     with opening_dask_session(config, on_fallback=fallback) as wait_for_session:
         mark = time.monotonic()
-        plan = plan_search(config, prepared)  # while the workers start
+        plan = plan_search(config, prepared, seed)  # while the workers start
         timings["prepare"] = round(time.monotonic() - mark, 3)
         session = wait_for_session()
         timings["cluster_start"] = round(session.started_in, 3)

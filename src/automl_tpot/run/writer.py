@@ -23,7 +23,16 @@ from ..records.documents import (
 )
 from ..records.explanations import diagnostics_document, importance_document
 from ..storage import Storage, write_run
-from ..storage.base import DIAGNOSTICS, EVALUATED, IMPORTANCE, LEADERBOARD, MODEL, PARETO_FRONT
+from ..storage.base import (
+    DIAGNOSTICS,
+    EVALUATED,
+    IMPORTANCE,
+    LEADERBOARD,
+    MODEL,
+    MODEL_SKOPS,
+    PARETO_FRONT,
+    SIGNATURE,
+)
 from ..utils.jsonio import dumps_json
 from .result import TrainingResult
 
@@ -59,8 +68,16 @@ def serialise_artifacts(result: TrainingResult) -> dict[str, bytes]:
     buffer = io.BytesIO()
     joblib.dump(result.model, buffer, compress=3)
     run_id, metric = result.run_id, result.metric
+    model = result.model
+    extra = {}
+    if result.config.skops:
+        from ..model.persistence import dumps_skops
+
+        extra[MODEL_SKOPS] = dumps_skops(model)
     artifacts = {
         MODEL: buffer.getvalue(),
+        **extra,
+        SIGNATURE: dumps_json(model.signature_.to_dict(run_id, model.invalid_values)),
         LEADERBOARD: dumps_json(
             leaderboard_document(
                 run_id, metric, result.config.leaderboard_k, result.leaderboard_entries
@@ -93,6 +110,19 @@ def write_result(
     store_started = time.monotonic()
     result = attrs.evolve(result, run_id=run_id)
     artifacts = serialise_artifacts(result)
+    if MODEL_SKOPS in artifacts:
+        from ..model.persistence import untrusted_types
+
+        untrusted = untrusted_types(artifacts[MODEL_SKOPS])
+        if untrusted:  # said now, not first when someone loads it
+            result = attrs.evolve(
+                result,
+                notes=[
+                    *result.notes,
+                    f"{MODEL_SKOPS} holds types outside the trusted list: {untrusted[:10]}; "
+                    "load_model(..., format='skops') needs them in trusted=[...]",
+                ],
+            )
     timings = dict(result.timings)
     timings["store"] = round(time.monotonic() - store_started, 3)
     if started is not None:

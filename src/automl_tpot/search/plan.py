@@ -72,8 +72,11 @@ class SearchPlan:
         return metric_name(self.metric)
 
 
-def plan_search(config: TrainerConfig, prepared: PreparedData) -> SearchPlan:
-    """Fit the preprocessing and resolve the metric and the search space for ``prepared``.
+def plan_search(
+    config: TrainerConfig, prepared: PreparedData, seed: int | None = None
+) -> SearchPlan:
+    """Fit the preprocessing and resolve the metric and the search space for ``prepared``
+    (its estimators seeded with ``seed``, the run's seed; ``config.random_state`` when omitted).
 
     Raises:
         SearchSpaceError: the configured search space cannot be built for this table.
@@ -89,7 +92,7 @@ def plan_search(config: TrainerConfig, prepared: PreparedData) -> SearchPlan:
         n_classes=None if prepared.classes is None else len(prepared.classes),
         numeric_columns=tuple(map(str, types.numeric)),
         categorical_columns=tuple(map(str, types.categorical + types.boolean + types.text)),
-        random_state=config.random_state,
+        random_state=config.random_state if seed is None else seed,
         column_indices=output_columns(preprocessor),
         one_hot_columns=output_columns(preprocessor, one_hot_only=True),
         feature_names=tuple(map(str, preprocessor.get_feature_names_out())),

@@ -13,17 +13,20 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from attrs import define
 
-from ..errors import StorageError
+from ..errors import ConfigError, StorageError
+from ..records.documents import ArtifactDigest
 
 __all__ = [
     "ARTIFACT_NAMES",
     "MANIFEST",
     "OPTIONAL_ARTIFACT_NAMES",
+    "MODEL_FORMATS",
     "Storage",
     "StoredRun",
     "check_new_run_id",
@@ -39,12 +42,17 @@ MODEL = "model.joblib"
 LEADERBOARD = "leaderboard.json"
 PARETO_FRONT = "tp_pareto_front.json"
 EVALUATED = "evaluated_individuals.json"
+SIGNATURE = "signature.json"
+#: The model in the skops format, stored besides model.joblib when ``TrainerConfig.skops``.
+MODEL_SKOPS = "model.skops"
 #: The artifacts of a complete run; their names are a contract with host applications.
-ARTIFACT_NAMES = (MODEL, LEADERBOARD, PARETO_FRONT, EVALUATED, MANIFEST)
+ARTIFACT_NAMES = (MODEL, LEADERBOARD, PARETO_FRONT, EVALUATED, SIGNATURE, MANIFEST)
+#: The model files ``load_model`` reads, by format.
+MODEL_FORMATS = {"joblib": MODEL, "skops": MODEL_SKOPS}
 #: Artifacts a run may hold besides those: the explanation stage's, when it ran in time.
 IMPORTANCE = "importance.json"
 DIAGNOSTICS = "diagnostics.json"
-OPTIONAL_ARTIFACT_NAMES = (IMPORTANCE, DIAGNOSTICS)
+OPTIONAL_ARTIFACT_NAMES = (IMPORTANCE, DIAGNOSTICS, MODEL_SKOPS)
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
@@ -118,6 +126,8 @@ class StoredRun:
         evaluated_individuals: the parsed ``evaluated_individuals.json``.
         importance: the parsed ``importance.json``, ``None`` when the run has none.
         diagnostics: the parsed ``diagnostics.json``, ``None`` when the run has none.
+        signature: the parsed ``signature.json`` (``None`` for a run stored before 0.1.0's
+            signatures).
     """
 
     run_id: str
@@ -128,6 +138,7 @@ class StoredRun:
     evaluated_individuals: dict[str, Any]
     importance: dict[str, Any] | None = None
     diagnostics: dict[str, Any] | None = None
+    signature: dict[str, Any] | None = None
 
 
 def write_run(
@@ -188,12 +199,91 @@ def load_run(storage: Storage, run_id: str) -> StoredRun:
         evaluated_individuals=_read_json(storage, run_id, EVALUATED),
         importance=optional(IMPORTANCE),
         diagnostics=optional(DIAGNOSTICS),
+        signature=(
+            _read_json(storage, run_id, SIGNATURE) if storage.exists(run_id, SIGNATURE) else None
+        ),
     )
 
 
-def load_model(storage: Storage, run_id: str) -> Any:
-    """Load a complete run's model (a :class:`~automl_tpot.model.TabularModel`)."""
+def load_model(
+    storage: Storage | str | Path,
+    run_id: str | None = None,
+    *,
+    format: str = "joblib",
+    trusted: Sequence[str] = (),
+    verify: bool = True,
+) -> Any:
+    """Load a complete run's model (a :class:`~automl_tpot.model.TabularModel`), after checking
+    the file against the size and SHA-256 that ``run.json`` records for it.
+
+    ``model.joblib`` is a pickle: loading it runs whatever code the file names, so load it only
+    from storage you trust. The hash check catches a damaged, truncated or swapped file, not an
+    attacker who can also rewrite ``run.json``. ``format="skops"`` reads ``model.skops`` (stored
+    when the run had ``TrainerConfig(skops=True)``; needs the ``skops`` extra), which refuses
+    any type outside :data:`automl_tpot.model.persistence.TRUSTED_TYPES` and ``trusted``.
+
+    Args:
+        storage: a storage backend, or the run's address (``runs/RUN_ID``,
+            ``s3://bucket/prefix/RUN_ID``) when ``run_id`` is omitted.
+        run_id: the run within ``storage``.
+        format: ``"joblib"`` (``model.joblib``) or ``"skops"`` (``model.skops``).
+        trusted: more type names the skops file may hold (``format="skops"`` only).
+        verify: check the hash in ``run.json`` first (default); ``False`` skips the check.
+
+    Raises:
+        StorageError: no complete run, no such model file, a file that does not match
+            ``run.json`` (cut short or altered), a type the skops loader does not trust, or a
+            file that cannot be loaded.
+        ConfigError: an unknown ``format``.
+    """
+    if run_id is None:
+        if not isinstance(storage, (str, Path)):
+            raise StorageError("load_model needs a run_id with a storage backend, or a run URL")
+        from .registry import run_from_url
+
+        storage, run_id = run_from_url(storage)
+    elif isinstance(storage, (str, Path)):
+        from .registry import storage_from_url
+
+        storage = storage_from_url(storage)
+    if format not in MODEL_FORMATS:
+        raise ConfigError("format", format, " or ".join(map(repr, MODEL_FORMATS)))
+    name = MODEL_FORMATS[format]
+    _require_complete(storage, run_id)
+    data = storage.read_bytes(run_id, name)
+    if verify:
+        _verify(storage, run_id, name, data)
+    if format == "skops":
+        from ..model.persistence import loads_skops
+
+        return loads_skops(data, trusted=trusted, source=f"{name} of run {run_id!r}")
     import joblib
 
-    _require_complete(storage, run_id)
-    return joblib.load(io.BytesIO(storage.read_bytes(run_id, MODEL)))
+    try:
+        return joblib.load(io.BytesIO(data))
+    except Exception as error:  # unpickling raises anything the file's classes raise
+        raise StorageError(
+            f"{name} of run {run_id!r} could not be loaded: {type(error).__name__}: {error}"
+        ) from error
+
+
+def _verify(storage: Storage, run_id: str, name: str, data: bytes) -> None:
+    """Raise :class:`StorageError` unless ``data`` is what ``run.json`` says ``name`` holds."""
+    digest = _read_json(storage, run_id, MANIFEST).get("artifacts", {}).get(name)
+    where = f"{name} of run {run_id!r} at {storage.location(run_id)}"
+    if not isinstance(digest, Mapping) or "sha256" not in digest or "bytes" not in digest:
+        raise StorageError(
+            f"{MANIFEST} records no hash for {name}: cannot verify {where} "
+            "(verify=False loads it unchecked, for storage you trust)"
+        )
+    expected = ArtifactDigest(int(digest["bytes"]), str(digest["sha256"]))
+    if len(data) != expected.size:
+        raise StorageError(
+            f"{where} has {len(data)} bytes where {MANIFEST} records {expected.size}: the file "
+            "is truncated or was replaced; refusing to load it"
+        )
+    if not expected.matches(data):
+        raise StorageError(
+            f"{where} does not match the SHA-256 {MANIFEST} records: the file was altered or "
+            "mixed up with another run's; refusing to load it"
+        )
