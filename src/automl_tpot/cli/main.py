@@ -23,7 +23,17 @@ from typing import Any, TextIO
 from .. import __version__
 from ..errors import AutoMLTPOTError
 from .commands import cluster_command, spaces_command
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    OneLineParser,
+    UsageError,
+    check_output_file,
+    exit_status,
+    flags_named,
+    one_line,
+)
 
 __all__ = ["main", "build_parser", "demo_table"]
 
@@ -51,7 +61,7 @@ def demo_table():
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to render the CLI reference in the docs)."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="automl-tpot", description="Train and use TPOT models with budgets and artifacts."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -212,6 +222,9 @@ def _metrics_backend(args: argparse.Namespace, err: TextIO) -> Any:
 
 def _train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..config import TrainerConfig
+    from ..data import prepare_table
+    from ..errors import StorageConfigError
+    from ..run.preflight import preflight
     from ..run.trainer import Trainer
     from ..storage import storage_from_url
 
@@ -225,8 +238,17 @@ def _train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         data = args.data
         source = args.data
-    config = TrainerConfig.from_env(**overrides)
-    storage = storage_from_url(args.storage if args.storage is not None else args.out)
+    # every input is checked before anything starts or is printed: one line for any error
+    with flags_named(overrides):
+        config = TrainerConfig.from_env(**overrides)
+        place = "--storage" if args.storage is not None else "--out"
+        try:
+            storage = storage_from_url(args.storage if args.storage is not None else args.out)
+            data = prepare_table(data, config.target_column, config.task, config.cv)
+            preflight(config, data, storage=storage, run_id=args.run_id)
+        except StorageConfigError as error:
+            flag = "--run-id" if error.field == "run_id" else place
+            raise UsageError(f"{flag}: {error}") from error
     metrics = _metrics_backend(args, err)
     try:
         trainer = Trainer(config, storage=storage, metrics=metrics)
@@ -303,13 +325,20 @@ def _predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import pandas as pd
 
     from ..data import load_table
+    from ..errors import StorageError
     from ..storage import MANIFEST, FilesystemStorage, load_model, run_from_url
+    from ..utils.text import short_repr
 
+    if args.output:
+        check_output_file(args.output)
     storage, run_id = run_from_url(args.run_dir)
     if not storage.exists(run_id, MANIFEST):
         what = "run folder" if isinstance(storage, FilesystemStorage) else "run"
-        raise UsageError(f"{args.run_dir} is not a complete {what} (no {MANIFEST})")
-    model = load_model(storage, run_id)
+        raise UsageError(f"{short_repr(args.run_dir)} is not a complete {what} (no {MANIFEST})")
+    try:
+        model = load_model(storage, run_id)
+    except StorageError as error:  # the run named is unusable: the input's fault
+        raise UsageError(f"RUN {short_repr(args.run_dir)}: {error}") from error
     rows = load_table(args.data)
     started = time.monotonic()
     frame = pd.DataFrame({"prediction": model.predict(rows)}, index=rows.index)
@@ -329,11 +358,19 @@ def _predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def main(
     argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
-    """Run the command line; return the exit status."""
+    """Run the command line; return the exit status (0, 1 for a failure, 2 for bad input).
+
+    Every error is one line on stderr: input errors exit with status 2, failures of training,
+    storage or anything unforeseen with status 1.
+    """
     out = out or sys.stdout
     err = err or sys.stderr
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as error:
+        print(f"automl-tpot: error: {one_line(str(error))}", file=err)
+        return EXIT_USAGE
     handlers = {
         "train": _train,
         "predict": _predict,
@@ -344,17 +381,15 @@ def main(
     try:
         return handlers[args.command](args, out, err)
     except (AutoMLTPOTError, UsageError) as error:
-        print(f"automl-tpot {args.command}: error: {error}", file=err)
-        return EXIT_USAGE if not _is_runtime_failure(error) else EXIT_FAILED
+        print(f"automl-tpot {args.command}: error: {one_line(str(error))}", file=err)
+        return exit_status(error)
     except KeyboardInterrupt:
         print(f"automl-tpot {args.command}: interrupted", file=err)
         return 130
-
-
-def _is_runtime_failure(error: Exception) -> bool:
-    from ..errors import StorageError, TrainingError
-
-    return isinstance(error, (TrainingError, StorageError))
+    except Exception as error:  # not foreseen: one line all the same, and a failure status
+        what = one_line(f"{type(error).__name__}: {error}")
+        print(f"automl-tpot {args.command}: internal error: {what}", file=err)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,6 +16,8 @@ from typing import Any
 from ..config import TrainerConfig
 from ..errors import ClusterError
 from ..utils.notify import notify
+from ..utils.text import short_repr, shorten
+from .preconditions import scheduler_file_problem, unguarded_main_call
 
 __all__ = ["DaskSession", "memory_kills", "open_dask_session"]
 
@@ -131,21 +133,32 @@ class DaskSession:
     # -- opening -------------------------------------------------------------------------------
 
     def _start_local(self, n_workers: int) -> None:
+        import dask
         from dask.distributed import Client, LocalCluster
 
+        check_main_guard()
         limit = self.config.memory_limit_mb
-        cluster = LocalCluster(
-            n_workers=n_workers,
-            threads_per_worker=1,
-            processes=True,
-            memory_limit=f"{limit}MiB" if limit else 0,
-            dashboard_address=None,
-            # Dask's scheduler always serves HTTP (health, metrics); without a dashboard it
-            # would still take port 8787 (or warn when that is busy): take any free one.
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            silence_logs=logging.ERROR,
-            host="127.0.0.1",
-        )
+        try:
+            cluster = LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=f"{limit}MiB" if limit else 0,
+                dashboard_address=None,
+                # Dask's scheduler always serves HTTP (health, metrics); without a dashboard it
+                # would still take port 8787 (or warn when that is busy): take any free one.
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                silence_logs=logging.ERROR,
+                host="127.0.0.1",
+            )
+        except Exception as error:
+            method = dask.config.get("distributed.worker.multiprocessing-method", "spawn")
+            raise ClusterError(
+                f"the local Dask cluster ({n_workers} worker(s)) did not start: "
+                f"{type(error).__name__}: {shorten(str(error))} (workers are started with "
+                f"multiprocessing's {method!r} method; a worker that fails at start usually "
+                "failed to import the main script or ran out of memory)"
+            ) from error
         self._stack.callback(_close_local_cluster, cluster)
         client = self._stack.enter_context(Client(cluster))
         client.run(_warm_up)
@@ -158,8 +171,10 @@ class DaskSession:
 
         try:
             client = Client(scheduler_file=self.config.scheduler_file, timeout=timeout)
-        except (OSError, TimeoutError, ValueError) as error:
-            raise OSError(f"cannot reach the scheduler: {type(error).__name__}: {error}") from error
+        except Exception as error:  # Dask raises OSError, TimeoutError, AssertionError, ...
+            raise OSError(
+                f"cannot reach the scheduler: {type(error).__name__}: {shorten(str(error))}"
+            ) from error
         # Closing the client disconnects; it never shuts the scheduler or its workers down.
         self._stack.callback(client.close)
         self.current = client
@@ -177,15 +192,14 @@ def open_dask_session(
     ``config.cluster_wait`` seconds; otherwise the session falls back to a local one-worker
     cluster (calling ``on_fallback(reason)``) or raises :class:`ClusterError`.
     """
-    import os
-
     with ExitStack() as stack:
         session = DaskSession(config, stack, on_fallback)
         started = time.monotonic()
         if config.parallel_mode == "distributed":
             scheduler_file = config.scheduler_file or ""
-            if not os.path.exists(scheduler_file):
-                session.fall_back(f"the scheduler file {scheduler_file!r} does not exist")
+            problem = scheduler_file_problem(scheduler_file)
+            if problem is not None:
+                session.fall_back(f"the scheduler file {short_repr(scheduler_file)} {problem}")
             else:
                 try:
                     session._connect(config.cluster_wait)
@@ -202,6 +216,27 @@ def open_dask_session(
             session._start_local(n_workers=config.n_jobs)
         session.started_in = time.monotonic() - started
         yield session
+
+
+def check_main_guard() -> None:
+    """Raise before any local worker starts when the main script calls the training at its
+    top level, outside ``if __name__ == "__main__":`` (see :mod:`.preconditions`).
+
+    Raises:
+        ClusterError: naming the script and the line.
+    """
+    import dask
+
+    method = dask.config.get("distributed.worker.multiprocessing-method", "spawn")
+    where = unguarded_main_call(method)
+    if where is not None:
+        raise ClusterError(
+            f"local Dask workers are started with multiprocessing's {method!r} method, which "
+            f"runs the main script again in every worker, and the training is called at "
+            f"{shorten(where)} outside an 'if __name__ == \"__main__\":' block, so every worker "
+            "would start a training of its own. Put the call under that guard (any number of "
+            "workers needs it)"
+        )
 
 
 #: Seconds a busy local worker gets to stop before its process is killed at shutdown.

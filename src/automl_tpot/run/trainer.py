@@ -17,16 +17,18 @@ from ..cluster.session import memory_kills, open_dask_session
 from ..config import TrainerConfig
 from ..data import DataSource, PreparedData, prepare_table
 from ..ensemble import run_ensemble_stage
-from ..errors import ConfigError, TrainingCancelled
+from ..errors import AutoMLTPOTError, ConfigError, TrainingCancelled, TrainingError
 from ..metrics import MetricsBackend, NullMetrics
 from ..records.events import Alert, EvaluationProgress, GenerationProgress
 from ..search.budget import RunBudget
 from ..search.plan import metric_name, plan_search
 from ..search.runner import raise_if_stopped, run_search
-from ..storage import FilesystemStorage, Storage, check_new_run_id, new_run_id, validate_run_id
+from ..storage import FilesystemStorage, Storage, new_run_id, validate_run_id
 from ..tpot_boundary import GenerationState
+from ..utils.text import shorten
 from .assemble import assemble_result
 from .events import RunReporter
+from .preflight import preflight
 from .result import TrainingResult
 from .writer import write_result
 
@@ -101,9 +103,14 @@ class Trainer:
                 from the search's thread).
 
         Raises:
+            ConfigError: a setting cannot work with this table or machine (the metric, the
+                search space, ``n_jobs``, the run id, the storage; see
+                :mod:`~automl_tpot.run.preflight`), found before any worker starts.
             DataError: the table cannot be used (nothing is stored).
             SearchSpaceError: the search space cannot be resolved (nothing is stored).
-            TrainingError: the search produced no usable pipeline (nothing is stored).
+            TrainingError: the search produced no usable pipeline, or failed in a way the
+                library did not foresee (the original error is ``__cause__``; nothing is
+                stored).
             ClusterError: the Dask cluster failed and ``parallel_fallback`` is off (a
                 ``TrainingError``; nothing is stored).
             KeyboardInterrupt: Ctrl-C during the run (the cluster is closed, nothing is stored).
@@ -119,17 +126,14 @@ class Trainer:
         try:
             return self._run(data, run_id, progress, should_stop, started, on_evaluation)
         except (Exception, KeyboardInterrupt) as error:
-            status = (
-                "cancelled"
-                if isinstance(error, TrainingCancelled)
-                else "interrupted"
-                if isinstance(error, KeyboardInterrupt)
-                else "failed"
-            )
             self._reporter.failed(
-                run_id=run_id, started=started, status=status, error=error, metric=metric
+                run_id=run_id, started=started, status=_status(error), error=error, metric=metric
             )
-            raise
+            if isinstance(error, AutoMLTPOTError) or not isinstance(error, Exception):
+                raise
+            raise TrainingError(
+                f"the run failed: {type(error).__name__}: {shorten(str(error), 1000)}"
+            ) from error
 
     def alert(self, kind: str, reason: str) -> Alert:
         """Raise an operational alert for the current run.
@@ -175,9 +179,13 @@ class Trainer:
     ) -> TrainingResult:
         config, reporter = self.config, self._reporter
         if run_id is not None:
-            check_new_run_id(self.storage if self.store else None, run_id)
+            validate_run_id(run_id)
         prepared = prepare_table(data, config.target_column, config.task, config.cv)
+        preflight(config, prepared, storage=self.storage if self.store else None, run_id=run_id)
         timings = {"validate": round(time.monotonic() - started, 3)}
+        mark = time.monotonic()
+        plan = plan_search(config, prepared)  # a search space that cannot be built fails here
+        timings["prepare"] = round(time.monotonic() - mark, 3)
         budget = RunBudget(config.time_left, started, config.per_run_limit, config.ensemble)
         # TPOT's folds and the ensemble stage's must be the same draw, also for a fresh seed
         seed = config.random_state if config.random_state is not None else secrets.randbelow(2**32)
@@ -190,9 +198,6 @@ class Trainer:
 
         with open_dask_session(config, on_fallback=fallback) as session:
             timings["cluster_start"] = round(session.started_in, 3)
-            mark = time.monotonic()
-            plan = plan_search(config, prepared)  # while the workers warm up
-            timings["prepare"] = round(time.monotonic() - mark, 3)
             search_started_at = time.time()
             try:
                 search = run_search(
@@ -242,3 +247,10 @@ class Trainer:
             result.timings["total"] = round(time.monotonic() - started, 3)
         reporter.finished({"status": "complete", "run_id": result.run_id, **result.summary()})
         return result
+
+
+def _status(error: BaseException) -> str:
+    """How a run that raised ``error`` ended, for the metrics backend."""
+    if isinstance(error, TrainingCancelled):
+        return "cancelled"
+    return "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"

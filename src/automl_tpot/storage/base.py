@@ -18,7 +18,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from attrs import define
 
-from ..errors import StorageError
+from ..errors import StorageConfigError, StorageError
+from ..utils.text import short_repr, shorten
 
 __all__ = [
     "ARTIFACT_NAMES",
@@ -44,12 +45,24 @@ ARTIFACT_NAMES = (MODEL, LEADERBOARD, PARETO_FRONT, EVALUATED, MANIFEST)
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
+_RUN_ID_RULE = (
+    "1-128 letters, digits, '.', '_' or '-', starting with a letter or digit, without '..' or "
+    "path separators"
+)
+
+
 def validate_run_id(run_id: str) -> str:
-    """Return ``run_id`` if it is a safe single path segment, else raise :class:`StorageError`."""
+    """Return ``run_id`` if it is a safe single path segment.
+
+    Raises:
+        StorageConfigError: (a :class:`StorageError` and a ``ConfigError``) naming the id.
+    """
     if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id) or ".." in run_id:
-        raise StorageError(
-            f"invalid run id {run_id!r}: use 1-128 letters, digits, '.', '_' or '-', starting "
-            "with a letter or digit, without '..' or path separators"
+        raise StorageConfigError(
+            "run_id",
+            run_id,
+            _RUN_ID_RULE,
+            f"invalid run id {short_repr(run_id)}: use {_RUN_ID_RULE}",
         )
     return run_id
 
@@ -58,11 +71,18 @@ def check_new_run_id(storage: Storage | None, run_id: str) -> str:
     """Return ``run_id`` if it is valid and (when ``storage`` is given) no complete run holds it.
 
     Raises:
-        StorageError: an invalid id, or a complete run already stored under it.
+        StorageConfigError: an invalid id, or a complete run already stored under it.
+        StorageError: the storage could not be asked.
     """
     validate_run_id(run_id)
     if storage is not None and storage.exists(run_id, MANIFEST):
-        raise StorageError(f"run {run_id!r} already exists at {storage.location(run_id)}")
+        location = storage.location(run_id)
+        raise StorageConfigError(
+            "run_id",
+            run_id,
+            "a run id no complete run holds",
+            f"run {run_id!r} already exists at {location}; choose another run id",
+        )
     return run_id
 
 
@@ -175,8 +195,21 @@ def load_run(storage: Storage, run_id: str) -> StoredRun:
 
 
 def load_model(storage: Storage, run_id: str) -> Any:
-    """Load a complete run's model (a :class:`~automl_tpot.model.TabularModel`)."""
+    """Load a complete run's model (a :class:`~automl_tpot.model.TabularModel`).
+
+    Raises:
+        StorageError: the run is incomplete, or its ``model.joblib`` cannot be unpickled
+            (truncated, damaged, or written by incompatible package versions).
+    """
     import joblib
 
     _require_complete(storage, run_id)
-    return joblib.load(io.BytesIO(storage.read_bytes(run_id, MODEL)))
+    data = storage.read_bytes(run_id, MODEL)
+    try:
+        return joblib.load(io.BytesIO(data))
+    except Exception as error:  # pickle, joblib and the classes' own __setstate__ raise anything
+        raise StorageError(
+            f"{MODEL} of run {run_id!r} at {storage.location(run_id)} cannot be loaded "
+            f"({type(error).__name__}: {shorten(str(error))}): the file is damaged or truncated, "
+            "or was written with other versions of the packages run.json lists"
+        ) from error
