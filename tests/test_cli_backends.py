@@ -32,7 +32,7 @@ def test_help_lists_the_registered_metrics_backends():
             2,
             "--metrics-port needs --metrics prometheus",
         ),
-        (["--storage", "nosuchscheme://x/y"], 1, "no storage backend for nosuchscheme://"),
+        (["--storage", "nosuchscheme://x/y"], 2, "no storage backend for nosuchscheme://"),
     ],
 )
 def test_bad_backend_options_exit_before_training(tmp_path, extra, code, message):

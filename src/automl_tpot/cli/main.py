@@ -327,18 +327,18 @@ def _predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..data import load_table
     from ..errors import StorageError
     from ..storage import MANIFEST, FilesystemStorage, load_model, run_from_url
-    from ..utils.text import short_repr
+    from ..utils.text import shorten
 
     if args.output:
         check_output_file(args.output)
     storage, run_id = run_from_url(args.run_dir)
     if not storage.exists(run_id, MANIFEST):
         what = "run folder" if isinstance(storage, FilesystemStorage) else "run"
-        raise UsageError(f"{short_repr(args.run_dir)} is not a complete {what} (no {MANIFEST})")
+        raise UsageError(f"{shorten(args.run_dir)} is not a complete {what} (no {MANIFEST})")
     try:
         model = load_model(storage, run_id)
     except StorageError as error:  # the run named is unusable: the input's fault
-        raise UsageError(f"RUN {short_repr(args.run_dir)}: {error}") from error
+        raise UsageError(f"RUN {shorten(args.run_dir)}: {error}") from error
     rows = load_table(args.data)
     started = time.monotonic()
     frame = pd.DataFrame({"prediction": model.predict(rows)}, index=rows.index)

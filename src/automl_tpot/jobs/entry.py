@@ -51,7 +51,7 @@ from ..run.preflight import preflight
 from ..run.result import TrainingResult
 from ..storage import ARTIFACT_NAMES, MANIFEST, Storage, new_run_id, validate_run_id
 from ..utils.jsonio import dumps_json
-from ..utils.text import short_repr, shorten
+from ..utils.text import bounded_strings, short_repr, shorten
 from .details import details_json
 from .guards import GuardedStorage, Stopper
 from .validation import LoadDataset, read_dataset, validate_payload
@@ -117,7 +117,7 @@ class _Job:
             memory_limit_mb=None if config is None else config.memory_limit_mb,
             durations=dict(self.durations),
             alerts=alerts,
-            config=None if config is None else config.to_dict(),
+            config=None if config is None else bounded_strings(config.to_dict()),
             started_at=self.started_at,
             finished_at=_now(),
             details=details_json([], []),

@@ -71,16 +71,17 @@ def storage_from_url(url: str | Path, **options: Any) -> Storage:
 def run_from_url(url: str | Path, **options: Any) -> tuple[Storage, str]:
     """Split the address of one run (``runs/RUN_ID``, ``s3://bucket/prefix/RUN_ID``) into its
     storage and run id."""
-    text = str(url).rstrip("/")
-    if _scheme(text) is None:
-        path = Path(text)
+    text = str(url)
+    if (_scheme(text) if isinstance(url, str) else None) is None:
+        path = Path(text.rstrip("/"))
         return storage_from_url(path.parent, **options), validate_run_id(path.name)
-    parent, _, run_id = text.rpartition("/")
-    if parent.endswith(":/") or not run_id:
+    scheme, _, rest = text.partition("://")
+    container, sep, run_id = rest.rstrip("/").rpartition("/")
+    if not sep or not container or not run_id:
         raise StorageConfigError(
             "run",
             text,
             "URL/RUN_ID",
             f"{short_repr(text)} does not name a run: expected URL/RUN_ID",
         )
-    return storage_from_url(parent, **options), validate_run_id(run_id)
+    return storage_from_url(f"{scheme}://{container}", **options), validate_run_id(run_id)
