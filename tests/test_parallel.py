@@ -77,13 +77,22 @@ def test_distributed_run_spreads_evaluations_over_both_workers(
     assert all(p.poll() is None for p in dask_cluster.workers.values())
 
 
-def test_a_worker_killed_mid_search_leaves_a_valid_model(dask_cluster, cancer_table, small_config):
+def test_a_worker_killed_mid_search_leaves_a_valid_model(
+    dask_cluster, cancer_table, small_config, fault_report
+):
     killed = threading.Event()
+    generations_at: list[float] = []
+    killed_at: list[float] = []
+
+    def kill_worker():
+        dask_cluster.kill_worker("w2")
+        killed_at.append(time.monotonic())
 
     def kill_during_generation_two(event):
+        generations_at.append(time.monotonic())
         if event.generation == 1 and not killed.is_set():
             killed.set()
-            threading.Timer(0.3, dask_cluster.kill_worker, args=("w2",)).start()
+            threading.Timer(0.3, kill_worker).start()
 
     config = small_config(
         target_column="diagnosis",
@@ -93,13 +102,21 @@ def test_a_worker_killed_mid_search_leaves_a_valid_model(dask_cluster, cancer_ta
         generations=3,
         time_left=60,
     )
+    started = time.monotonic()
     result = Trainer(config, store=False).train(cancer_table, progress=kill_during_generation_two)
+    ended = time.monotonic()
 
     assert killed.is_set() and dask_cluster.workers["w2"].poll() is not None
     assert result.parallel["mode_used"] == "distributed"
     assert "fallback_reason" not in result.parallel
     assert result.generations_completed >= 2
     _assert_valid_model(result, cancer_table, "diagnosis")
+    after = [t - killed_at[0] for t in generations_at if killed_at and t > killed_at[0]]
+    fault_report(
+        kill_to_next_generation=after[0] if after else "none",
+        run=ended - started,
+        budget=float(config.time_left),
+    )
 
 
 @pytest.mark.slow
@@ -425,7 +442,7 @@ def test_an_over_time_evaluation_is_stopped_on_the_worker():
         assert quick == [[0.1]]
 
 
-def test_a_worker_dask_restarts_for_memory_is_reported_as_memory():
+def test_a_worker_dask_restarts_for_memory_is_reported_as_memory(fault_report):
     """One allocation far over the limit: Dask's nanny restarts the worker (the guard cannot
     interrupt a single C call); the evaluation is recorded as a memory failure."""
     from helpers.sleepers import Sleeper, allocate_objective, sleep_objective
@@ -436,10 +453,16 @@ def test_a_worker_dask_restarts_for_memory_is_reported_as_memory():
     data = {"X": np.zeros(3), "y": np.zeros(3)}  # the same objects: scattered once, then again
     with open_dask_session(TrainerConfig(n_jobs=1, memory_limit_mb=700)) as session:
         loop = _loop(session)
+        started = time.monotonic()
         scores, errors = _evaluate(loop, [Sleeper("huge", 3.0)], allocate_objective, **data)
+        recorded = time.monotonic()
         assert errors == ["INVALID"] and np.isnan(scores[0][0])
         category, reason = loop.reasons["huge"]
         assert category == "memory" and "restarted" in reason
         # the restarted worker lost the scattered data; the next evaluation scatters it again
         quick, errors = _evaluate(loop, [Sleeper("quick", 0.1)], sleep_objective, **data)
         assert quick == [[0.1]] and errors == [None]
+        fault_report(
+            recorded_as_memory_after=recorded - started,
+            next_evaluation_done_after=time.monotonic() - recorded,
+        )

@@ -87,8 +87,9 @@ def check_new_run_id(storage: Storage | None, run_id: str) -> str:
 
 
 def new_run_id() -> str:
-    """A fresh, sortable run identifier: UTC time plus random hex."""
-    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+    """A fresh, sortable run identifier: UTC time plus 40 random bits (10 hex digits), so
+    jobs that start in the same second, in any number of processes, do not collide."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(5)
 
 
 @runtime_checkable
