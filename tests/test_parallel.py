@@ -22,6 +22,7 @@ class RecordingMetrics:
 
     def __init__(self):
         self.alerts: list[Alert] = []
+        self.alerted_at: list[float] = []
         self.finished: list[dict] = []
 
     def on_progress(self, progress):
@@ -29,6 +30,7 @@ class RecordingMetrics:
 
     def on_alert(self, alert):
         self.alerts.append(alert)
+        self.alerted_at.append(time.monotonic())
 
     def on_run_finished(self, summary):
         self.finished.append(summary)
@@ -121,14 +123,16 @@ def test_a_worker_killed_mid_search_leaves_a_valid_model(
 
 @pytest.mark.slow
 def test_losing_every_worker_mid_search_falls_back_to_local(
-    dask_cluster, cancer_table, small_config
+    dask_cluster, cancer_table, small_config, fault_report
 ):
     metrics = RecordingMetrics()
+    killed_at: list[float] = []
 
     def kill_all(event):
         if event.generation == 1:
             for name in ("w1", "w2"):
                 dask_cluster.kill_worker(name)
+            killed_at.append(time.monotonic())
 
     config = small_config(
         target_column="diagnosis",
@@ -139,7 +143,9 @@ def test_losing_every_worker_mid_search_falls_back_to_local(
         time_left=60,
         cluster_wait=5,
     )
+    started = time.monotonic()
     result = Trainer(config, store=False, metrics=metrics).train(cancer_table, progress=kill_all)
+    ended = time.monotonic()
 
     assert result.parallel["mode_requested"] == "distributed"
     assert result.parallel["mode_used"] == "local" and result.parallel["n_workers"] == 1
@@ -147,6 +153,11 @@ def test_losing_every_worker_mid_search_falls_back_to_local(
     assert [a.kind for a in metrics.alerts] == ["parallel_fallback"]
     assert result.generations_completed >= 2
     _assert_valid_model(result, cancer_table, "diagnosis")
+    fault_report(
+        kill_to_fallback=metrics.alerted_at[0] - killed_at[0],
+        run=ended - started,
+        budget=float(config.time_left),
+    )
 
 
 def test_losing_every_worker_with_fallback_off_raises_promptly(
