@@ -519,3 +519,36 @@ def test_load_model_refuses_an_incomplete_run(tmp_path):
     (tmp_path / "half" / "model.joblib").write_bytes(_model_bytes())
     with pytest.raises(StorageError, match="no complete run 'half'"):
         load_model(FilesystemStorage(tmp_path), "half")
+
+
+# --- the objects handed to the entry points -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("case_id", "make", "field"),
+    [
+        ("config-a-dict", lambda: Trainer({"target_column": "y"}), "config"),
+        ("storage-a-path", lambda: Trainer(storage="runs"), "storage"),
+        ("storage-a-number", lambda: Trainer(storage=5), "storage"),
+    ],
+)
+def test_the_trainer_refuses_what_is_not_a_config_or_a_storage(case_id, make, field):
+    with pytest.raises(ConfigError) as caught:
+        make()
+    assert_typed(caught.value, field)
+
+
+@pytest.mark.parametrize("name", ["progress", "should_stop", "on_evaluation"])
+def test_train_refuses_a_callback_that_cannot_be_called(name, tables, no_dask):
+    trainer = Trainer(TrainerConfig(target_column="y", **SMALL), store=False)
+    with pytest.raises(ConfigError) as caught:
+        trainer.train(tables["cancer"], **{name: "not callable"})
+    assert_typed(caught.value, name)
+
+
+def test_run_for_job_refuses_what_is_not_a_storage(tables, no_dask):
+    with pytest.raises(JobRejected) as caught:
+        run_for_job(
+            payload_for({}), load_dataset=lambda d: tables["cancer"], storage="runs", env={}
+        )
+    assert caught.value.record["error"]["field"] == "storage"

@@ -334,3 +334,13 @@ def test_the_same_script_with_the_guard_passes_the_check(tmp_path):
     )
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout == "ok\n", done.stderr
+
+
+def test_a_setting_from_the_environment_that_the_machine_refuses_names_the_variable(
+    tables, tmp_path, no_dask, monkeypatch
+):
+    import os
+
+    monkeypatch.setenv("TPOT__N_JOBS", str(min((os.cpu_count() or 1) + 1, 256)))
+    code, _, err = run_cli("train", str(tables["cancer"]), "--target", "y", "--out", str(tmp_path))
+    assert_one_line_exit_2(code, err, "n_jobs (from TPOT__N_JOBS)", "cores")

@@ -23,7 +23,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from automl_tpot import FilesystemStorage, StorageError, Trainer
+from automl_tpot import FilesystemStorage, StorageError, Trainer, TrainerConfig
 from automl_tpot.storage import load_model, load_run
 
 pytestmark = pytest.mark.usefixtures("no_leaked_processes")
@@ -347,3 +347,24 @@ def test_a_pipeline_hanging_in_c_code_is_cut_off_and_the_search_goes_on(
         run=elapsed,
         budget=float(config.time_left),
     )
+
+
+# --- a scheduler file that cannot be one ------------------------------------------------------
+
+
+@pytest.mark.parametrize("content", ["{}", pytest.param("not json at all", marks=pytest.mark.slow)])
+def test_a_garbage_or_empty_scheduler_file_falls_back_to_a_local_cluster(content, tmp_path):
+    """Dask's own AssertionError / JSONDecodeError never escapes: the documented fallback."""
+    from automl_tpot.cluster.session import open_dask_session
+
+    path = tmp_path / "scheduler.json"
+    path.write_text(content)
+    config = TrainerConfig(
+        n_jobs=1, parallel_mode="distributed", scheduler_file=str(path), cluster_wait=2
+    )
+    reasons: list[str] = []
+    with open_dask_session(config, on_fallback=reasons.append) as session:
+        assert session.mode == "local" and session.n_workers == 1
+        assert session.current.submit(sum, [1, 2]).result(timeout=60) == 3
+    assert reasons == [session.fallback_reason]
+    assert str(path) in reasons[0] and "not a Dask scheduler file" in reasons[0]

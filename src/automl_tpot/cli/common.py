@@ -4,6 +4,7 @@ status each error means."""
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,15 +69,24 @@ def flag_for(field: str) -> str:
 @contextmanager
 def flags_named(given: Collection[str]) -> Iterator[None]:
     """Errors about a field set by a flag name the flag (``--time-left``) as the source,
-    rather than "keyword argument"."""
+    rather than "keyword argument"; one set by a ``TPOT__*`` variable names the variable."""
+    from ..config import ENV_VARIABLES
+
     try:
         yield
     except ConfigError as error:
-        renamed = error.field in given and error.source in (None, "keyword argument")
-        if renamed and type(error) is ConfigError:
-            source = flag_for(str(error.field))
-            raise ConfigError(error.field, error.value, error.allowed, source=source) from None
-        raise
+        variables = {
+            field: v for v, field in ENV_VARIABLES.items() if os.environ.get(v, "").strip()
+        }
+        source = None
+        if error.source in (None, "keyword argument") and type(error) is ConfigError:
+            if error.field in given:
+                source = flag_for(str(error.field))
+            elif error.field in variables:
+                source = variables[str(error.field)]
+        if source is None:
+            raise
+        raise ConfigError(error.field, error.value, error.allowed, source=source) from None
 
 
 def check_output_file(output: str) -> None:

@@ -47,7 +47,7 @@ from ..records.events import GenerationProgress
 from ..records.job import JobRecord, ParallelUse
 from ..run.events import RunReporter
 from ..run.fallback import fallback_enabled, train_baseline
-from ..run.preflight import preflight
+from ..run.preflight import check_storage_backend, preflight
 from ..run.result import TrainingResult
 from ..storage import ARTIFACT_NAMES, MANIFEST, Storage, new_run_id, validate_run_id
 from ..utils.jsonio import dumps_json
@@ -262,6 +262,7 @@ def run_for_job(
     # 1. Everything that can be checked before training.
     mark = job.started
     try:
+        check_storage_backend(storage)
         should_stop = Stopper(cancel, timeout, job.started)
         fallback_on = fallback_enabled(enable_fallback, env)
         job.config, dataset_id = validate_payload(payload, env=env, **overrides)

@@ -33,7 +33,7 @@ from ..errors import ConfigError, SearchSpaceError
 from ..storage import Storage, check_new_run_id
 from ..utils.text import short_repr, shorten
 
-__all__ = ["check_metric", "check_search_space", "preflight"]
+__all__ = ["check_metric", "check_search_space", "check_storage_backend", "preflight"]
 
 #: Rows of the target a constant model is scored on when the metric is checked.
 METRIC_CHECK_ROWS = 5000
@@ -68,6 +68,22 @@ def preflight(
             check()
         if run_id is not None:
             check_new_run_id(storage, run_id)
+
+
+def check_storage_backend(storage: Any) -> Storage:
+    """``storage`` if it is a storage backend (it has the :class:`~automl_tpot.Storage` methods).
+
+    Raises:
+        ConfigError: ``storage``, naming what was given.
+    """
+    if not isinstance(storage, Storage):
+        raise ConfigError(
+            "storage",
+            storage,
+            "a storage backend (FilesystemStorage, FsspecStorage, storage_from_url(URL), or any "
+            "object with the Storage methods)",
+        )
+    return storage
 
 
 # --- the search space -------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from ..tpot_boundary import GenerationState
 from ..utils.text import shorten
 from .assemble import assemble_result
 from .events import RunReporter
-from .preflight import preflight
+from .preflight import check_storage_backend, preflight
 from .result import TrainingResult
 from .writer import write_result
 
@@ -65,10 +65,7 @@ class Trainer:
         metrics: MetricsBackend | None = None,
         store: bool = True,
     ):
-        self.config = config if config is not None else TrainerConfig()
-        if not isinstance(self.config, TrainerConfig):
-            raise ConfigError("config", self.config, "a TrainerConfig")
-        self.storage = storage if storage is not None else FilesystemStorage("runs")
+        self.config, self.storage = _checked(config, storage)
         self.metrics = metrics if metrics is not None else NullMetrics()
         self.store = store
         self._reporter = RunReporter(self.metrics)
@@ -121,6 +118,7 @@ class Trainer:
         ``failed`` (with the error), ``cancelled`` or ``interrupted``.
         """
         started = time.monotonic()
+        _check_callables(progress=progress, should_stop=should_stop, on_evaluation=on_evaluation)
         self._reporter.reset()
         metric = None if self.config.metric is None else metric_name(self.config.metric)
         try:
@@ -254,3 +252,20 @@ def _status(error: BaseException) -> str:
     if isinstance(error, TrainingCancelled):
         return "cancelled"
     return "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+
+
+def _checked(
+    config: TrainerConfig | None, storage: Storage | None
+) -> tuple[TrainerConfig, Storage]:
+    """The Trainer's configuration and storage, defaults filled in, types checked."""
+    config = config if config is not None else TrainerConfig()
+    if not isinstance(config, TrainerConfig):
+        raise ConfigError("config", config, "a TrainerConfig")
+    storage = storage if storage is not None else FilesystemStorage("runs")
+    return config, check_storage_backend(storage)
+
+
+def _check_callables(**callbacks: object) -> None:
+    for name, callback in callbacks.items():
+        if callback is not None and not callable(callback):
+            raise ConfigError(name, callback, "a callable or None")
