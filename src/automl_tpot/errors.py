@@ -23,6 +23,7 @@ __all__ = [
     "JobError",
     "JobFailed",
     "JobRejected",
+    "SearchSpaceConfigError",
     "SearchSpaceError",
     "StorageConfigError",
     "StorageError",
@@ -80,6 +81,19 @@ class DataError(AutoMLTPOTError, ValueError):
 
 class SearchSpaceError(AutoMLTPOTError, ValueError):
     """A search space name or definition cannot be resolved."""
+
+
+class SearchSpaceConfigError(SearchSpaceError, ConfigError):
+    """The configured ``search_space`` (or ``feature_groups``) cannot be used: an unknown or
+    misspelt name, a space that does not serve the task, a config dict whose classes or
+    parameters do not resolve, feature groups naming columns the table lacks.
+
+    Both a :class:`SearchSpaceError` and a :class:`ConfigError` (naming the field), found when
+    the configuration is built or by the preflight, before any worker starts.
+    """
+
+    def __init__(self, field: str, value: Any, allowed: str, *, source: str | None = None):
+        ConfigError.__init__(self, field, value, allowed, source=source)
 
 
 class StorageError(AutoMLTPOTError):

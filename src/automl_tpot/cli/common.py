@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
-from ..errors import ConfigError, DataError, SearchSpaceError
+from ..errors import ConfigError, DataError, SearchSpaceConfigError, SearchSpaceError
 from ..utils.text import short_repr, shorten
 
 __all__ = [
@@ -79,14 +79,15 @@ def flags_named(given: Collection[str]) -> Iterator[None]:
             field: v for v, field in ENV_VARIABLES.items() if os.environ.get(v, "").strip()
         }
         source = None
-        if error.source in (None, "keyword argument") and type(error) is ConfigError:
+        renamable = type(error) in (ConfigError, SearchSpaceConfigError)
+        if error.source in (None, "keyword argument") and renamable:
             if error.field in given:
                 source = flag_for(str(error.field))
             elif error.field in variables:
                 source = variables[str(error.field)]
         if source is None:
             raise
-        raise ConfigError(error.field, error.value, error.allowed, source=source) from None
+        raise type(error)(error.field, error.value, error.allowed, source=source) from None
 
 
 def check_output_file(output: str) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 from attrs import define, field
 
-from ..errors import ConfigError
+from ..errors import ConfigError, SearchSpaceConfigError
 from . import validators as check
 from .environment import ENV_VARIABLES, env_variable_for, values_from_env
 
@@ -164,7 +164,8 @@ class TrainerConfig:
             return cls(**values)
         except ConfigError as error:
             if error.source is None and error.field in origin:
-                raise ConfigError(
+                kind = type(error) if type(error) is SearchSpaceConfigError else ConfigError
+                raise kind(
                     error.field, error.value, error.allowed, source=origin[error.field]
                 ) from None
             raise

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from ..errors import ConfigError, SearchSpaceError
+from ..errors import ConfigError, SearchSpaceConfigError, SearchSpaceError
 
 __all__ = [
     "MAX_CLUSTER_WAIT",
@@ -142,7 +142,9 @@ def search_space_value(value: Any) -> Any:
         try:
             return load_config_dict(value)
         except SearchSpaceError as error:
-            raise ConfigError("search_space", value, f"a valid config dict ({error})") from None
+            raise SearchSpaceConfigError(
+                "search_space", value, f"a valid config dict ({error})"
+            ) from None
     return value
 
 
@@ -152,7 +154,7 @@ def search_space(_instance: Any, attribute: attrs.Attribute, value: Any) -> None
     )
     if isinstance(value, str):
         if not value.strip():
-            raise ConfigError(attribute.name, value, allowed)
+            raise SearchSpaceConfigError(attribute.name, value, allowed)
         return
     if isinstance(value, Mapping):
         from .config_dict import check_allowlisted_classes, check_config_dict
@@ -161,10 +163,12 @@ def search_space(_instance: Any, attribute: attrs.Attribute, value: Any) -> None
             check_config_dict(value)
             check_allowlisted_classes(value)
         except SearchSpaceError as error:
-            raise ConfigError(attribute.name, value, f"a valid config dict ({error})") from None
+            raise SearchSpaceConfigError(
+                attribute.name, value, f"a valid config dict ({error})"
+            ) from None
         return
     if value is None or isinstance(value, (int, float, bool, list, tuple, set, bytes)):
-        raise ConfigError(attribute.name, value, allowed)
+        raise SearchSpaceConfigError(attribute.name, value, allowed)
 
 
 def feature_groups_value(value: Any) -> Any:

@@ -70,7 +70,10 @@ def _error_view(error: BaseException, stage: str) -> dict[str, Any]:
     """The record's ``error``: every text cut to a bounded length (a value of a megabyte would
     otherwise be stored whole, twice)."""
     message = shorten(str(error), 2000)
-    view: dict[str, Any] = {"type": type(error).__name__, "message": message, "stage": stage}
+    # every configuration error is "ConfigError" in the record (with field, value, allowed),
+    # its subclasses (a search space, a storage location, a run id) included
+    kind = "ConfigError" if isinstance(error, ConfigError) else type(error).__name__
+    view: dict[str, Any] = {"type": kind, "message": message, "stage": stage}
     if isinstance(error, ConfigError):
         view.update(
             field=shorten(str(error.field), 200),

@@ -29,7 +29,7 @@ from ..cluster.session import check_main_guard
 from ..config import TrainerConfig
 from ..config.scorers import EXAMPLE_SCORERS, scorer_task
 from ..data import PreparedData
-from ..errors import ConfigError, SearchSpaceError
+from ..errors import ConfigError, SearchSpaceConfigError, SearchSpaceError
 from ..storage import Storage, check_new_run_id
 from ..utils.text import short_repr, shorten
 
@@ -96,7 +96,8 @@ def check_search_space(spec: Any, task: str, prepared: PreparedData | None = Non
     classes (plugin classes too) and parameters resolve. Search-space objects pass as they are.
 
     Raises:
-        ConfigError: ``search_space``, naming the value and what is allowed.
+        SearchSpaceConfigError: ``search_space``, naming the value and what is allowed (a
+            ``ConfigError`` and a ``SearchSpaceError``).
     """
     from ..plugins import load_registry
     from ..search_spaces.config_dict import config_dict_search_space
@@ -106,28 +107,30 @@ def check_search_space(spec: Any, task: str, prepared: PreparedData | None = Non
     try:
         registry = load_registry()
     except SearchSpaceError as error:
-        raise ConfigError("search_space", spec, f"installed search spaces ({error})") from None
+        raise SearchSpaceConfigError(
+            "search_space", spec, f"installed search spaces ({error})"
+        ) from None
     tasks = ("classification", "regression") if task == "auto" else (task,)
     if isinstance(spec, str):
         try:
             space, argument = registry.get(spec.strip())
         except SearchSpaceError as error:
-            raise ConfigError(
+            raise SearchSpaceConfigError(
                 "search_space", spec, f"a registered search space ({error})"
             ) from None
         served = [t for t in tasks if t in space.definition.tasks]
         if not served:
-            raise ConfigError(
+            raise SearchSpaceConfigError(
                 "search_space",
                 spec,
                 f"a search space serving {task} ({short_repr(spec)} serves "
-                f"{' and '.join(space.definition.tasks)})",
+                f"{' and '.join(space.definition.tasks)}, not {task})",
             )
         if space.definition.parametrized:
             try:
                 space.definition.build(_context(served[0], prepared), argument)
             except Exception as error:  # a plugin's build may raise anything
-                raise ConfigError(
+                raise SearchSpaceConfigError(
                     "search_space", spec, f"a search space that builds ({_reason(error)})"
                 ) from None
         return
@@ -138,7 +141,9 @@ def check_search_space(spec: Any, task: str, prepared: PreparedData | None = Non
             return
         except SearchSpaceError as error:
             first_error = first_error or error
-    raise ConfigError("search_space", spec, f"a valid config dict ({first_error})") from None
+    raise SearchSpaceConfigError(
+        "search_space", spec, f"a valid config dict ({first_error})"
+    ) from None
 
 
 def _context(task: str, prepared: PreparedData | None) -> Any:
@@ -181,7 +186,7 @@ def _check_feature_groups(
         if unknown:
             dropped = [c for c in unknown if c in prepared.feature_types.dropped]
             why = f" ({', '.join(map(repr, dropped[:5]))} dropped)" if dropped else ""
-            raise ConfigError(
+            raise SearchSpaceConfigError(
                 f"feature_groups[{short_repr(name, 60)}]",
                 list(columns),
                 f"feature columns the model uses{why}; unknown: {short_repr(unknown)}; "
