@@ -371,3 +371,21 @@ def dask_cluster(tmp_path):
         yield cluster
     finally:
         cluster.stop()
+
+
+# --- what the fault tests measure ----------------------------------------------------------------
+
+
+@pytest.fixture
+def fault_report(request):
+    """``report(**figures)`` prints what a fault test measured (``pytest -s`` shows it, as
+    ``[fault] test: name=12.3s, ...``); docs/operations.md's table of faults quotes these."""
+
+    def report(**figures) -> None:
+        text = ", ".join(
+            f"{key}={value:.1f}s" if isinstance(value, float) else f"{key}={value}"
+            for key, value in figures.items()
+        )
+        print(f"\n[fault] {request.node.name}: {text}", flush=True)
+
+    return report

@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import threading
+import time
 import urllib.request
 
 import numpy as np
@@ -99,9 +100,10 @@ class _KillAfterFirstArtifact:
         self.written.append(name)
         if len(self.written) == 1:
             self._server.kill()
+            self.killed_at = time.monotonic()
 
 
-def test_storage_server_killed_mid_write(tmp_path, table):
+def test_storage_server_killed_mid_write(tmp_path, table, fault_report):
     recording = tmp_path / "requests.jsonl"
     server = MotoServer(recording=recording).start()
     try:
@@ -115,6 +117,7 @@ def test_storage_server_killed_mid_write(tmp_path, table):
         trainer = Trainer(TrainerConfig(**TINY), storage=storage, metrics=metrics)
         with pytest.raises(StorageError) as caught:
             trainer.train(table, run_id="doomed")
+        error_after = time.monotonic() - storage.killed_at
         message = str(caught.value)
         assert "s3://crashy/runs" in message and server.endpoint in message
         assert "Could not connect" in message
@@ -133,6 +136,7 @@ def test_storage_server_killed_mid_write(tmp_path, table):
             assert reader.list_runs() == []
             with pytest.raises(StorageError, match="no complete run 'doomed'"):
                 load_run(reader, "doomed")
+            fault_report(kill_to_storage_error=error_after, kept="model.joblib (no run.json)")
         finally:
             restarted.stop()
     finally:

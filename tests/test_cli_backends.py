@@ -37,7 +37,7 @@ def test_help_lists_the_registered_metrics_backends():
             2,
             "--mlflow-tracking-uri and --mlflow-experiment need --metrics-backend mlflow",
         ),
-        (["--storage", "nosuchscheme://x/y"], 1, "no storage backend for nosuchscheme://"),
+        (["--storage", "nosuchscheme://x/y"], 2, "no storage backend for nosuchscheme://"),
     ],
 )
 def test_bad_backend_options_exit_before_training(tmp_path, extra, code, message):

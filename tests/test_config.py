@@ -143,7 +143,7 @@ _INT_FIELDS = {
     "generations": ("TPOT__GENERATIONS", st.integers(1, 500)),
     "population_size": ("TPOT__POPULATION_SIZE", st.integers(2, 500)),
     "n_jobs": ("TPOT__N_JOBS", st.integers(1, 64)),
-    "memory_limit_mb": ("TPOT__MEMORY_LIMIT_MB", st.integers(1, 10**6)),
+    "memory_limit_mb": ("TPOT__MEMORY_LIMIT_MB", st.integers(400, 10**6)),
 }
 
 

@@ -22,6 +22,7 @@ class RecordingMetrics:
 
     def __init__(self):
         self.alerts: list[Alert] = []
+        self.alerted_at: list[float] = []
         self.finished: list[dict] = []
 
     def on_progress(self, progress):
@@ -29,6 +30,7 @@ class RecordingMetrics:
 
     def on_alert(self, alert):
         self.alerts.append(alert)
+        self.alerted_at.append(time.monotonic())
 
     def on_run_finished(self, summary):
         self.finished.append(summary)
@@ -77,13 +79,22 @@ def test_distributed_run_spreads_evaluations_over_both_workers(
     assert all(p.poll() is None for p in dask_cluster.workers.values())
 
 
-def test_a_worker_killed_mid_search_leaves_a_valid_model(dask_cluster, cancer_table, small_config):
+def test_a_worker_killed_mid_search_leaves_a_valid_model(
+    dask_cluster, cancer_table, small_config, fault_report
+):
     killed = threading.Event()
+    generations_at: list[float] = []
+    killed_at: list[float] = []
+
+    def kill_worker():
+        dask_cluster.kill_worker("w2")
+        killed_at.append(time.monotonic())
 
     def kill_during_generation_two(event):
+        generations_at.append(time.monotonic())
         if event.generation == 1 and not killed.is_set():
             killed.set()
-            threading.Timer(0.3, dask_cluster.kill_worker, args=("w2",)).start()
+            threading.Timer(0.3, kill_worker).start()
 
     config = small_config(
         target_column="diagnosis",
@@ -93,25 +104,35 @@ def test_a_worker_killed_mid_search_leaves_a_valid_model(dask_cluster, cancer_ta
         generations=3,
         time_left=60,
     )
+    started = time.monotonic()
     result = Trainer(config, store=False).train(cancer_table, progress=kill_during_generation_two)
+    ended = time.monotonic()
 
     assert killed.is_set() and dask_cluster.workers["w2"].poll() is not None
     assert result.parallel["mode_used"] == "distributed"
     assert "fallback_reason" not in result.parallel
     assert result.generations_completed >= 2
     _assert_valid_model(result, cancer_table, "diagnosis")
+    after = [t - killed_at[0] for t in generations_at if killed_at and t > killed_at[0]]
+    fault_report(
+        kill_to_next_generation=after[0] if after else "none",
+        run=ended - started,
+        budget=float(config.time_left),
+    )
 
 
 @pytest.mark.slow
 def test_losing_every_worker_mid_search_falls_back_to_local(
-    dask_cluster, cancer_table, small_config
+    dask_cluster, cancer_table, small_config, fault_report
 ):
     metrics = RecordingMetrics()
+    killed_at: list[float] = []
 
     def kill_all(event):
         if event.generation == 1:
             for name in ("w1", "w2"):
                 dask_cluster.kill_worker(name)
+            killed_at.append(time.monotonic())
 
     config = small_config(
         target_column="diagnosis",
@@ -122,7 +143,9 @@ def test_losing_every_worker_mid_search_falls_back_to_local(
         time_left=60,
         cluster_wait=5,
     )
+    started = time.monotonic()
     result = Trainer(config, store=False, metrics=metrics).train(cancer_table, progress=kill_all)
+    ended = time.monotonic()
 
     assert result.parallel["mode_requested"] == "distributed"
     assert result.parallel["mode_used"] == "local" and result.parallel["n_workers"] == 1
@@ -130,6 +153,11 @@ def test_losing_every_worker_mid_search_falls_back_to_local(
     assert [a.kind for a in metrics.alerts] == ["parallel_fallback"]
     assert result.generations_completed >= 2
     _assert_valid_model(result, cancer_table, "diagnosis")
+    fault_report(
+        kill_to_fallback=metrics.alerted_at[0] - killed_at[0],
+        run=ended - started,
+        budget=float(config.time_left),
+    )
 
 
 def test_losing_every_worker_with_fallback_off_raises_promptly(
@@ -426,7 +454,7 @@ def test_an_over_time_evaluation_is_stopped_on_the_worker():
         assert quick == [[0.1]]
 
 
-def test_a_worker_dask_restarts_for_memory_is_reported_as_memory():
+def test_a_worker_dask_restarts_for_memory_is_reported_as_memory(fault_report):
     """One allocation far over the limit: Dask's nanny restarts the worker (the guard cannot
     interrupt a single C call); the evaluation is recorded as a memory failure."""
     from helpers.sleepers import Sleeper, allocate_objective, sleep_objective
@@ -437,10 +465,16 @@ def test_a_worker_dask_restarts_for_memory_is_reported_as_memory():
     data = {"X": np.zeros(3), "y": np.zeros(3)}  # the same objects: scattered once, then again
     with open_dask_session(TrainerConfig(n_jobs=1, memory_limit_mb=700)) as session:
         loop = _loop(session)
+        started = time.monotonic()
         scores, errors = _evaluate(loop, [Sleeper("huge", 3.0)], allocate_objective, **data)
+        recorded = time.monotonic()
         assert errors == ["INVALID"] and np.isnan(scores[0][0])
         category, reason = loop.reasons["huge"]
         assert category == "memory" and "restarted" in reason
         # the restarted worker lost the scattered data; the next evaluation scatters it again
         quick, errors = _evaluate(loop, [Sleeper("quick", 0.1)], sleep_objective, **data)
         assert quick == [[0.1]] and errors == [None]
+        fault_report(
+            recorded_as_memory_after=recorded - started,
+            next_evaluation_done_after=time.monotonic() - recorded,
+        )

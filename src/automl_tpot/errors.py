@@ -3,11 +3,16 @@
 Every error the library raises on purpose derives from :class:`AutoMLTPOTError`, so a host
 application can catch one type. Errors about user input also derive from :class:`ValueError`,
 which keeps them natural for code that already catches that.
+
+Messages are bounded: a value is quoted up to 200 characters (then ``... (N characters)``) and
+a whole message up to 2,000, so a megabyte of input never becomes a megabyte of error.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from .utils.text import MESSAGE_LIMIT, short_repr, shorten
 
 __all__ = [
     "AutoMLTPOTError",
@@ -18,7 +23,9 @@ __all__ = [
     "JobError",
     "JobFailed",
     "JobRejected",
+    "SearchSpaceConfigError",
     "SearchSpaceError",
+    "StorageConfigError",
     "StorageError",
     "TPOTCompatibilityError",
     "TrainingCancelled",
@@ -29,23 +36,43 @@ __all__ = [
 class AutoMLTPOTError(Exception):
     """Base class of every error raised on purpose by automl-tpot."""
 
+    def __str__(self) -> str:
+        return shorten(super().__str__(), MESSAGE_LIMIT)
+
 
 class ConfigError(AutoMLTPOTError, ValueError):
     """A configuration value is missing, of the wrong type or out of range.
 
+    The message quotes the value cut to 200 characters.
+
     Attributes:
         field: the configuration field (or payload key / environment variable) at fault.
-        value: the value that was given.
+        value: the value that was given (whole; the message quotes it cut).
         allowed: a short description of what would have been accepted.
+        source: where the value came from (an environment variable, ``payload``, a CLI flag),
+            or ``None``.
     """
 
-    def __init__(self, field: str, value: Any, allowed: str, *, source: str | None = None):
+    def __init__(
+        self,
+        field: str,
+        value: Any,
+        allowed: str,
+        *,
+        source: str | None = None,
+        message: str | None = None,
+    ):
         self.field = field
         self.value = value
         self.allowed = allowed
         self.source = source
-        where = f" (from {source})" if source else ""
-        super().__init__(f"{field}{where}: got {value!r}; expected {allowed}")
+        where = f" (from {shorten(str(source), 100)})" if source else ""
+        if message is None:
+            message = (
+                f"{shorten(str(field), 100)}{where}: got {short_repr(value)}; "
+                f"expected {shorten(str(allowed), 1000)}"
+            )
+        super().__init__(message)
 
 
 class DataError(AutoMLTPOTError, ValueError):
@@ -56,8 +83,33 @@ class SearchSpaceError(AutoMLTPOTError, ValueError):
     """A search space name or definition cannot be resolved."""
 
 
+class SearchSpaceConfigError(SearchSpaceError, ConfigError):
+    """The configured ``search_space`` (or ``feature_groups``) cannot be used: an unknown or
+    misspelt name, a space that does not serve the task, a config dict whose classes or
+    parameters do not resolve, feature groups naming columns the table lacks.
+
+    Both a :class:`SearchSpaceError` and a :class:`ConfigError` (naming the field), found when
+    the configuration is built or by the preflight, before any worker starts.
+    """
+
+    def __init__(self, field: str, value: Any, allowed: str, *, source: str | None = None):
+        ConfigError.__init__(self, field, value, allowed, source=source)
+
+
 class StorageError(AutoMLTPOTError):
     """Artifacts could not be written to or read from a storage backend."""
+
+
+class StorageConfigError(StorageError, ConfigError):
+    """A storage location or run id that cannot be used as given: an invalid run id, a run id a
+    complete run already holds, an unknown URL scheme, a folder that is a file or not writable.
+
+    Both a :class:`StorageError` (as these were before) and a :class:`ConfigError` (the input is
+    at fault: the command line exits with status 2); ``field`` is ``"run_id"`` or ``"storage"``.
+    """
+
+    def __init__(self, field: str, value: Any, allowed: str, message: str):
+        ConfigError.__init__(self, field, value, allowed, message=message)
 
 
 class TPOTCompatibilityError(AutoMLTPOTError, ImportError):

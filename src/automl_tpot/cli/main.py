@@ -24,7 +24,7 @@ from typing import TextIO
 
 from ..errors import AutoMLTPOTError
 from .commands import cluster_command, spaces_command
-from .common import EXIT_FAILED, EXIT_USAGE, UsageError
+from .common import EXIT_FAILED, EXIT_USAGE, UsageError, exit_status, one_line
 from .demo import DEMO_TARGET, demo_table
 from .parser import build_parser
 from .predict import predict_command
@@ -38,11 +38,19 @@ __all__ = ["DEMO_TARGET", "build_parser", "demo_table", "main"]
 def main(
     argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
-    """Run the command line; return the exit status."""
+    """Run the command line; return the exit status (0, 1 for a failure, 2 for bad input).
+
+    Every error is one line on stderr: input errors exit with status 2, failures of training,
+    storage or anything unforeseen with status 1.
+    """
     out = out or sys.stdout
     err = err or sys.stderr
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as error:
+        print(f"automl-tpot: error: {one_line(str(error))}", file=err)
+        return EXIT_USAGE
     for old, new in getattr(args, "deprecated_options", ()):
         print(f"automl-tpot {args.command}: {old} is deprecated, use {new}", file=err)
     handlers = {
@@ -57,17 +65,15 @@ def main(
     try:
         return handlers[args.command](args, out, err)
     except (AutoMLTPOTError, UsageError) as error:
-        print(f"automl-tpot {args.command}: error: {error}", file=err)
-        return EXIT_USAGE if not _is_runtime_failure(error) else EXIT_FAILED
+        print(f"automl-tpot {args.command}: error: {one_line(str(error))}", file=err)
+        return exit_status(error)
     except KeyboardInterrupt:
         print(f"automl-tpot {args.command}: interrupted", file=err)
         return 130
-
-
-def _is_runtime_failure(error: Exception) -> bool:
-    from ..errors import StorageError, TrainingError
-
-    return isinstance(error, (TrainingError, StorageError))
+    except Exception as error:  # not foreseen: one line all the same, and a failure status
+        what = one_line(f"{type(error).__name__}: {error}")
+        print(f"automl-tpot {args.command}: internal error: {what}", file=err)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import __version__
+from .common import OneLineParser
 from .demo import DEMO_TARGET
 
 __all__ = ["CONFIG_OPTIONS", "build_parser"]
@@ -324,7 +325,7 @@ def _add_cluster(commands: Any) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to render the CLI reference in the docs)."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="automl-tpot",
         description="Train and use TPOT models with budgets and artifacts.",
         formatter_class=_HelpFormatter,

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from typing import TextIO
 
-from .common import EXIT_OK, UsageError
+from .common import EXIT_OK, UsageError, check_output_file
 
 __all__ = ["predict_command"]
 
@@ -18,13 +18,20 @@ def predict_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import pandas as pd
 
     from ..data import load_table
+    from ..errors import StorageError
     from ..storage import MANIFEST, FilesystemStorage, load_model, run_from_url
+    from ..utils.text import shorten
 
+    if args.output:
+        check_output_file(args.output)
     storage, run_id = run_from_url(args.run_dir)
     if not storage.exists(run_id, MANIFEST):
         what = "run folder" if isinstance(storage, FilesystemStorage) else "run"
-        raise UsageError(f"{args.run_dir} is not a complete {what} (no {MANIFEST})")
-    model = load_model(storage, run_id)  # checked against run.json's hash first
+        raise UsageError(f"{shorten(args.run_dir)} is not a complete {what} (no {MANIFEST})")
+    try:
+        model = load_model(storage, run_id)  # checked against run.json's hash first
+    except StorageError as error:  # the run named is unusable: the input's fault
+        raise UsageError(f"RUN {shorten(args.run_dir)}: {error}") from error
     if args.invalid_values is not None:
         model.set_params(invalid_values=args.invalid_values)
     rows = load_table(args.data)

@@ -6,7 +6,7 @@ import argparse
 import logging
 from typing import Any, TextIO
 
-from .common import EXIT_OK, UsageError
+from .common import EXIT_OK, UsageError, flags_named
 from .demo import DEMO_TARGET, demo_table
 from .parser import CONFIG_OPTIONS
 from .progress import ProgressDisplay
@@ -58,6 +58,9 @@ def _write_report(result: Any, metrics: Any, path: str, err: TextIO) -> None:
 
 def train_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..config import TrainerConfig
+    from ..data import prepare_table
+    from ..errors import StorageConfigError
+    from ..run.preflight import preflight
     from ..run.trainer import Trainer
     from ..storage import storage_from_url
 
@@ -72,8 +75,17 @@ def train_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         data = args.data
         source = args.data
-    config = TrainerConfig.from_env(**overrides)
-    storage = storage_from_url(args.storage if args.storage is not None else args.out)
+    # every input is checked before anything starts or is printed: one line for any error
+    with flags_named(overrides):
+        config = TrainerConfig.from_env(**overrides)
+        place = "--storage" if args.storage is not None else "--out"
+        try:
+            storage = storage_from_url(args.storage if args.storage is not None else args.out)
+            data = prepare_table(data, config.target_column, config.task, config.cv)
+            preflight(config, data, storage=storage, run_id=args.run_id)
+        except StorageConfigError as error:
+            flag = "--run-id" if error.field == "run_id" else place
+            raise UsageError(f"{flag}: {error}") from error
     metrics = _metrics_backend(args, err)
     display = None
     try:

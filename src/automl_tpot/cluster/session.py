@@ -18,6 +18,8 @@ from typing import Any
 from ..config import TrainerConfig
 from ..errors import ClusterError
 from ..utils.notify import notify
+from ..utils.text import short_repr, shorten
+from .preconditions import scheduler_file_problem, unguarded_main_call
 
 __all__ = ["DaskSession", "memory_kills", "open_dask_session", "opening_dask_session"]
 
@@ -133,21 +135,32 @@ class DaskSession:
     # -- opening -------------------------------------------------------------------------------
 
     def _start_local(self, n_workers: int) -> None:
+        import dask
         from dask.distributed import Client, LocalCluster
 
+        check_main_guard()
         limit = self.config.memory_limit_mb
-        cluster = LocalCluster(
-            n_workers=n_workers,
-            threads_per_worker=1,
-            processes=True,
-            memory_limit=f"{limit}MiB" if limit else 0,
-            dashboard_address=None,
-            # Dask's scheduler always serves HTTP (health, metrics); without a dashboard it
-            # would still take port 8787 (or warn when that is busy): take any free one.
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            silence_logs=logging.ERROR,
-            host="127.0.0.1",
-        )
+        try:
+            cluster = LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=f"{limit}MiB" if limit else 0,
+                dashboard_address=None,
+                # Dask's scheduler always serves HTTP (health, metrics); without a dashboard it
+                # would still take port 8787 (or warn when that is busy): take any free one.
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                silence_logs=logging.ERROR,
+                host="127.0.0.1",
+            )
+        except Exception as error:
+            method = dask.config.get("distributed.worker.multiprocessing-method", "spawn")
+            raise ClusterError(
+                f"the local Dask cluster ({n_workers} worker(s)) did not start: "
+                f"{type(error).__name__}: {shorten(str(error))} (workers are started with "
+                f"multiprocessing's {method!r} method; a worker that fails at start usually "
+                "failed to import the main script or ran out of memory)"
+            ) from error
         self._stack.callback(_close_local_cluster, cluster)
         # not as a context manager: the session may be opened in another thread than the one
         # closing it, and Client.__exit__ resets a context variable of the opening thread
@@ -163,8 +176,10 @@ class DaskSession:
 
         try:
             client = Client(scheduler_file=self.config.scheduler_file, timeout=timeout)
-        except (OSError, TimeoutError, ValueError) as error:
-            raise OSError(f"cannot reach the scheduler: {type(error).__name__}: {error}") from error
+        except Exception as error:  # Dask raises OSError, TimeoutError, AssertionError, ...
+            raise OSError(
+                f"cannot reach the scheduler: {type(error).__name__}: {shorten(str(error))}"
+            ) from error
         # Closing the client disconnects; it never shuts the scheduler or its workers down.
         self._stack.callback(client.close)
         self.current = client
@@ -182,15 +197,14 @@ def open_dask_session(
     ``config.cluster_wait`` seconds; otherwise the session falls back to a local one-worker
     cluster (calling ``on_fallback(reason)``) or raises :class:`ClusterError`.
     """
-    import os
-
     with ExitStack() as stack:
         session = DaskSession(config, stack, on_fallback)
         started = time.monotonic()
         if config.parallel_mode == "distributed":
             scheduler_file = config.scheduler_file or ""
-            if not os.path.exists(scheduler_file):
-                session.fall_back(f"the scheduler file {scheduler_file!r} does not exist")
+            problem = scheduler_file_problem(scheduler_file)
+            if problem is not None:
+                session.fall_back(f"the scheduler file {short_repr(scheduler_file)} {problem}")
             else:
                 try:
                     session._connect(config.cluster_wait)
@@ -248,6 +262,27 @@ def opening_dask_session(
         thread.join()
         if "session" in opened:
             manager.__exit__(None, None, None)
+
+
+def check_main_guard() -> None:
+    """Raise before any local worker starts when the main script calls the training at its
+    top level, outside ``if __name__ == "__main__":`` (see :mod:`.preconditions`).
+
+    Raises:
+        ClusterError: naming the script and the line.
+    """
+    import dask
+
+    method = dask.config.get("distributed.worker.multiprocessing-method", "spawn")
+    where = unguarded_main_call(method)
+    if where is not None:
+        raise ClusterError(
+            f"local Dask workers are started with multiprocessing's {method!r} method, which "
+            f"runs the main script again in every worker, and the training is called at "
+            f"{shorten(where)} outside an 'if __name__ == \"__main__\":' block, so every worker "
+            "would start a training of its own. Put the call under that guard (any number of "
+            "workers needs it)"
+        )
 
 
 #: Seconds a busy local worker gets to stop before its process is killed at shutdown.

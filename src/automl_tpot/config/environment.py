@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ConfigError, SearchSpaceError
+from ..errors import SearchSpaceConfigError, SearchSpaceError
 from ..utils.environment import parse_bool, parse_number
 from .config_dict import load_config_dict
 
@@ -64,7 +64,7 @@ def values_from_env(env: Mapping[str, str]) -> dict[str, Any]:
                 values[name] = load_config_dict(raw)
             except SearchSpaceError as error:
                 allowed = f"a config dict as JSON text or a JSON file path ({error})"
-                raise ConfigError(name, raw, allowed, source=variable) from None
+                raise SearchSpaceConfigError(name, raw, allowed, source=variable) from None
         else:
             values[name] = raw
     return values

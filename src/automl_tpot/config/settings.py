@@ -12,15 +12,17 @@ and what is allowed.
 
 from __future__ import annotations
 
-import math
+import contextvars
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 from attrs import define, field
 
-from ..errors import ConfigError
+from ..errors import ConfigError, SearchSpaceConfigError
+from . import validators as check
 from .environment import ENV_VARIABLES, env_variable_for, values_from_env
 
 __all__ = ["TrainerConfig", "ENV_VARIABLES", "PAYLOAD_JOB_KEYS", "default_n_jobs"]
@@ -37,155 +39,21 @@ def default_n_jobs() -> int:
     return max(1, min((os.cpu_count() or 1) - 1, 8))
 
 
-# --- validators -------------------------------------------------------------------------------
-
-
-def _one_of(choices: tuple[str, ...]) -> Callable[[Any, attrs.Attribute, Any], None]:
-    def check(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-        if value not in choices:
-            raise ConfigError(attribute.name, value, "one of " + ", ".join(map(repr, choices)))
-
-    return check
-
-
-def _int_at_least(minimum: int, *, optional: bool = False):
-    def check(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-        if value is None and optional:
-            return
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            what = f"an integer >= {minimum}" + (" or None" if optional else "")
-            raise ConfigError(attribute.name, value, what)
-
-    return check
-
-
-def _positive_seconds(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    ok = (
-        not isinstance(value, bool)
-        and isinstance(value, (int, float))
-        and math.isfinite(value)
-        and value > 0
-    )
-    if not ok:
-        raise ConfigError(attribute.name, value, "a finite number of seconds > 0")
-
-
-def _boolean(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise ConfigError(attribute.name, value, "True or False")
-
-
-def _optional_text(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise ConfigError(attribute.name, value, "a non-empty string or None")
-
-
-def _metric(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    if value is None or callable(value):
-        return
-    if not isinstance(value, str):
-        raise ConfigError(attribute.name, value, "a scikit-learn scorer name, a callable or None")
-    from sklearn.metrics import get_scorer_names  # deferred: scikit-learn is slow to import
-
-    names = get_scorer_names()
-    if value not in names:
-        raise ConfigError(
-            attribute.name,
-            value,
-            "a scikit-learn scorer name such as 'roc_auc', "
-            "'balanced_accuracy', 'accuracy', 'neg_log_loss', 'r2' or 'neg_mean_squared_error'",
-        )
-
-
-def _search_space_value(value: Any) -> Any:
-    """Converter: JSON text (``{...}``) or a ``.json`` path becomes the config dict it holds.
-
-    A mapping is copied, so the frozen config cannot change behind its back.
-    """
-    if isinstance(value, Mapping):
-        return dict(value)
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    if text.startswith(("{", "[")) or text.endswith(".json"):
-        from ..errors import SearchSpaceError
-        from .config_dict import load_config_dict
-
-        try:
-            return load_config_dict(value)
-        except SearchSpaceError as error:
-            raise ConfigError("search_space", value, f"a valid config dict ({error})") from None
-    return value
-
-
-def _search_space(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    allowed = (
-        "a search space name, a config dict (mapping, JSON text or .json path) or a SearchSpace"
-    )
-    if isinstance(value, str):
-        if not value.strip():
-            raise ConfigError(attribute.name, value, allowed)
-        return
-    if isinstance(value, Mapping):
-        from ..errors import SearchSpaceError
-        from .config_dict import check_config_dict
-
-        try:
-            check_config_dict(value)
-        except SearchSpaceError as error:
-            raise ConfigError(attribute.name, value, f"a valid config dict ({error})") from None
-        return
-    if value is None or isinstance(value, (int, float, bool, list, tuple, set)):
-        raise ConfigError(attribute.name, value, allowed)
-
-
-def _feature_groups_value(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in value.items()}
-    return value
-
-
-def _feature_groups(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    if value is None:
-        return
-    allowed = "None or a non-empty mapping of group names to non-empty lists of column names"
-    if not isinstance(value, Mapping) or not value:
-        raise ConfigError(attribute.name, value, allowed)
-    for name, columns in value.items():
-        ok = (
-            isinstance(name, str)
-            and name.strip()
-            and isinstance(columns, tuple)
-            and columns
-            and all(isinstance(c, str) and c for c in columns)
-        )
-        if not ok:
-            raise ConfigError(f"{attribute.name}[{name!r}]", columns, allowed)
-
-
-def _skops(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    _boolean(instance, attribute, value)
-    if value:
-        import importlib.util
-
-        if importlib.util.find_spec("skops") is None:
-            allowed = "False, or True with skops installed (pip install 'automl-tpot[skops]')"
-            raise ConfigError(attribute.name, value, allowed)
-
-
-def _random_state(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
-        raise ConfigError(attribute.name, value, "an integer in [0, 2**32) or None")
-
-
 # --- the configuration ------------------------------------------------------------------------
 
 
 @define(frozen=True, kw_only=True)
 class TrainerConfig:
     """All settings of one training run.
+
+    ``TrainerConfig(...)`` takes its keyword arguments and the defaults, and nothing else: it
+    does **not** read the ``TPOT__*`` environment variables (it warns once when some are set).
+    :meth:`from_env`, :meth:`from_payload` and :meth:`from_sources` read them.
+
+    Values are bounded (``time_left`` and ``per_run_limit`` at most 7 days, ``cluster_wait`` an
+    hour, ``n_jobs`` 256, ``population_size`` 10,000, ``memory_limit_mb`` at least 400); what
+    depends on the machine (``n_jobs`` against its cores, ``memory_limit_mb`` against its memory)
+    and on the table (the metric against the target) is checked before any worker starts.
 
     Attributes:
         task: ``"classification"``, ``"regression"`` or ``"auto"`` (decided from the target).
@@ -195,7 +63,8 @@ class TrainerConfig:
         generations: generations to evolve at most; ``None`` searches until ``time_left`` runs out.
         population_size: pipelines per generation.
         time_left: seconds for the whole :meth:`Trainer.train` call.
-        per_run_limit: seconds for one pipeline evaluation (all its folds).
+        per_run_limit: seconds for one pipeline evaluation (all its folds); capped by what is
+            left of ``time_left``.
         cv: cross-validation folds.
         n_jobs: local Dask worker processes (default ``min(cpu_count - 1, 8)``, at least 1).
         memory_limit_mb: memory limit of each local worker, in MiB; ``None`` for no limit.
@@ -225,31 +94,35 @@ class TrainerConfig:
             ``skops`` extra). ``model.joblib`` is always stored.
     """
 
-    task: str = field(default="auto", validator=_one_of(TASKS))
-    target_column: str | None = field(default=None, validator=_optional_text)
-    metric: str | Callable[..., float] | None = field(default=None, validator=_metric)
-    generations: int | None = field(default=None, validator=_int_at_least(1, optional=True))
-    population_size: int = field(default=24, validator=_int_at_least(2))
-    time_left: float = field(default=300.0, validator=_positive_seconds)
-    per_run_limit: float = field(default=60.0, validator=_positive_seconds)
-    cv: int = field(default=5, validator=_int_at_least(2))
-    n_jobs: int = field(factory=default_n_jobs, validator=_int_at_least(1))
-    memory_limit_mb: int | None = field(default=None, validator=_int_at_least(1, optional=True))
-    parallel_mode: str = field(default="local", validator=_one_of(PARALLEL_MODES))
-    scheduler_file: str | None = field(default=None, validator=_optional_text)
-    parallel_fallback: bool = field(default=True, validator=_boolean)
-    cluster_wait: float = field(default=10.0, validator=_positive_seconds)
+    task: str = field(default="auto", validator=check.one_of(TASKS))
+    target_column: str | None = field(default=None, validator=check.optional_text)
+    metric: str | Callable[..., float] | None = field(default=None, validator=check.metric)
+    generations: int | None = field(default=None, validator=check.int_between(1, optional=True))
+    population_size: int = field(
+        default=24, validator=check.int_between(2, check.MAX_POPULATION_SIZE)
+    )
+    time_left: float = field(default=300.0, validator=check.seconds(check.MAX_SECONDS))
+    per_run_limit: float = field(default=60.0, validator=check.seconds(check.MAX_SECONDS))
+    cv: int = field(default=5, validator=check.int_between(2))
+    n_jobs: int = field(factory=default_n_jobs, validator=check.int_between(1, check.MAX_N_JOBS))
+    memory_limit_mb: int | None = field(
+        default=None, validator=check.int_between(check.MIN_MEMORY_LIMIT_MB, optional=True)
+    )
+    parallel_mode: str = field(default="local", validator=check.one_of(PARALLEL_MODES))
+    scheduler_file: str | None = field(default=None, validator=check.optional_text)
+    parallel_fallback: bool = field(default=True, validator=check.boolean)
+    cluster_wait: float = field(default=10.0, validator=check.seconds(check.MAX_CLUSTER_WAIT))
     search_space: Any = field(
-        default="auto", converter=_search_space_value, validator=_search_space
+        default="auto", converter=check.search_space_value, validator=check.search_space
     )
     feature_groups: Mapping[str, tuple[str, ...]] | None = field(
-        default=None, converter=_feature_groups_value, validator=_feature_groups
+        default=None, converter=check.feature_groups_value, validator=check.feature_groups
     )
-    random_state: int | None = field(default=None, validator=_random_state)
-    leaderboard_k: int = field(default=5, validator=_int_at_least(1))
-    ensemble: bool = field(default=True, validator=_boolean)
-    explain: bool = field(default=True, validator=_boolean)
-    skops: bool = field(default=False, validator=_skops)
+    random_state: int | None = field(default=None, validator=check.random_state)
+    leaderboard_k: int = field(default=5, validator=check.int_between(1))
+    ensemble: bool = field(default=True, validator=check.boolean)
+    explain: bool = field(default=True, validator=check.boolean)
+    skops: bool = field(default=False, validator=check.skops)
 
     def __attrs_post_init__(self) -> None:
         if self.parallel_mode == "distributed" and self.scheduler_file is None:
@@ -259,6 +132,9 @@ class TrainerConfig:
                 "a Dask scheduler file path when parallel_mode is "
                 "'distributed' (set TPOT__DASK_SCHEDULER_FILE or scheduler_file)",
             )
+        check.check_metric_for_task(self.metric, self.task)
+        if not _FROM_SOURCES.get():
+            _warn_if_environment_ignored()
 
     # -- construction from the other layers ----------------------------------------------------
 
@@ -291,14 +167,18 @@ class TrainerConfig:
         _reject_unknown(overrides, "keyword argument")
         values.update(overrides)
         origin.update(dict.fromkeys(overrides, "keyword argument"))
+        token = _FROM_SOURCES.set(True)
         try:
             return cls(**values)
         except ConfigError as error:
             if error.source is None and error.field in origin:
-                raise ConfigError(
+                kind = type(error) if type(error) is SearchSpaceConfigError else ConfigError
+                raise kind(
                     error.field, error.value, error.allowed, source=origin[error.field]
                 ) from None
             raise
+        finally:
+            _FROM_SOURCES.reset(token)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> TrainerConfig:
@@ -337,6 +217,33 @@ class TrainerConfig:
                 value = _object_name(value)
             out[name] = value
         return out
+
+
+#: Set while :meth:`TrainerConfig.from_sources` builds a config (which reads the environment).
+_FROM_SOURCES: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "automl_tpot_config_from_sources", default=False
+)
+_ENVIRONMENT_WARNING_SHOWN = False
+
+
+def _warn_if_environment_ignored() -> None:
+    """Warn once per process when ``TrainerConfig(...)`` is built while ``TPOT__*`` variables
+    are set: it does not read them (only ``from_env``, ``from_payload`` and ``from_sources`` do)."""
+    global _ENVIRONMENT_WARNING_SHOWN
+    if _ENVIRONMENT_WARNING_SHOWN:
+        return
+    present = sorted(v for v in ENV_VARIABLES if str(os.environ.get(v, "")).strip())
+    if not present:
+        return
+    _ENVIRONMENT_WARNING_SHOWN = True
+    warnings.warn(
+        f"TrainerConfig(...) does not read the environment, so {', '.join(present)} "
+        f"{'is' if len(present) == 1 else 'are'} ignored here; build the config with "
+        "TrainerConfig.from_env(...) (or from_payload / from_sources) to apply "
+        f"{'it' if len(present) == 1 else 'them'}",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def _config_dict_view(config: Mapping[str, Any]) -> dict[str, Any]:

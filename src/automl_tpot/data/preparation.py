@@ -15,6 +15,7 @@ import pandas as pd
 from attrs import define, field
 
 from ..errors import DataError
+from ..utils.text import short_repr
 from .loading import DataSource, load_table
 
 __all__ = [
@@ -128,29 +129,40 @@ def infer_task(target: pd.Series, requested: str = "auto") -> tuple[str, str]:
     targets are classification; integer-valued targets with at most
     :data:`MAX_CLASSES_FOR_AUTO` distinct values are classification; the rest is regression.
     """
-    name = target.name
+    name = short_repr(target.name, 100)
     values = target.dropna()
-    n_distinct = int(values.nunique())
+    n_distinct = _distinct(values, name)
     numeric = pd.api.types.is_numeric_dtype(target.dtype) and not _is_boolean(target)
     if requested == "regression":
         if not numeric:
             raise DataError(
-                f"task 'regression' needs a numeric target, but column {name!r} holds "
-                f"{target.dtype} values such as {values.iloc[0]!r}"
+                f"task 'regression' needs a numeric target, but column {name} holds "
+                f"{target.dtype} values such as {short_repr(values.iloc[0], 60)}"
             )
         return "regression", "task given as 'regression'"
     if requested == "classification":
         return "classification", "task given as 'classification'"
     if not numeric:
-        return "classification", f"target {name!r} holds non-numeric values ({target.dtype})"
+        return "classification", f"target {name} holds non-numeric values ({target.dtype})"
     integral = bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
     if integral and n_distinct <= MAX_CLASSES_FOR_AUTO:
         return "classification", (
-            f"target {name!r} holds {n_distinct} distinct integer values "
+            f"target {name} holds {n_distinct} distinct integer values "
             f"(at most {MAX_CLASSES_FOR_AUTO} are taken as classes)"
         )
     kind = "integer" if integral else "non-integer"
-    return "regression", f"target {name!r} holds {n_distinct} distinct {kind} numeric values"
+    return "regression", f"target {name} holds {n_distinct} distinct {kind} numeric values"
+
+
+def _distinct(values: pd.Series, name: str) -> int:
+    """Distinct values of a column; values that cannot be hashed (lists, dicts) are an error."""
+    try:
+        return int(values.nunique())
+    except TypeError as error:
+        raise DataError(
+            f"column {name} holds values that are not plain scalars ({error}); give it "
+            "numbers, strings or booleans"
+        ) from None
 
 
 def detect_feature_types(features: pd.DataFrame) -> FeatureTypes:
@@ -168,7 +180,7 @@ def detect_feature_types(features: pd.DataFrame) -> FeatureTypes:
         if non_missing.empty:
             dropped[label] = "every value is missing"
             continue
-        n_distinct = int(non_missing.nunique())
+        n_distinct = _distinct(non_missing, short_repr(column, 100))
         if n_distinct == 1 and len(non_missing) == n_rows:
             dropped[label] = "constant: a single value in every row"
         elif _is_boolean(series):
@@ -178,6 +190,11 @@ def detect_feature_types(features: pd.DataFrame) -> FeatureTypes:
         ):
             dropped[label] = "date/time columns are not encoded yet: derive numeric features"
         elif pd.api.types.is_numeric_dtype(series.dtype):
+            if np.isinf(non_missing.to_numpy(dtype=float)).any():
+                raise DataError(
+                    f"column {short_repr(column, 100)} holds infinite values; replace them "
+                    "(with a large number, or with NaN to have them imputed)"
+                )
             numeric.append(column)
         elif _is_text_like(series):
             if n_distinct == len(non_missing) and n_rows > TOP_CATEGORIES:
@@ -212,24 +229,27 @@ def prepare_training_data(
     if table.shape[0] == 0:
         raise DataError("the training table is empty: it has no rows")
     if target_column not in table.columns:
-        columns = ", ".join(map(repr, map(str, table.columns[:20])))
+        columns = ", ".join(short_repr(str(c), 60) for c in table.columns[:20])
         more = ", ..." if len(table.columns) > 20 else ""
-        raise DataError(f"target column {target_column!r} is not in the table ({columns}{more})")
+        raise DataError(
+            f"target column {short_repr(target_column)} is not in the table ({columns}{more})"
+        )
     if table.columns.duplicated().any():
         duplicated = sorted(set(map(str, table.columns[table.columns.duplicated()])))
-        raise DataError(f"the table has duplicated column names: {duplicated}")
+        raise DataError(f"the table has duplicated column names: {short_repr(duplicated)}")
 
     target = table[target_column]
+    quoted = short_repr(target_column, 100)
     missing = target.isna()
     if missing.any():
         rows = list(table.index[missing][:5])
         raise DataError(
             f"{int(missing.sum())} of {len(table)} rows have no value in target column "
-            f"{target_column!r} (first at index {rows}); drop or fill them before training"
+            f"{quoted} (first at index {short_repr(rows, 100)}); drop or fill them before training"
         )
     features = table.drop(columns=[target_column])
     if features.shape[1] == 0:
-        raise DataError(f"the table has no feature columns besides the target {target_column!r}")
+        raise DataError(f"the table has no feature columns besides the target {quoted}")
     min_rows = 2 * cv
     if len(table) < min_rows:
         raise DataError(
@@ -239,19 +259,25 @@ def prepare_training_data(
     resolved_task, reason = infer_task(target, task)
     feature_types = detect_feature_types(features)
     if not feature_types.used:
-        raise DataError(
-            "no usable feature column: "
-            + "; ".join(f"{c}: {r}" for c, r in feature_types.dropped.items())
-        )
+        reasons = [f"{short_repr(c, 60)}: {r}" for c, r in feature_types.dropped.items()]
+        more = f"; and {len(reasons) - 10} more" if len(reasons) > 10 else ""
+        raise DataError("no usable feature column: " + "; ".join(reasons[:10]) + more)
 
     notes: list[str] = []
     classes: np.ndarray | None = None
     effective_cv = cv
     if resolved_task == "classification":
-        classes, y = np.unique(target.to_numpy(), return_inverse=True)
+        try:
+            classes, y = np.unique(target.to_numpy(), return_inverse=True)
+        except TypeError:
+            kinds = sorted({type(v).__name__ for v in target})
+            raise DataError(
+                f"target {quoted} mixes values of types {', '.join(kinds)}, which cannot be "
+                "ordered as class labels; make them all strings or all numbers"
+            ) from None
         if len(classes) < 2:
             raise DataError(
-                f"target {target_column!r} has a single class ({classes[0]!r}): "
+                f"target {quoted} has a single class ({short_repr(classes[0], 60)}): "
                 "classification needs at least two"
             )
         counts = np.bincount(y)
@@ -259,8 +285,8 @@ def prepare_training_data(
         if smallest < 2:
             lonely = [classes[i] for i in np.flatnonzero(counts < 2)][:5]
             raise DataError(
-                f"target {target_column!r} has classes with a single row ({lonely!r}); each class "
-                "needs at least two rows for cross-validation"
+                f"target {quoted} has classes with a single row ({short_repr(lonely, 100)}); "
+                "each class needs at least two rows for cross-validation"
             )
         if smallest < cv:
             effective_cv = smallest
@@ -270,7 +296,7 @@ def prepare_training_data(
     else:
         y = target.to_numpy(dtype=float)
         if not np.all(np.isfinite(y)):
-            raise DataError(f"target {target_column!r} holds infinite values")
+            raise DataError(f"target {quoted} holds infinite values")
 
     if feature_types.dropped:
         notes.extend(f"column {c!r} dropped: {r}" for c, r in feature_types.dropped.items())
@@ -300,7 +326,8 @@ def prepare_table(
     if isinstance(data, PreparedData):
         if str(data.target.name) != str(target_column):
             raise DataError(
-                f"the data was prepared for target {data.target.name!r}, not {target_column!r}"
+                f"the data was prepared for target {short_repr(data.target.name, 100)}, "
+                f"not {short_repr(target_column, 100)}"
             )
         return data
     return prepare_training_data(load_table(data), target_column, task, cv)

@@ -47,12 +47,14 @@ from ..records.events import GenerationProgress
 from ..records.job import JobRecord, ParallelUse
 from ..run.events import RunReporter
 from ..run.fallback import fallback_enabled, train_baseline
+from ..run.preflight import check_storage_backend, preflight
 from ..run.result import TrainingResult
 from ..storage import ARTIFACT_NAMES, MANIFEST, Storage, new_run_id, validate_run_id
 from ..utils.jsonio import dumps_json
+from ..utils.text import bounded_strings, short_repr, shorten
 from .details import details_json
 from .guards import GuardedStorage, Stopper
-from .validation import LoadDataset, check_search_space, read_dataset, validate_payload
+from .validation import LoadDataset, read_dataset, validate_payload
 
 __all__ = ["FAILURE", "read_failure", "run_for_job"]
 
@@ -65,12 +67,22 @@ def _now() -> str:
 
 
 def _error_view(error: BaseException, stage: str) -> dict[str, Any]:
-    view: dict[str, Any] = {"type": type(error).__name__, "message": str(error), "stage": stage}
+    """The record's ``error``: every text cut to a bounded length (a value of a megabyte would
+    otherwise be stored whole, twice)."""
+    message = shorten(str(error), 2000)
+    # every configuration error is "ConfigError" in the record (with field, value, allowed),
+    # its subclasses (a search space, a storage location, a run id) included
+    kind = "ConfigError" if isinstance(error, ConfigError) else type(error).__name__
+    view: dict[str, Any] = {"type": kind, "message": message, "stage": stage}
     if isinstance(error, ConfigError):
-        view.update(field=error.field, value=repr(error.value), allowed=error.allowed)
+        view.update(
+            field=shorten(str(error.field), 200),
+            value=short_repr(error.value),
+            allowed=shorten(str(error.allowed), 1000),
+        )
     cause = error.__cause__
     if cause is not None:
-        view["cause"] = f"{type(cause).__name__}: {cause}"
+        view["cause"] = f"{type(cause).__name__}: {shorten(str(cause), 1000)}"
     return view
 
 
@@ -108,7 +120,7 @@ class _Job:
             memory_limit_mb=None if config is None else config.memory_limit_mb,
             durations=dict(self.durations),
             alerts=alerts,
-            config=None if config is None else config.to_dict(),
+            config=None if config is None else bounded_strings(config.to_dict()),
             started_at=self.started_at,
             finished_at=_now(),
             details=details_json([], []),
@@ -170,7 +182,9 @@ class _Job:
                 view = dict(record.error or {})
                 view["record_not_stored"] = f"{type(store_error).__name__}: {store_error}"
                 record = attrs.evolve(record, location=None, artifacts={}, error=view)
-        return kind(f"job {self.run_id}: {stage} failed: {error}", record.to_dict())
+        return kind(
+            f"job {self.run_id}: {stage} failed: {shorten(str(error), 1500)}", record.to_dict()
+        )
 
 
 # --- the entry point --------------------------------------------------------------------------
@@ -251,6 +265,7 @@ def run_for_job(
     # 1. Everything that can be checked before training.
     mark = job.started
     try:
+        check_storage_backend(storage)
         should_stop = Stopper(cancel, timeout, job.started)
         fallback_on = fallback_enabled(enable_fallback, env)
         job.config, dataset_id = validate_payload(payload, env=env, **overrides)
@@ -261,12 +276,17 @@ def run_for_job(
         prepared = prepare_training_data(
             table, job.config.target_column, job.config.task, job.config.cv
         )
-        check_search_space(job.config.search_space, prepared.task)  # now the task is known
+        # now the task and the target are known; the storage and the run id are checked too
+        preflight(job.config, prepared, storage=storage, run_id=run_id)
         mark = job.lap("load_data", mark)
     except TrainingCancelled as error:
         raise job.fail(JobCancelled, "cancelled", error) from error
     except (ConfigError, DataError, SearchSpaceError) as error:
         raise job.fail(JobRejected, "validation", error) from error
+    except StorageError as error:  # the storage does not answer: not the payload's fault
+        raise job.fail(JobFailed, "storage", error) from error
+    except Exception as error:  # not foreseen: the job fails with a record all the same
+        raise job.fail(JobFailed, "validation", error) from error
     config = job.config
 
     # 2. The search.

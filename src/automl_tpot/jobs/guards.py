@@ -62,6 +62,11 @@ class GuardedStorage:
     def location(self, run_id: str) -> str:
         return self._storage.location(run_id)
 
+    def check_writable(self) -> None:
+        check = getattr(self._storage, "check_writable", None)
+        if check is not None:
+            check()
+
     def write_bytes(self, run_id: str, name: str, data: bytes) -> None:
         if self._should_stop():
             raise StorageError(f"the job was stopped; not writing {name!r} of run {run_id!r}")

@@ -11,9 +11,13 @@ from typing import Any
 
 from ..config import TrainerConfig
 from ..data import load_table
-from ..errors import ConfigError, DataError, SearchSpaceError
+from ..errors import ConfigError, DataError
+from ..run.preflight import check_search_space, preflight
+from ..utils.text import short_repr, shorten
 
 __all__ = ["LoadDataset", "check_search_space", "read_dataset", "validate_payload"]
+
+# check_search_space lives in the preflight (automl_tpot.run.preflight) now; imported here too.
 
 #: The host's loader: ``load_dataset(dataset_id) -> DataFrame`` (or a CSV / Parquet path).
 LoadDataset = Callable[[Any], Any]
@@ -26,8 +30,9 @@ def validate_payload(
 
     Checks what can be checked from the payload alone: known keys and their types (through
     :meth:`TrainerConfig.from_payload`), a ``dataset_id`` and a ``target_column``, that a
-    search space named by the payload is registered, and that a config dict's classes and
-    parameters resolve (for the task, when it is given).
+    search space named by the payload is registered, that a config dict's classes and
+    parameters resolve (for the task, when it is given), and this machine's limits (the
+    preflight without a table: :func:`automl_tpot.run.preflight.preflight`).
 
     Raises:
         ConfigError: naming the payload key, the value and what is allowed.
@@ -47,56 +52,8 @@ def validate_payload(
     config = TrainerConfig.from_payload(payload, env=env, **overrides)
     if config.target_column is None:
         raise ConfigError("target_column", None, "the name of the column to predict")
-    check_search_space(config.search_space, config.task)
+    preflight(config)
     return config, dataset_id
-
-
-def check_search_space(spec: Any, task: str) -> None:
-    """Check a named or config-dict search space for ``task`` (``"auto"``: for either task)
-    without any data: the name is registered, the config dict's classes and parameters resolve.
-    Search-space objects are taken as they are."""
-    from ..plugins import load_registry
-    from ..search_spaces import SearchContext
-    from ..search_spaces.config_dict import config_dict_search_space
-
-    if not isinstance(spec, (str, Mapping)):
-        return
-    try:
-        registry = load_registry()
-    except SearchSpaceError as error:
-        raise ConfigError("search_space", spec, f"installed search spaces ({error})") from None
-    tasks = ("classification", "regression") if task == "auto" else (task,)
-    if isinstance(spec, str):
-        try:
-            space, _argument = registry.get(spec.strip())
-        except SearchSpaceError as error:
-            allowed = f"a registered search space ({error})"
-            raise ConfigError("search_space", spec, allowed) from None
-        if not set(tasks) & set(space.definition.tasks):
-            raise ConfigError(
-                "search_space",
-                spec,
-                f"a search space serving {task} ({spec!r} serves "
-                f"{' and '.join(space.definition.tasks)})",
-            )
-        return
-    first_error: SearchSpaceError | None = None
-    for candidate in tasks:
-        context = SearchContext(
-            task=candidate,
-            n_rows=0,
-            n_features=0,
-            n_classes=None,
-            numeric_columns=(),
-            categorical_columns=(),
-            random_state=None,
-        )
-        try:
-            config_dict_search_space(spec, context, extra_classes=registry.estimators)
-            return
-        except SearchSpaceError as error:
-            first_error = first_error or error
-    raise ConfigError("search_space", spec, f"a valid config dict ({first_error})") from None
 
 
 def read_dataset(load_dataset: LoadDataset, dataset_id: Any) -> Any:
@@ -105,16 +62,19 @@ def read_dataset(load_dataset: LoadDataset, dataset_id: Any) -> Any:
 
     try:
         table = load_dataset(dataset_id)
-    except LookupError as error:  # KeyError, IndexError: the host's "no such dataset"
-        raise DataError(f"dataset {dataset_id!r} does not exist: {error}") from error
-    except FileNotFoundError as error:
-        raise DataError(f"dataset {dataset_id!r} does not exist: {error}") from error
+    except (LookupError, FileNotFoundError) as error:  # the host's "no such dataset"
+        raise DataError(
+            f"dataset {short_repr(dataset_id)} does not exist: {shorten(str(error))}"
+        ) from error
     except Exception as error:  # a loader may raise anything; the job cannot go on either way
         raise DataError(
-            f"dataset {dataset_id!r} could not be loaded: {type(error).__name__}: {error}"
+            f"dataset {short_repr(dataset_id)} could not be loaded: {type(error).__name__}: "
+            f"{shorten(str(error))}"
         ) from error
     if table is None:
-        raise DataError(f"dataset {dataset_id!r} does not exist (the loader returned None)")
+        raise DataError(
+            f"dataset {short_repr(dataset_id)} does not exist (the loader returned None)"
+        )
     if not isinstance(table, pd.DataFrame):
         table = load_table(table)  # a CSV / Parquet path
     return table

@@ -119,8 +119,8 @@ class PrometheusMetrics:
 
         try:
             self._server, self._thread = start_http_server(port, addr=addr, registry=self.registry)
-        except OSError as error:
-            allowed = f"a free TCP port on {addr} ({error})"
+        except (OSError, OverflowError, ValueError) as error:  # busy, privileged, out of range
+            allowed = f"a free TCP port (0-65535) on {addr} ({error})"
             raise ConfigError("metrics_port", port, allowed) from error
         return int(self._server.server_address[1])
 

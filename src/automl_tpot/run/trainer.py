@@ -18,17 +18,19 @@ from ..cluster.session import memory_kills, opening_dask_session
 from ..config import TrainerConfig
 from ..data import DataSource, PreparedData, prepare_table
 from ..ensemble import run_ensemble_stage
-from ..errors import ConfigError, TrainingCancelled
+from ..errors import AutoMLTPOTError, ConfigError, TrainingCancelled, TrainingError
 from ..explain import run_explain_stage
 from ..metrics import MetricsBackend, NullMetrics
 from ..records.events import Alert, EvaluationProgress, GenerationProgress
 from ..search.budget import RunBudget
 from ..search.plan import metric_name, plan_search
 from ..search.runner import raise_if_stopped, run_search
-from ..storage import FilesystemStorage, Storage, check_new_run_id, new_run_id, validate_run_id
+from ..storage import FilesystemStorage, Storage, new_run_id, validate_run_id
 from ..tpot_boundary import GenerationState
+from ..utils.text import shorten
 from .assemble import assemble_result
 from .events import RunReporter
+from .preflight import check_storage_backend, preflight
 from .result import TrainingResult
 from .writer import write_result
 
@@ -72,10 +74,7 @@ class Trainer:
         metrics: MetricsBackend | None = None,
         store: bool = True,
     ):
-        self.config = config if config is not None else TrainerConfig()
-        if not isinstance(self.config, TrainerConfig):
-            raise ConfigError("config", self.config, "a TrainerConfig")
-        self.storage = storage if storage is not None else FilesystemStorage("runs")
+        self.config, self.storage = _checked(config, storage)
         self.metrics = metrics if metrics is not None else NullMetrics()
         self.store = store
         self._reporter = RunReporter(self.metrics)
@@ -110,9 +109,14 @@ class Trainer:
                 from the search's thread).
 
         Raises:
+            ConfigError: a setting cannot work with this table or machine (the metric, the
+                search space, ``n_jobs``, the run id, the storage; see
+                :mod:`~automl_tpot.run.preflight`), found before any worker starts.
             DataError: the table cannot be used (nothing is stored).
             SearchSpaceError: the search space cannot be resolved (nothing is stored).
-            TrainingError: the search produced no usable pipeline (nothing is stored).
+            TrainingError: the search produced no usable pipeline, or failed in a way the
+                library did not foresee (the original error is ``__cause__``; nothing is
+                stored).
             ClusterError: the Dask cluster failed and ``parallel_fallback`` is off (a
                 ``TrainingError``; nothing is stored).
             KeyboardInterrupt: Ctrl-C during the run (the cluster is closed, nothing is stored).
@@ -123,22 +127,20 @@ class Trainer:
         ``failed`` (with the error), ``cancelled`` or ``interrupted``.
         """
         started = time.monotonic()
+        _check_callables(progress=progress, should_stop=should_stop, on_evaluation=on_evaluation)
         self._reporter.reset()
         metric = None if self.config.metric is None else metric_name(self.config.metric)
         try:
             return self._run(data, run_id, progress, should_stop, started, on_evaluation)
         except (Exception, KeyboardInterrupt) as error:
-            status = (
-                "cancelled"
-                if isinstance(error, TrainingCancelled)
-                else "interrupted"
-                if isinstance(error, KeyboardInterrupt)
-                else "failed"
-            )
             self._reporter.failed(
-                run_id=run_id, started=started, status=status, error=error, metric=metric
+                run_id=run_id, started=started, status=_status(error), error=error, metric=metric
             )
-            raise
+            if isinstance(error, AutoMLTPOTError) or not isinstance(error, Exception):
+                raise
+            raise TrainingError(
+                f"the run failed: {type(error).__name__}: {shorten(str(error), 1000)}"
+            ) from error
 
     def alert(self, kind: str, reason: str) -> Alert:
         """Raise an operational alert for the current run.
@@ -184,8 +186,9 @@ class Trainer:
     ) -> TrainingResult:
         config, reporter = self.config, self._reporter
         if run_id is not None:
-            check_new_run_id(self.storage if self.store else None, run_id)
+            validate_run_id(run_id)
         prepared = prepare_table(data, config.target_column, config.task, config.cv)
+        preflight(config, prepared, storage=self.storage if self.store else None, run_id=run_id)
         timings = {"validate": round(time.monotonic() - started, 3)}
         budget = _budget(config, started)
         # TPOT's folds and the later stages' must be the same draw, also for a fresh seed
@@ -288,3 +291,27 @@ def _on_workers(
         "parallel": parallel,
         "explanations": explanations,
     }
+
+
+def _status(error: BaseException) -> str:
+    """How a run that raised ``error`` ended, for the metrics backend."""
+    if isinstance(error, TrainingCancelled):
+        return "cancelled"
+    return "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+
+
+def _checked(
+    config: TrainerConfig | None, storage: Storage | None
+) -> tuple[TrainerConfig, Storage]:
+    """The Trainer's configuration and storage, defaults filled in, types checked."""
+    config = config if config is not None else TrainerConfig()
+    if not isinstance(config, TrainerConfig):
+        raise ConfigError("config", config, "a TrainerConfig")
+    storage = storage if storage is not None else FilesystemStorage("runs")
+    return config, check_storage_backend(storage)
+
+
+def _check_callables(**callbacks: object) -> None:
+    for name, callback in callbacks.items():
+        if callback is not None and not callable(callback):
+            raise ConfigError(name, callback, "a callable or None")

@@ -24,13 +24,17 @@ Class paths resolve only inside :data:`ALLOWED_PACKAGES`, or to classes a plugin
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..config.config_dict import check_config_dict, load_config_dict, to_configspace
+from ..config.config_dict import (
+    ALLOWED_PACKAGES,
+    check_config_dict,
+    check_parameters,
+    load_config_dict,
+    resolve_class,
+    to_configspace,
+)
 from ..errors import SearchSpaceError
 
 __all__ = [
@@ -41,71 +45,6 @@ __all__ = [
     "resolve_class",
     "to_configspace",
 ]
-
-#: Packages whose estimators and transformers config dicts may name.
-ALLOWED_PACKAGES = ("sklearn", "xgboost", "lightgbm", "tpot.builtin_modules")
-
-_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
-
-
-def resolve_class(path: str, extra_classes: Mapping[str, type] | None = None) -> type:
-    """The class ``path`` names, from the allowlist or the plugin-registered classes only."""
-    extra = extra_classes or {}
-    if path in extra:
-        return extra[path]
-    allowed = ", ".join(ALLOWED_PACKAGES)
-    outside = (
-        f"config dict key {path!r}: classes must come from {allowed}, or be registered by a "
-        "plugin (automl_tpot_estimators)"
-    )
-    if not _DOTTED.match(path):
-        registered = ", ".join(sorted(k for k in extra if "." not in k)) or "none"
-        raise SearchSpaceError(
-            f"{outside}; give a full class path (registered short names: {registered})"
-        )
-    module_name, _, class_name = path.rpartition(".")
-    in_allowlist = any(
-        module_name == p or module_name.startswith(p + ".") for p in ALLOWED_PACKAGES
-    )
-    if not in_allowlist:
-        raise SearchSpaceError(outside)
-    if class_name.startswith("_"):
-        raise SearchSpaceError(f"config dict key {path!r}: private names are not allowed")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise SearchSpaceError(
-            f"config dict key {path!r}: cannot import {module_name!r}: {error}"
-        ) from None
-    cls = getattr(module, class_name, None)
-    if not isinstance(cls, type) or not hasattr(cls, "fit"):
-        raise SearchSpaceError(
-            f"config dict key {path!r}: {module_name} has no estimator or transformer class "
-            f"{class_name!r}"
-        )
-    return cls
-
-
-def _parameter_names(cls: type) -> set[str] | None:
-    """The constructor parameters of ``cls``; ``None`` when it takes any keyword (``**kwargs``).
-
-    xgboost and lightgbm pass extra keywords on to their boosters, so they accept any name.
-    """
-    try:
-        signature = inspect.signature(cls.__init__)  # type: ignore[misc]  # the class's own
-    except (TypeError, ValueError):
-        signature = None
-    if signature is not None and any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()
-    ):
-        return None
-    try:
-        return set(cls().get_params(deep=False))
-    except Exception:  # estimators are cheap to construct; some need arguments
-        pass
-    if signature is None:
-        return None
-    return {name for name in signature.parameters if name != "self"}
 
 
 def estimator_role(cls: type) -> str:
@@ -147,14 +86,7 @@ def config_dict_search_space(
         space = (
             params if isinstance(params, ConfigurationSpace) else to_configspace(params, key=key)
         )
-        accepted = _parameter_names(cls)
-        if accepted is not None:
-            for name in space:
-                if name not in accepted:
-                    raise SearchSpaceError(
-                        f"config dict parameter '{key}.{name}': {cls.__name__} takes no parameter "
-                        f"{name!r}; it takes: {', '.join(sorted(accepted))}"
-                    )
+        check_parameters(key, cls, list(space))
         role = estimator_role(cls)
         node = EstimatorNode(cls, space if len(space) else {})
         if role == "transformer":

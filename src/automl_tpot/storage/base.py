@@ -19,8 +19,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from attrs import define
 
-from ..errors import ConfigError, StorageError
+from ..errors import ConfigError, StorageConfigError, StorageError
 from ..records.documents import ArtifactDigest
+from ..utils.text import short_repr, shorten
 
 __all__ = [
     "ARTIFACT_NAMES",
@@ -57,12 +58,24 @@ OPTIONAL_ARTIFACT_NAMES = (IMPORTANCE, DIAGNOSTICS, MODEL_SKOPS)
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
+_RUN_ID_RULE = (
+    "1-128 letters, digits, '.', '_' or '-', starting with a letter or digit, without '..' or "
+    "path separators"
+)
+
+
 def validate_run_id(run_id: str) -> str:
-    """Return ``run_id`` if it is a safe single path segment, else raise :class:`StorageError`."""
+    """Return ``run_id`` if it is a safe single path segment.
+
+    Raises:
+        StorageConfigError: (a :class:`StorageError` and a ``ConfigError``) naming the id.
+    """
     if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id) or ".." in run_id:
-        raise StorageError(
-            f"invalid run id {run_id!r}: use 1-128 letters, digits, '.', '_' or '-', starting "
-            "with a letter or digit, without '..' or path separators"
+        raise StorageConfigError(
+            "run_id",
+            run_id,
+            _RUN_ID_RULE,
+            f"invalid run id {short_repr(run_id)}: use {_RUN_ID_RULE}",
         )
     return run_id
 
@@ -71,17 +84,25 @@ def check_new_run_id(storage: Storage | None, run_id: str) -> str:
     """Return ``run_id`` if it is valid and (when ``storage`` is given) no complete run holds it.
 
     Raises:
-        StorageError: an invalid id, or a complete run already stored under it.
+        StorageConfigError: an invalid id, or a complete run already stored under it.
+        StorageError: the storage could not be asked.
     """
     validate_run_id(run_id)
     if storage is not None and storage.exists(run_id, MANIFEST):
-        raise StorageError(f"run {run_id!r} already exists at {storage.location(run_id)}")
+        location = storage.location(run_id)
+        raise StorageConfigError(
+            "run_id",
+            run_id,
+            "a run id no complete run holds",
+            f"run {run_id!r} already exists at {location}; choose another run id",
+        )
     return run_id
 
 
 def new_run_id() -> str:
-    """A fresh, sortable run identifier: UTC time plus random hex."""
-    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+    """A fresh, sortable run identifier: UTC time plus 40 random bits (10 hex digits), so
+    jobs that start in the same second, in any number of processes, do not collide."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(5)
 
 
 @runtime_checkable
@@ -261,9 +282,11 @@ def load_model(
 
     try:
         return joblib.load(io.BytesIO(data))
-    except Exception as error:  # unpickling raises anything the file's classes raise
+    except Exception as error:  # pickle, joblib and the classes' own __setstate__ raise anything
         raise StorageError(
-            f"{name} of run {run_id!r} could not be loaded: {type(error).__name__}: {error}"
+            f"{name} of run {run_id!r} at {storage.location(run_id)} cannot be loaded "
+            f"({type(error).__name__}: {shorten(str(error))}): the file is damaged or truncated, "
+            "or was written with other versions of the packages run.json lists"
         ) from error
 
 

@@ -7,7 +7,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import StorageError
+from ..errors import StorageConfigError, StorageError
+from ..utils.text import short_repr
 from .base import MANIFEST, validate_run_id
 
 __all__ = ["FilesystemStorage"]
@@ -27,8 +28,12 @@ class FilesystemStorage:
     def from_url(cls, url: str | os.PathLike, **options: object) -> FilesystemStorage:
         """The backend for a folder given as a path or a ``file://`` URL (no options)."""
         if options:
-            raise StorageError(
-                f"the filesystem backend takes no options, got {', '.join(sorted(options))}"
+            names = ", ".join(sorted(options))
+            raise StorageConfigError(
+                "storage",
+                names,
+                "no options",
+                f"the filesystem backend takes no options, got {short_repr(names)[1:-1]}",
             )
         text = os.fspath(url)
         if text.startswith("file://"):
@@ -36,12 +41,60 @@ class FilesystemStorage:
 
             parts = urlsplit(text)
             if parts.netloc not in ("", "localhost"):
-                raise StorageError(f"file:// URLs must name a local path, got {text!r}")
+                raise StorageConfigError(
+                    "storage",
+                    text,
+                    "a file:// URL of a local path (file:///srv/runs)",
+                    f"file:// URLs must name a local path, got {short_repr(text)}",
+                )
             text = unquote(parts.path)
         return cls(text)
 
     def __repr__(self) -> str:
         return f"FilesystemStorage({str(self.root)!r})"
+
+    def check_writable(self) -> None:
+        """Fail before a run starts when runs cannot be stored here: the root (or a folder
+        above it) is a file, or the nearest existing folder is not writable. Writes nothing.
+
+        Raises:
+            StorageConfigError: naming the root and what is wrong with it.
+        """
+        root = self.root
+        where = short_repr(str(root))
+        try:
+            existing = root
+            while not existing.exists():
+                if existing.parent == existing:
+                    break
+                existing = existing.parent
+            if existing.exists() and not existing.is_dir():
+                what = (
+                    "is a file"
+                    if existing == root
+                    else f"is under a file ({short_repr(str(existing))})"
+                )
+                raise StorageConfigError(
+                    "storage",
+                    str(root),
+                    "a folder (or a path where one can be made)",
+                    f"cannot store runs in {where}: it {what}, not a folder",
+                )
+            if not os.access(existing, os.W_OK | os.X_OK):
+                raise StorageConfigError(
+                    "storage",
+                    str(root),
+                    "a writable folder",
+                    f"cannot store runs in {where}: {short_repr(str(existing))} is not writable",
+                )
+        except (OSError, ValueError) as error:  # a name too long, a NUL byte, a loop of links
+            reason = getattr(error, "strerror", None) or str(error)
+            raise StorageConfigError(
+                "storage",
+                str(root),
+                "a usable folder path",
+                f"cannot store runs in {where}: {reason}",
+            ) from None
 
     def run_path(self, run_id: str) -> Path:
         """The folder of a run."""

@@ -196,6 +196,15 @@ class FsspecStorage:
                 raise FileNotFoundError(f"bucket {bucket!r} does not exist") from None
         self._container_checked = True
 
+    def check_writable(self) -> None:
+        """Fail before a run starts when the bucket is missing or the store does not answer
+        (one listing; permissions show only when the first artifact is written).
+
+        Raises:
+            StorageError: naming the URL and the endpoint, never the credentials.
+        """
+        self._check_container()
+
     # -- the Storage protocol --------------------------------------------------------------------
 
     def location(self, run_id: str) -> str:

@@ -11,7 +11,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from ..errors import StorageError
+from ..errors import StorageConfigError
+from ..utils.text import short_repr, shorten
 from .base import Storage, validate_run_id
 
 __all__ = ["ENTRY_POINT_GROUP", "available_storage_schemes", "run_from_url", "storage_from_url"]
@@ -37,8 +38,8 @@ def storage_from_url(url: str | Path, **options: Any) -> Storage:
     or any scheme a plugin registers under ``automl_tpot.storage``.
 
     Raises:
-        StorageError: the scheme is neither registered nor known to fsspec, or the backend
-            rejects the URL.
+        StorageConfigError: the scheme is neither registered nor known to fsspec.
+        StorageError: the backend rejects the URL.
     """
     text = str(url)
     scheme = _scheme(text) if isinstance(url, str) else None
@@ -56,20 +57,31 @@ def storage_from_url(url: str | Path, **options: Any) -> Storage:
         from .objectstore import FsspecStorage
 
         return FsspecStorage.from_url(text, **options)
-    raise StorageError(
-        f"no storage backend for {scheme}:// URLs; registered: "
-        f"{', '.join(available_storage_schemes()) or 'none'}, or any fsspec protocol"
+    registered = ", ".join(available_storage_schemes()) or "none"
+    allowed = f"a folder, or a URL of a registered scheme ({registered}) or fsspec protocol"
+    raise StorageConfigError(
+        "storage",
+        text,
+        allowed,
+        f"no storage backend for {shorten(scheme, 40)}:// URLs ({short_repr(text)}); "
+        f"registered: {registered}, or any fsspec protocol",
     )
 
 
 def run_from_url(url: str | Path, **options: Any) -> tuple[Storage, str]:
     """Split the address of one run (``runs/RUN_ID``, ``s3://bucket/prefix/RUN_ID``) into its
     storage and run id."""
-    text = str(url).rstrip("/")
-    if _scheme(text) is None:
-        path = Path(text)
+    text = str(url)
+    if (_scheme(text) if isinstance(url, str) else None) is None:
+        path = Path(text.rstrip("/"))
         return storage_from_url(path.parent, **options), validate_run_id(path.name)
-    parent, _, run_id = text.rpartition("/")
-    if parent.endswith(":/") or not run_id:
-        raise StorageError(f"{url!r} does not name a run: expected URL/RUN_ID")
-    return storage_from_url(parent, **options), validate_run_id(run_id)
+    scheme, _, rest = text.partition("://")
+    container, sep, run_id = rest.rstrip("/").rpartition("/")
+    if not sep or not container or not run_id:
+        raise StorageConfigError(
+            "run",
+            text,
+            "URL/RUN_ID",
+            f"{short_repr(text)} does not name a run: expected URL/RUN_ID",
+        )
+    return storage_from_url(f"{scheme}://{container}", **options), validate_run_id(run_id)
