@@ -7,6 +7,9 @@ describe the search spaces the installed plugins provide. ``--storage URL`` pick
 backend (a folder, ``s3://bucket/prefix``, ...; the ``AWS_*`` variables apply) and
 ``--metrics NAME`` the metrics backend, both through the package's entry points. Input errors
 print one line and exit with status 2; training and storage failures exit with status 1.
+During ``train`` the first Ctrl-C finishes the run with the best pipeline so far (stored with
+status ``stopped``, exit status 0); a second one aborts at once (exit status 130) and keeps the
+last checkpoint, which ``train ... --resume RUN_ID`` continues from.
 ``automl-tpot scheduler`` / ``automl-tpot worker`` start Dask's own scheduler and worker for
 distributed mode.
 """
@@ -21,9 +24,10 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from .. import __version__
-from ..errors import AutoMLTPOTError
+from ..errors import AutoMLTPOTError, RunAborted
 from .commands import cluster_command, spaces_command
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+from .common import EXIT_ABORTED, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+from .resume import FinishOnInterrupt, add_resume_arguments, resume_hint, resume_rows, run_id_for
 
 __all__ = ["main", "build_parser", "demo_table"]
 
@@ -114,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="address the metrics server listens on (default: 127.0.0.1)",
     )
     train.add_argument("--run-id", help="identifier of the stored run (default: time + random)")
+    add_resume_arguments(train)
     train.add_argument("--quiet", action="store_true", help="no progress display")
 
     predict = commands.add_parser("predict", help="predict with a stored run's model")
@@ -239,7 +244,19 @@ def _train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             file=err,
         )
         display = None if args.quiet else _ProgressDisplay(err, config.time_left)
-        result = trainer.train(data, run_id=args.run_id, progress=display)
+        run_id = run_id_for(args, storage, err)
+        try:
+            with FinishOnInterrupt(err) as interrupt:
+                result = trainer.train(
+                    data,
+                    run_id=run_id,
+                    progress=display,
+                    resume=args.resume,
+                    fresh_budget=args.fresh_budget,
+                    should_finish=interrupt.requested.is_set,
+                )
+        except RunAborted as aborted:
+            raise RunAborted(resume_hint(aborted, storage, run_id)) from None
         if display is not None:
             display.close()
     finally:
@@ -279,6 +296,7 @@ def _print_summary(result: Any, out: TextIO) -> None:
         ("best CV score", f"{result.best_score:.4f}"),
         ("best pipeline", result.best_pipeline),
         ("generations", f"{result.generations_completed} (stopped by {result.stopped_by})"),
+        *resume_rows(result),
         ("evaluations", str(len(result.evaluated_individuals))),
         ("Pareto front", f"{len(result.pareto_front)} pipeline(s)"),
         ("wall time", f"{result.timings.get('total', 0):.1f}s"),
@@ -348,7 +366,10 @@ def main(
         return EXIT_USAGE if not _is_runtime_failure(error) else EXIT_FAILED
     except KeyboardInterrupt:
         print(f"automl-tpot {args.command}: interrupted", file=err)
-        return 130
+        return EXIT_ABORTED
+    except RunAborted as aborted:
+        print(f"automl-tpot {args.command}: {aborted}", file=err)
+        return EXIT_ABORTED
 
 
 def _is_runtime_failure(error: Exception) -> bool:

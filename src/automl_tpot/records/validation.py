@@ -23,6 +23,7 @@ SCHEMAS = {
     "evaluation-record": "one evaluation of evaluated_individuals.json",
     "training-run": "the job record (run_for_job's return value, failure.json)",
     "training-run-details": "the JSON text in a job record's details",
+    "checkpoint": "checkpoint.json (the pointer of an unfinished run's checkpoint)",
 }
 
 

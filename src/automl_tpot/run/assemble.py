@@ -55,9 +55,15 @@ def assemble_result(
             f"parallel fallback: ran on a local 1-worker cluster because "
             f"{parallel['fallback_reason']}"
         )
-    if not finished_all:
+    stopped = search.stopped and not finished_all
+    if stopped:
+        notes.append(
+            f"the search was stopped on request after {generations} generation(s); the model "
+            "is the best found so far"
+        )
+    elif not finished_all:
         notes.append(f"the time budget ended the search after {generations} generation(s)")
-    if config.generations is not None and not finished_all:
+    if config.generations is not None and not finished_all and not stopped:
         reporter.alert(
             "timeout",
             f"the time budget (time_left={config.time_left:g}s) ended the search after "
@@ -81,7 +87,7 @@ def assemble_result(
         evaluations=records,
         generations_completed=generations,
         population_size=config.population_size,
-        stopped_by="generations" if finished_all else "time_left",
+        stopped_by="generations" if finished_all else "stopped" if stopped else "time_left",
         timings=timings,
         feature_types=prepared.feature_types,
         parallel=parallel,

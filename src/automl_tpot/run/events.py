@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import TrainingCancelled
 from ..metrics import MetricsBackend
 from ..records.events import Alert, GenerationProgress
 from ..utils.notify import notify
@@ -84,14 +85,24 @@ class RunReporter:
 
     def failed(
         self,
+        error: BaseException,
         *,
         run_id: str | None,
         started: float,
-        status: str,
-        error: BaseException,
         metric: str | None,
+        status: str | None = None,
     ) -> None:
-        """The run ended without a model: ``failed``, ``cancelled`` or ``interrupted``."""
+        """The run ended without a model: ``failed``, ``cancelled`` or ``interrupted`` (when
+        ``status`` is not given, what ``error`` says: a cancellation, an interruption such as
+        Ctrl-C, or a failure)."""
+        if status is None:
+            status = (
+                "cancelled"
+                if isinstance(error, TrainingCancelled)
+                else "failed"
+                if isinstance(error, Exception)
+                else "interrupted"
+            )
         self.finished(
             {
                 "status": status,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
@@ -47,8 +47,10 @@ class TrainingResult:
         generations_completed: generations TPOT finished (the initial population counts as 1).
         population_size: the population size searched with.
         stopped_by: ``"generations"`` when all asked-for generations ran, ``"time_left"`` when
-            the time budget cut the search short, ``"fallback"`` when the search failed and the
-            model is the AutoML fallback's baseline (see :mod:`automl_tpot.run.fallback`).
+            the time budget cut the search short, ``"stopped"`` when the caller asked the run
+            to finish early (``should_finish``, the command line's first Ctrl-C),
+            ``"fallback"`` when the search failed and the model is the AutoML fallback's
+            baseline (see :mod:`automl_tpot.run.fallback`).
         timings: seconds spent per phase (``prepare``, ``cluster_start``, ``search``, ...,
             ``total``).
         feature_types: how each input column was encoded.
@@ -59,6 +61,10 @@ class TrainingResult:
         location: where the run's artifacts were stored (``None`` when nothing was stored).
         alerts: the :class:`~automl_tpot.records.events.Alert` events raised during the run
             (``timeout``, ``oom``, ``parallel_fallback``, ``automl_fallback``).
+        resume: for a resumed run, what ``run.json`` says about it (the generation it resumed
+            from, how often, each attempt's budget, seconds and timings); ``None`` otherwise.
+        checkpoints: how many checkpoints the run wrote and what they cost (``None`` when it
+            stored nothing).
     """
 
     model: TabularModel
@@ -79,6 +85,8 @@ class TrainingResult:
     run_id: str | None = None
     location: str | None = None
     alerts: list[Alert] = field(factory=list)
+    resume: Mapping[str, Any] | None = None
+    checkpoints: Mapping[str, Any] | None = None
 
     @property
     def leaderboard_entries(self) -> list[LeaderboardEntry]:
@@ -132,4 +140,6 @@ class TrainingResult:
             "parallel": dict(self.parallel),
             "notes": list(self.notes),
             "alerts": [alert.to_dict() for alert in self.alerts],
+            "resume": None if self.resume is None else dict(self.resume),
+            "checkpoints": None if self.checkpoints is None else dict(self.checkpoints),
         }

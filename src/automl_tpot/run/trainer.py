@@ -9,7 +9,6 @@ writer (:mod:`.writer`).
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable
 
@@ -17,17 +16,18 @@ from ..cluster.session import memory_kills, open_dask_session
 from ..config import TrainerConfig
 from ..data import DataSource, PreparedData, prepare_table
 from ..ensemble import run_ensemble_stage
-from ..errors import ConfigError, TrainingCancelled
+from ..errors import ConfigError, RunAborted
 from ..metrics import MetricsBackend, NullMetrics
 from ..records.events import Alert, EvaluationProgress, GenerationProgress
 from ..search.budget import RunBudget
 from ..search.plan import metric_name, plan_search
 from ..search.runner import raise_if_stopped, run_search
-from ..storage import FilesystemStorage, Storage, check_new_run_id, new_run_id, validate_run_id
+from ..storage import FilesystemStorage, Storage, validate_run_id
 from ..tpot_boundary import GenerationState
 from .assemble import assemble_result
 from .events import RunReporter
 from .result import TrainingResult
+from .resume import Attempt
 from .writer import write_result
 
 __all__ = ["Trainer"]
@@ -82,6 +82,9 @@ class Trainer:
         progress: ProgressCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
         on_evaluation: Callable[[EvaluationProgress], None] | None = None,
+        resume: str | None = None,
+        fresh_budget: bool = False,
+        should_finish: Callable[[], bool] | None = None,
     ) -> TrainingResult:
         """Search for the best pipeline on ``data`` and return (and store) the result.
 
@@ -99,6 +102,10 @@ class Trainer:
             on_evaluation: called after every finished evaluation with an
                 :class:`~automl_tpot.records.events.EvaluationProgress` (for a live display;
                 from the search's thread).
+            resume: continue this unfinished run from its last checkpoint, on the same data,
+                with ``time_left`` less what it spent (``fresh_budget``: a whole one again).
+            should_finish: like ``should_stop``, but the run is stored with the best pipeline
+                so far (status ``stopped``).
 
         Raises:
             DataError: the table cannot be used (nothing is stored).
@@ -106,29 +113,24 @@ class Trainer:
             TrainingError: the search produced no usable pipeline (nothing is stored).
             ClusterError: the Dask cluster failed and ``parallel_fallback`` is off (a
                 ``TrainingError``; nothing is stored).
-            KeyboardInterrupt: Ctrl-C during the run (the cluster is closed, nothing is stored).
+            KeyboardInterrupt, RunAborted: Ctrl-C (the cluster is closed; a checkpoint stays).
             TrainingCancelled: ``should_stop`` asked the run to stop (nothing is stored).
             StorageError: the artifacts could not be written (no complete run is left).
+            ResumeError: ``resume`` cannot be resumed, or ``run_id`` is an unfinished run's.
 
-        Whatever the outcome, the metrics backend hears of the run's end: ``complete``,
-        ``failed`` (with the error), ``cancelled`` or ``interrupted``.
+        A stored run checkpoints after each generation (``docs/resume.md``). The metrics
+        backend hears of the run's end: ``complete``, ``stopped``, ``failed`` (with the
+        error), ``cancelled`` or ``interrupted``.
         """
         started = time.monotonic()
         self._reporter.reset()
         metric = None if self.config.metric is None else metric_name(self.config.metric)
         try:
-            return self._run(data, run_id, progress, should_stop, started, on_evaluation)
-        except (Exception, KeyboardInterrupt) as error:
-            status = (
-                "cancelled"
-                if isinstance(error, TrainingCancelled)
-                else "interrupted"
-                if isinstance(error, KeyboardInterrupt)
-                else "failed"
-            )
-            self._reporter.failed(
-                run_id=run_id, started=started, status=status, error=error, metric=metric
-            )
+            storage = self.storage if self.store else None
+            attempt = Attempt.begin(storage, self.config, run_id, resume, fresh_budget, started)
+            return self._run(data, attempt, progress, should_stop, on_evaluation, should_finish)
+        except (Exception, KeyboardInterrupt, RunAborted) as error:
+            self._reporter.failed(error, run_id=run_id or resume, started=started, metric=metric)
             raise
 
     def alert(self, kind: str, reason: str) -> Alert:
@@ -167,28 +169,26 @@ class Trainer:
     def _run(
         self,
         data: DataSource | PreparedData,
-        run_id: str | None,
+        attempt: Attempt,
         progress: ProgressCallback | None,
         should_stop: Callable[[], bool] | None,
-        started: float,
         on_evaluation: Callable[[EvaluationProgress], None] | None = None,
+        should_finish: Callable[[], bool] | None = None,
     ) -> TrainingResult:
-        config, reporter = self.config, self._reporter
-        if run_id is not None:
-            check_new_run_id(self.storage if self.store else None, run_id)
+        config, reporter, started = self.config, self._reporter, attempt.started
         prepared = prepare_table(data, config.target_column, config.task, config.cv)
         timings = {"validate": round(time.monotonic() - started, 3)}
-        budget = RunBudget(config.time_left, started, config.per_run_limit, config.ensemble)
-        # TPOT's folds and the ensemble stage's must be the same draw, also for a fresh seed
-        seed = config.random_state if config.random_state is not None else secrets.randbelow(2**32)
+        attempt.check_data(prepared)
+        budget = RunBudget(max(attempt.budget, 0.0), started, config.per_run_limit, config.ensemble)
 
         def on_generation(event: GenerationProgress, state: GenerationState) -> None:
+            attempt.save(event, state, timings)  # before the listeners: one may abort the run
             reporter.progress(event, progress)
 
         def fallback(reason: str) -> None:
             reporter.alert("parallel_fallback", reason)
 
-        with open_dask_session(config, on_fallback=fallback) as session:
+        with attempt, open_dask_session(config, on_fallback=fallback) as session:
             timings["cluster_start"] = round(session.started_in, 3)
             mark = time.monotonic()
             plan = plan_search(config, prepared)  # while the workers warm up
@@ -201,10 +201,12 @@ class Trainer:
                     plan=plan,
                     session=session,
                     budget=budget,
-                    seed=seed,
+                    seed=attempt.seed,
                     listener=on_generation,
                     should_stop=should_stop,
                     on_evaluation=on_evaluation,
+                    start=attempt.search_start,
+                    should_finish=should_finish,
                 )
                 timings["search"] = search.seconds
                 ensemble = None
@@ -214,7 +216,7 @@ class Trainer:
                         search=search.fitted,
                         plan=plan,
                         prepared=prepared,
-                        random_state=seed,
+                        random_state=attempt.seed,  # the folds' draw, as TPOT's
                         deadline=budget.stages_deadline,
                         should_stop=should_stop,
                     )
@@ -236,9 +238,11 @@ class Trainer:
             timings=timings,
             reporter=reporter,
         )
+        result, end = attempt.finish(result)  # "complete" or "stopped"
         if self.store:
-            result = write_result(self.storage, result, run_id or new_run_id(), started=started)
+            result = write_result(self.storage, result, attempt.run_id, status=end, started=started)
+            attempt.discard()  # a complete run cannot be resumed
         else:
             result.timings["total"] = round(time.monotonic() - started, 3)
-        reporter.finished({"status": "complete", "run_id": result.run_id, **result.summary()})
+        reporter.finished({"status": end, "run_id": result.run_id, **result.summary()})
         return result

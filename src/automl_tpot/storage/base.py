@@ -22,6 +22,7 @@ from ..errors import StorageError
 
 __all__ = [
     "ARTIFACT_NAMES",
+    "CHECKPOINT",
     "MANIFEST",
     "Storage",
     "StoredRun",
@@ -40,6 +41,9 @@ PARETO_FRONT = "tp_pareto_front.json"
 EVALUATED = "evaluated_individuals.json"
 #: The artifacts of a complete run; their names are a contract with host applications.
 ARTIFACT_NAMES = (MODEL, LEADERBOARD, PARETO_FRONT, EVALUATED, MANIFEST)
+#: The pointer of a run's checkpoint (:mod:`automl_tpot.run.checkpoints`): a run that has one
+#: and no manifest is unfinished, and can be resumed.
+CHECKPOINT = "checkpoint.json"
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 

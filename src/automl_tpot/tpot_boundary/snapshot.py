@@ -1,0 +1,103 @@
+"""The evolver's state after a generation, pickled so a search can continue from it.
+
+TPOT keeps every evaluated individual in its history, each a deep copy that holds its own copy
+of the search space (tens of kilobytes a pipeline). Pickling the whole population after every
+generation would cost more with every generation. History individuals never change once
+recorded (TPOT stores a deep copy when it adds one), so each is pickled once, when it first
+appears, and kept by its key; a snapshot is that cache plus the history without its individuals
+(a small frame), the live population as keys into the history, and the random state.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import pickle
+from collections.abc import Hashable, Mapping, MutableMapping
+from typing import Any
+
+import pandas as pd
+from attrs import define, field
+
+from .history import INDIVIDUAL, SearchHistory
+
+__all__ = ["EvolverSnapshot", "pack_population"]
+
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
+
+
+@define(frozen=True)
+class EvolverSnapshot:
+    """The evolver's state after a generation: enough to continue the search from there.
+
+    Attributes:
+        population: TPOT's population without its individuals (the history's other columns,
+            its settings), pickled.
+        generations_completed: generations evaluated so far; the next one continues from here.
+        rng_state: the state of the evolver's random generator.
+        score_column: the history's column of the optimised metric (for :meth:`history`).
+        individuals: each history row's individual, pickled, by the row's key (TPOT's unique
+            id of the individual, a hashable object).
+        members: the live population: a history key, or the pickled individual (``bytes``)
+            when it is not in the history.
+        individual_column: where the history's individual column goes back.
+    """
+
+    population: bytes = field(repr=lambda data: f"<{len(data)} bytes>")
+    generations_completed: int
+    rng_state: dict[str, Any]
+    score_column: str = ""
+    individuals: Mapping[Hashable, bytes] = field(
+        factory=dict, repr=lambda d: f"<{len(d)} pickled>"
+    )
+    members: tuple[Hashable, ...] = field(default=(), repr=lambda m: f"<{len(m)} members>")
+    individual_column: int = 0
+
+    @property
+    def size(self) -> int:
+        """The bytes the snapshot holds."""
+        loose = sum(len(m) for m in self.members if isinstance(m, bytes))
+        return len(self.population) + sum(map(len, self.individuals.values())) + loose
+
+    def unpack(self) -> Any:
+        """TPOT's population as it was (new objects each call)."""
+        population = pickle.loads(self.population)
+        frame = population.evaluated_individuals
+        if INDIVIDUAL not in frame:
+            values = [
+                pickle.loads(self.individuals[key]) if key in self.individuals else math.nan
+                for key in frame.index
+            ]
+            column = pd.Series(values, index=frame.index, dtype=object)
+            frame.insert(min(self.individual_column, frame.shape[1]), INDIVIDUAL, column)
+        population.population = [
+            pickle.loads(m if isinstance(m, bytes) else self.individuals[m]) for m in self.members
+        ]
+        return population
+
+    def history(self, complexity_column: str = "") -> SearchHistory:
+        """Every evaluation the snapshot holds (unpickles it all: not for hot paths)."""
+        frame = self.unpack().evaluated_individuals
+        return SearchHistory(frame, self.score_column, complexity_column)
+
+
+def pack_population(
+    population: Any, cache: MutableMapping[Hashable, bytes]
+) -> tuple[bytes, Mapping[Hashable, bytes], tuple[Hashable, ...], int]:
+    """``population`` as :class:`EvolverSnapshot` holds it; ``cache`` keeps each history
+    individual's pickle by key across calls, so only new ones are pickled."""
+    frame = population.evaluated_individuals
+    column = frame.columns.get_loc(INDIVIDUAL) if INDIVIDUAL in frame else 0
+    if INDIVIDUAL in frame:
+        for key, individual in frame[INDIVIDUAL].items():
+            if key not in cache and not (isinstance(individual, float) and math.isnan(individual)):
+                cache[key] = pickle.dumps(individual, protocol=_PROTOCOL)
+    individuals = {key: cache[key] for key in frame.index if key in cache}
+    members: list[Hashable] = []
+    for individual in population.population:
+        key = individual.unique_id()
+        members.append(key if key in individuals else pickle.dumps(individual, protocol=_PROTOCOL))
+    shell = copy.copy(population)
+    shell.evaluated_individuals = frame.drop(columns=[INDIVIDUAL]) if INDIVIDUAL in frame else frame
+    shell.population = []
+    return pickle.dumps(shell, protocol=_PROTOCOL), individuals, tuple(members), int(column)
