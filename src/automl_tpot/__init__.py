@@ -21,6 +21,8 @@ from .errors import (
     JobError,
     JobFailed,
     JobRejected,
+    ResumeError,
+    RunAborted,
     SearchSpaceError,
     StorageError,
     TPOTCompatibilityError,
@@ -57,6 +59,8 @@ __all__ = [
     "SearchContext",
     "SearchSpaceDefinition",
     "PrometheusMetrics",
+    "ResumeError",
+    "RunAborted",
     "SearchSpaceError",
     "Storage",
     "StorageError",
@@ -68,11 +72,14 @@ __all__ = [
     "TrainerConfig",
     "TrainingError",
     "TrainingResult",
+    "UnfinishedRun",
     "load_model",
     "load_run",
+    "load_unfinished",
     "metrics_from_name",
     "run_for_job",
     "storage_from_url",
+    "unfinished_runs",
 ]
 
 # name -> module that defines it, imported on first access.
@@ -94,11 +101,14 @@ _LAZY = {
     "TabularModel": "model",
     "Trainer": "run.trainer",
     "TrainingResult": "run.result",
+    "UnfinishedRun": "storage",
     "load_model": "storage",
     "load_run": "storage",
+    "load_unfinished": "storage",
     "metrics_from_name": "metrics",
     "run_for_job": "jobs",
     "storage_from_url": "storage",
+    "unfinished_runs": "storage",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
@@ -122,9 +132,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         FsspecStorage,
         Storage,
         StoredRun,
+        UnfinishedRun,
         load_model,
         load_run,
+        load_unfinished,
         storage_from_url,
+        unfinished_runs,
     )
 
 

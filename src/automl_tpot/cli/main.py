@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from .. import __version__
-from ..errors import AutoMLTPOTError, RunAborted
+from ..errors import AutoMLTPOTError, RunAborted, TrainingCancelled
 from .commands import cluster_command, spaces_command
 from .common import EXIT_ABORTED, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from .resume import FinishOnInterrupt, add_resume_arguments, resume_hint, resume_rows, run_id_for
@@ -245,18 +245,21 @@ def _train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
         display = None if args.quiet else _ProgressDisplay(err, config.time_left)
         run_id = run_id_for(args, storage, err)
-        try:
-            with FinishOnInterrupt(err) as interrupt:
+        with FinishOnInterrupt(err) as interrupt:
+            try:
                 result = trainer.train(
                     data,
                     run_id=run_id,
                     progress=display,
+                    should_stop=interrupt.aborted.is_set,
                     resume=args.resume,
                     fresh_budget=args.fresh_budget,
                     should_finish=interrupt.requested.is_set,
                 )
-        except RunAborted as aborted:
-            raise RunAborted(resume_hint(aborted, storage, run_id)) from None
+            except (RunAborted, TrainingCancelled):
+                if not interrupt.aborted.is_set():
+                    raise
+                raise RunAborted(resume_hint(storage, run_id)) from None
         if display is not None:
             display.close()
     finally:

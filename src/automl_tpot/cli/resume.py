@@ -6,7 +6,9 @@ TPOT 1.1 catches ``KeyboardInterrupt`` inside its search loop, so neither press 
 first only asks the run to finish (``Trainer.train(should_finish=...)``, which ends the search
 at TPOT's next check and goes on to the refit, the ensemble stage and the stored run, status
 ``stopped``); the second raises :class:`~automl_tpot.errors.RunAborted`, which TPOT lets
-through.
+through, and also asks the run to stop (``should_stop``): a signal handler's exception is lost
+when it lands in a garbage-collector callback, and the stop request then ends the run at its
+next check (a quarter of a second in the search) all the same, storing nothing.
 """
 
 from __future__ import annotations
@@ -60,15 +62,15 @@ def run_id_for(args: argparse.Namespace, storage: Any, err: TextIO) -> str:
     return str(args.resume)
 
 
-def resume_hint(aborted: RunAborted, storage: Any, run_id: str) -> str:
-    """What the abort left: a checkpoint to resume, or nothing."""
+def resume_hint(storage: Any, run_id: str) -> str:
+    """What an abort left: a checkpoint to resume, or nothing."""
     from ..storage import CHECKPOINT
 
     if not storage.exists(run_id, CHECKPOINT):
-        return f"{aborted}; no generation had finished, nothing to resume"
+        return "aborted by a second Ctrl-C; no generation had finished, nothing to resume"
     return (
-        f"{aborted}; run {run_id} keeps its last checkpoint at {storage.location(run_id)}: "
-        f"continue it with the same command and --resume {run_id}"
+        f"aborted by a second Ctrl-C; run {run_id} keeps its last checkpoint at "
+        f"{storage.location(run_id)}: continue it with the same command and --resume {run_id}"
     )
 
 
@@ -88,10 +90,12 @@ class FinishOnInterrupt:
 
     Attributes:
         requested: set by the first Ctrl-C; pass ``requested.is_set`` as ``should_finish``.
+        aborted: set by the second; pass ``aborted.is_set`` as ``should_stop``.
     """
 
     def __init__(self, err: TextIO):
         self.requested = threading.Event()
+        self.aborted = threading.Event()
         self._err = err
         self._previous: Any = None
         self._installed = False
@@ -104,6 +108,7 @@ class FinishOnInterrupt:
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.requested.is_set():
+            self.aborted.set()
             raise RunAborted("aborted by a second Ctrl-C")
         self.requested.set()
         print(

@@ -8,6 +8,8 @@ a cluster the library did not start is never shut down, only disconnected from.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -134,18 +136,19 @@ class DaskSession:
         from dask.distributed import Client, LocalCluster
 
         limit = self.config.memory_limit_mb
-        cluster = LocalCluster(
-            n_workers=n_workers,
-            threads_per_worker=1,
-            processes=True,
-            memory_limit=f"{limit}MiB" if limit else 0,
-            dashboard_address=None,
-            # Dask's scheduler always serves HTTP (health, metrics); without a dashboard it
-            # would still take port 8787 (or warn when that is busy): take any free one.
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            silence_logs=logging.ERROR,
-            host="127.0.0.1",
-        )
+        with _workers_ignore_ctrl_c():
+            cluster = LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=f"{limit}MiB" if limit else 0,
+                dashboard_address=None,
+                # Dask's scheduler always serves HTTP (health, metrics); without a dashboard it
+                # would still take port 8787 (or warn when that is busy): take any free one.
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                silence_logs=logging.ERROR,
+                host="127.0.0.1",
+            )
         self._stack.callback(_close_local_cluster, cluster)
         client = self._stack.enter_context(Client(cluster))
         client.run(_warm_up)
@@ -163,6 +166,23 @@ class DaskSession:
         # Closing the client disconnects; it never shuts the scheduler or its workers down.
         self._stack.callback(client.close)
         self.current = client
+
+
+@contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Worker processes started meanwhile ignore SIGINT (an ignored signal stays ignored in a
+    spawned process, and Python then leaves it so). A terminal's Ctrl-C reaches the whole
+    process group; the run, not its workers, decides what it means (the command line's first
+    Ctrl-C finishes the run on those very workers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 @contextmanager
