@@ -297,3 +297,84 @@ def test_checkpoint_files_carry_their_generation_and_hash():
     file = CheckpointFile.of(3, b"payload")
     assert file.name == "checkpoint-0003.pkl" and file.matches(b"payload")
     assert not file.matches(b"payloaD") and CheckpointFile.from_dict(file.to_dict()) == file
+
+
+def _synthetic_checkpoint(generations: int, seconds: float) -> Checkpoint:
+    """A checkpoint whose snapshot holds arbitrary bytes: enough for the storage protocol."""
+    from automl_tpot.records.checkpoint import AttemptRecord
+    from automl_tpot.tpot_boundary import EvolverSnapshot
+
+    attempt = AttemptRecord(
+        1, "2026-12-01T00:00:00+00:00", 60.0, 0, generations, seconds, {}, "unfinished"
+    )
+    return Checkpoint(
+        run_id="w",
+        snapshot=EvolverSnapshot(b"population" * generations, generations, {"state": 1}),
+        reasons={},
+        seed=7,
+        fingerprint="0" * 64,
+        data={"rows": 3, "columns": ["a"], "target": "y"},
+        config={"population_size": 6},
+        attempts=(attempt,),
+        saved_at="2026-12-01T00:00:00+00:00",
+        metric="roc_auc",
+        best_score=0.5,
+        evaluations=generations * 6,
+    )
+
+
+@pytest.fixture(params=["filesystem", "fsspec-file", "memory"])
+def backend(request, tmp_path):
+    from automl_tpot import FsspecStorage
+
+    if request.param == "filesystem":
+        return FilesystemStorage(tmp_path / "runs")
+    if request.param == "fsspec-file":
+        return FsspecStorage(f"file://{tmp_path}/runs")
+    return FsspecStorage(f"memory://{tmp_path.name}/runs")
+
+
+def test_the_writer_keeps_two_payloads_behind_one_pointer_on_every_backend(backend):
+    from automl_tpot.run.checkpoints import CheckpointWriter
+    from automl_tpot.storage import write_run
+
+    writer = CheckpointWriter(backend, "w")
+    for generations in (1, 2, 3):
+        writer.save(_synthetic_checkpoint(generations, seconds=generations * 1.5))
+        writer.close()  # each one stored before the next (the writer may skip superseded ones)
+        writer = CheckpointWriter(
+            backend, "w", (read_pointer(backend, "w"), read_pointer(backend, "w").payload)
+        )
+    pointer = read_pointer(backend, "w")
+    assert (pointer.payload.name, pointer.previous.name) == (
+        "checkpoint-0003.pkl",
+        "checkpoint-0002.pkl",
+    )
+    assert not backend.exists("w", "checkpoint-0001.pkl") and pointer.seconds_spent == 4.5
+    assert backend.list_unfinished() == ["w"] and backend.list_runs() == []
+    checkpoint, used, note = read_checkpoint(backend, "w", pointer)
+    assert checkpoint.generations_completed == 3 and note is None
+    assert checkpoint.snapshot.population == b"population" * 3
+    # a run whose final write fails keeps its checkpoint: it can still be resumed
+    failing = _FailingOn(backend, "leaderboard.json")
+    with pytest.raises(StorageError):
+        write_run(failing, "w", {"model.joblib": b"m", "leaderboard.json": b"{}"}, b"{}")
+    assert backend.exists("w", "checkpoint.json") and not backend.exists("w", "model.joblib")
+    assert backend.list_unfinished() == ["w"]
+    writer.discard()
+    assert backend.list_unfinished() == [] and not backend.exists("w", "checkpoint-0003.pkl")
+
+
+class _FailingOn:
+    """A real backend that fails writing one artifact, like a full disk would."""
+
+    def __init__(self, inner, name):
+        self._inner, self._name = inner, name
+
+    def __getattr__(self, attribute):
+        return getattr(self._inner, attribute)
+
+    def write_bytes(self, run_id, name, data):
+        if name == self._name:
+            raise OSError("no space left on device")
+        self._inner.write_bytes(run_id, name, data)

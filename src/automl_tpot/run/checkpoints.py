@@ -28,7 +28,6 @@ import logging
 import pickle
 import threading
 import time
-import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,11 +56,6 @@ log = logging.getLogger(__name__)
 FORMAT = 1
 #: Seconds an aborted run waits for the checkpoint being stored before it goes on.
 ABORT_WAIT = 10.0
-#: zlib's level for payloads, compressed in the background thread: the pickled pipelines
-#: shrink about three times at the fastest level.
-COMPRESSION = 1
-#: The first byte of a zlib stream (a pickle starts with 0x80).
-_ZLIB_HEADER = b"\x78"
 
 
 def data_fingerprint(prepared: PreparedData) -> str:
@@ -124,8 +118,8 @@ class Checkpoint:
         return sum(attempt.seconds for attempt in self.attempts)
 
     def to_bytes(self) -> bytes:
-        """The payload, uncompressed: a pickle of plain values (bytes, numbers, text, dicts),
-        so it does not depend on these classes."""
+        """The payload: a pickle of plain values (bytes, numbers, text, dicts), so it does not
+        depend on these classes (the pipelines in it are compressed already)."""
         snapshot = self.snapshot
         return pickle.dumps(
             {
@@ -156,13 +150,11 @@ class Checkpoint:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Checkpoint:
-        """The checkpoint of a payload (compressed or not).
+        """The checkpoint of a payload.
 
         Raises:
             ValueError: not a payload of this format.
         """
-        if data[:1] == _ZLIB_HEADER:
-            data = zlib.decompress(data)
         values = pickle.loads(data)  # noqa: S301 - the run's own storage, as model.joblib
         if not isinstance(values, dict) or values.get("format") != FORMAT:
             raise ValueError(f"not a checkpoint payload of format {FORMAT}")
@@ -322,7 +314,7 @@ class CheckpointWriter:
                 self._pending = None
             started = time.monotonic()
             try:
-                self._write(checkpoint, zlib.compress(data, COMPRESSION))
+                self._write(checkpoint, data)
             except Exception as error:  # a storage hiccup must not end the search
                 text = f"{type(error).__name__}: {error}"[:300]
                 if text not in self.errors:

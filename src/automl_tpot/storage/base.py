@@ -139,13 +139,24 @@ def write_run(
         storage.write_bytes(run_id, MANIFEST, manifest)
     except BaseException as error:
         with contextlib.suppress(Exception):  # the original error matters more than the clean-up's
-            storage.delete_run(run_id)
+            _remove_partial(storage, run_id, [MANIFEST, *artifacts])
         if isinstance(error, StorageError) or not isinstance(error, Exception):
             raise
         raise StorageError(
             f"could not write run {run_id!r} to {storage.location(run_id)}: {error}"
         ) from error
     return storage.location(run_id)
+
+
+def _remove_partial(storage: Storage, run_id: str, names: list[str]) -> None:
+    """Remove what a failed :func:`write_run` wrote: the whole run, or, when the run holds a
+    checkpoint and the backend can remove single artifacts, only those (it can be resumed)."""
+    deleter = getattr(storage, "delete_bytes", None)
+    if deleter is None or not storage.exists(run_id, CHECKPOINT):
+        storage.delete_run(run_id)
+        return
+    for name in names:
+        deleter(run_id, name)
 
 
 def _require_complete(storage: Storage, run_id: str) -> None:
