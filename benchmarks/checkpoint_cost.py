@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         row = json.loads(done.stdout.strip().splitlines()[-1])
         rows.append(row)
         print(
-            f"{row['dataset']:<12} {row['generations']:>3} gen  {row['generation_seconds']:7.2f}s/gen"
+            f"{row['dataset']:<12} {row['generations']:>3} gen"
+            f"  {row['generation_seconds']:7.2f}s/gen"
             f"  checkpoint {row['checkpoint_seconds_mean'] * 1000:7.1f} ms"
             f" (max {row['checkpoint_seconds_max'] * 1000:6.1f})"
             f" = {row['share_of_a_generation'] * 100:5.2f}% of a generation;"

@@ -6,13 +6,15 @@ evolver's random state (an :class:`~automl_tpot.tpot_boundary.EvolverSnapshot`),
 reasons, the seed, the data's fingerprint, the configuration and every attempt's budget and
 timings so far.
 
-How it is written (:class:`CheckpointWriter`): the search thread serialises it (the snapshot is
-consistent only there) and a background thread stores it, so the search does not wait for the
-storage. The payload goes first, as a new object named after its generation
-(``checkpoint-0003.pkl``); then the pointer ``checkpoint.json`` names it with its SHA-256 and
-the payload before it; then older payloads are removed, so at most two are kept. Each write is
-all-or-nothing per name (every built-in backend), so a crash at any instant leaves a pointer to
-a whole payload, or a payload nobody points to yet.
+How it is written (:class:`CheckpointWriter`): the search thread takes what can still change
+(TPOT's frame of evaluations, its population, the random state: the snapshot is consistent only
+there) and a background thread packs the pipelines recorded since the last checkpoint (they
+never change once recorded), serialises the payload and stores it, so the search does not wait.
+The payload goes first, as a new object named after its generation (``checkpoint-0003.pkl``);
+then the pointer ``checkpoint.json`` names it with its SHA-256 and the payload before it; then
+older payloads are removed, so at most two are kept. Each write is all-or-nothing per name
+(every built-in backend), so a crash at any instant leaves a pointer to a whole payload, or a
+payload nobody points to yet.
 
 How it is read (:func:`read_checkpoint`): the pointer, then the payload it names, checked
 against its hash; a missing or damaged payload gives way to the previous one.
@@ -28,7 +30,7 @@ import logging
 import pickle
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -238,7 +240,7 @@ class CheckpointWriter:
 
     Attributes:
         written: checkpoints stored.
-        write_seconds: seconds the background thread spent storing them.
+        write_seconds: seconds the background thread spent making and storing them.
         last_bytes: the size of the newest payload.
         errors: why checkpoints could not be stored (the run goes on without them).
     """
@@ -261,7 +263,7 @@ class CheckpointWriter:
             pointer, used = resumed_from
             self._names = {f.name for f in (pointer.payload, pointer.previous) if f is not None}
             self._last = used
-        self._pending: tuple[Checkpoint, bytes] | None = None
+        self._pending: Callable[[], Checkpoint] | None = None
         self._closed = False
         self._condition = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -269,14 +271,14 @@ class CheckpointWriter:
     def __repr__(self) -> str:
         return f"CheckpointWriter({self.run_id!r}, written={self.written})"
 
-    def save(self, checkpoint: Checkpoint) -> None:
-        """Serialise ``checkpoint`` now and store it in the background; a newer one supersedes
-        one the background thread has not started on."""
-        data = checkpoint.to_bytes()
+    def save(self, checkpoint: Checkpoint | Callable[[], Checkpoint]) -> None:
+        """Store ``checkpoint`` in the background (a callable makes it there: what the search
+        thread need not wait for); a newer one supersedes one not started on yet."""
+        build = checkpoint if callable(checkpoint) else lambda: checkpoint
         with self._condition:
             if self._closed:
                 return
-            self._pending = (checkpoint, data)
+            self._pending = build
             self._condition.notify_all()
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -310,11 +312,12 @@ class CheckpointWriter:
                     self._condition.wait()
                 if self._pending is None:
                     return
-                checkpoint, data = self._pending
+                build = self._pending
                 self._pending = None
             started = time.monotonic()
             try:
-                self._write(checkpoint, data)
+                checkpoint = build()
+                self._write(checkpoint, checkpoint.to_bytes())
             except Exception as error:  # a storage hiccup must not end the search
                 text = f"{type(error).__name__}: {error}"[:300]
                 if text not in self.errors:

@@ -270,12 +270,11 @@ class Attempt:
         if self.writer is None or event.best_score is None:  # nothing worth resuming yet
             return
         mark = time.monotonic()
-        snapshot = state.snapshot()
+        draft = state.draft()  # what can still change, now; the new pipelines are packed later
         elapsed = mark - self.started
-        current = self._record(snapshot.generations_completed, elapsed, timings, "unfinished")
-        checkpoint = Checkpoint(
+        current = self._record(state.generations_completed, elapsed, timings, "unfinished")
+        fields: dict[str, Any] = dict(
             run_id=str(self.run_id),
-            snapshot=snapshot,
             reasons=dict(self.reasons),
             seed=self.seed,
             fingerprint=self.fingerprint,
@@ -287,7 +286,7 @@ class Attempt:
             best_score=event.best_score,
             evaluations=event.evaluations,
         )
-        self.writer.save(checkpoint)
+        self.writer.save(lambda: Checkpoint(snapshot=draft.finish(), **fields))
         self.checkpoint_seconds += time.monotonic() - mark
 
     def _record(

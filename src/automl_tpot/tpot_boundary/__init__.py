@@ -32,6 +32,7 @@ from .evolver import (  # noqa: E402
     GenerationState,
 )
 from .history import INVALID, TIMEOUT, ScoredPipeline, SearchHistory  # noqa: E402
+from .snapshot import SnapshotDraft  # noqa: E402
 
 __all__ = [
     "INVALID",
@@ -46,6 +47,7 @@ __all__ = [
     "NothingEvaluated",
     "ScoredPipeline",
     "SearchHistory",
+    "SnapshotDraft",
     "TPOTSettings",
     "build_estimator",
     "check_tpot",

@@ -26,7 +26,7 @@ from attrs import define
 from tpot.evolvers.base_evolver import BaseEvolver
 
 from .history import COMPLETED, EVAL_ERROR, SUBMITTED, TIMEOUT, SearchHistory
-from .snapshot import EvolverSnapshot, pack_population
+from .snapshot import EvolverSnapshot, SnapshotDraft, draft_snapshot
 
 __all__ = [
     "EvaluationBatch",
@@ -118,19 +118,20 @@ class GenerationState:
 
     def snapshot(self) -> EvolverSnapshot:
         """The state to continue from: the next generation starts where this one ended (only
-        the individuals new since the last snapshot are pickled)."""
+        the individuals new since the last snapshot are packed)."""
+        return self.draft().finish()
+
+    def draft(self) -> SnapshotDraft:
+        """The same state, cheaply: what can still change is taken now, the recorded
+        individuals new since the last snapshot are packed by :meth:`SnapshotDraft.finish`,
+        which may run in another thread while the search goes on."""
         evolver = self._evolver
-        population, individuals, members, column = pack_population(
-            evolver.population, evolver.pickled
-        )
-        return EvolverSnapshot(
-            population=population,
+        return draft_snapshot(
+            evolver.population,
+            evolver.pickled,
             generations_completed=self.generations_completed,
             rng_state=evolver.rng.bit_generator.state,
             score_column=evolver.objective_names[0],
-            individuals=individuals,
-            members=members,
-            individual_column=column,
         )
 
 
@@ -147,7 +148,7 @@ class HookedEvolver(BaseEvolver):
         self._hooks = hooks
         self._clock_start: float | None = None
         self._max_time_mins = math.inf
-        #: Each history individual pickled, by key (see :func:`.snapshot.pack_population`).
+        #: Each history individual packed, by key (see :func:`.snapshot.draft_snapshot`).
         self.pickled: dict[Hashable, bytes] = {}
         super().__init__(*args, **kwargs)
         if restore is not None:  # TPOT built a fresh population: put the snapshot's in place

@@ -3,10 +3,15 @@
 TPOT keeps every evaluated individual in its history, each a deep copy that holds its own copy
 of the search space (tens of kilobytes a pipeline). Pickling the whole population after every
 generation would cost more with every generation. History individuals never change once
-recorded (TPOT stores a deep copy when it adds one), so each is pickled and compressed once,
-when it first appears, and kept by its key; a snapshot is that cache plus the history without
-its individuals (a small frame), the live population as keys into the history, and the random
-state.
+recorded (TPOT stores a deep copy when it adds one, and only reads it afterwards), so each is
+pickled and compressed once, when it first appears, and kept by its key; a snapshot is that
+cache plus the history without its individuals (a small frame), the live population as keys
+into the history, and the random state.
+
+Because recorded individuals never change, the search thread need not pack them either: a
+:class:`SnapshotDraft` takes what can change (the frame, the population, the random state) at
+once and keeps references to the individuals not packed yet, which :meth:`SnapshotDraft.finish`
+packs later, in any thread, so the search goes on meanwhile.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from attrs import define, field
 
 from .history import INDIVIDUAL, SearchHistory
 
-__all__ = ["EvolverSnapshot", "pack_population"]
+__all__ = ["EvolverSnapshot", "SnapshotDraft", "draft_snapshot"]
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 #: zlib's fastest level: a pickled pipeline (its own copy of the search space) shrinks about
@@ -94,23 +99,70 @@ class EvolverSnapshot:
         return SearchHistory(frame, self.score_column, complexity_column)
 
 
-def pack_population(
-    population: Any, cache: MutableMapping[Hashable, bytes]
-) -> tuple[bytes, Mapping[Hashable, bytes], tuple[Hashable, ...], int]:
-    """``population`` as :class:`EvolverSnapshot` holds it; ``cache`` keeps each history
-    individual's packed bytes by key across calls, so only new ones are packed."""
+class SnapshotDraft:
+    """The evolver's state as of one instant, with the individuals not packed yet held by
+    reference; :meth:`finish` (any thread, once) makes the :class:`EvolverSnapshot`."""
+
+    def __init__(
+        self,
+        fields: dict[str, Any],
+        keys: list[Hashable],
+        unpacked: list[tuple[Hashable, Any]],
+        cache: MutableMapping[Hashable, bytes],
+    ):
+        self._fields = fields
+        self._keys = keys
+        self._unpacked = unpacked
+        self._cache = cache
+
+    def __repr__(self) -> str:
+        return f"SnapshotDraft({len(self._keys)} individuals, {len(self._unpacked)} to pack)"
+
+    def finish(self) -> EvolverSnapshot:
+        """Pack the individuals new since the last snapshot (kept in the evolver's cache, so
+        each is packed once) and return the snapshot."""
+        cache = self._cache
+        for key, individual in self._unpacked:
+            if key not in cache:
+                cache[key] = _pack(individual)
+        individuals = {key: cache[key] for key in self._keys}
+        return EvolverSnapshot(individuals=individuals, **self._fields)
+
+
+def draft_snapshot(
+    population: Any,
+    cache: MutableMapping[Hashable, bytes],
+    *,
+    generations_completed: int,
+    rng_state: dict[str, Any],
+    score_column: str,
+) -> SnapshotDraft:
+    """What of ``population`` can still change, taken now; its recorded individuals by
+    reference (``cache`` keeps each one's packed bytes by key across snapshots)."""
     frame = population.evaluated_individuals
-    column = frame.columns.get_loc(INDIVIDUAL) if INDIVIDUAL in frame else 0
+    keys: list[Hashable] = []
+    unpacked: list[tuple[Hashable, Any]] = []
     if INDIVIDUAL in frame:
         for key, individual in frame[INDIVIDUAL].items():
-            if key not in cache and not (isinstance(individual, float) and math.isnan(individual)):
-                cache[key] = _pack(individual)
-    individuals = {key: cache[key] for key in frame.index if key in cache}
+            if isinstance(individual, float) and math.isnan(individual):
+                continue
+            keys.append(key)
+            if key not in cache:
+                unpacked.append((key, individual))
+    known = set(keys)
     members: list[Hashable] = []
-    for individual in population.population:
+    for individual in population.population:  # the live ones may change: packed now
         key = individual.unique_id()
-        members.append(key if key in individuals else _pack(individual))
+        members.append(key if key in known else _pack(individual))
     shell = copy.copy(population)
     shell.evaluated_individuals = frame.drop(columns=[INDIVIDUAL]) if INDIVIDUAL in frame else frame
     shell.population = []
-    return pickle.dumps(shell, protocol=_PROTOCOL), individuals, tuple(members), int(column)
+    fields = {
+        "population": pickle.dumps(shell, protocol=_PROTOCOL),
+        "generations_completed": generations_completed,
+        "rng_state": rng_state,
+        "score_column": score_column,
+        "members": tuple(members),
+        "individual_column": int(frame.columns.get_loc(INDIVIDUAL)) if INDIVIDUAL in frame else 0,
+    }
+    return SnapshotDraft(fields, keys, unpacked, cache)
