@@ -70,12 +70,13 @@ def test_train_into_s3_then_list_load_and_predict(s3_server, bucket, table, tmp_
         data = reader.read_bytes("s3-run", name)
         assert hashlib.sha256(data).hexdigest() == stored.manifest["artifacts"][name]["sha256"]
 
-    # the same run through the filesystem backend holds the same bytes
+    # the same run through the filesystem backend holds the same bytes: every artifact the
+    # manifest lists (the explanations' files when their stage finished in time, too)
     local = FilesystemStorage(tmp_path)
     write_run(
         local,
         "s3-run",
-        {name: reader.read_bytes("s3-run", name) for name in REPORTS},
+        {name: reader.read_bytes("s3-run", name) for name in stored.manifest["artifacts"]},
         reader.read_bytes("s3-run", "run.json"),
     )
     for name in ("evaluated_individuals.json", "tp_pareto_front.json"):
@@ -85,7 +86,8 @@ def test_train_into_s3_then_list_load_and_predict(s3_server, bucket, table, tmp_
 
 
 class _KillAfterFirstArtifact:
-    """The real S3 backend; the storage server dies right after the first artifact is stored."""
+    """The real S3 backend; the storage server dies right after the first artifact is stored
+    (the checkpoints written after each generation do not count)."""
 
     def __init__(self, inner: FsspecStorage, server: MotoServer):
         self._inner = inner
@@ -97,6 +99,8 @@ class _KillAfterFirstArtifact:
 
     def write_bytes(self, run_id, name, data):
         self._inner.write_bytes(run_id, name, data)
+        if name.startswith("checkpoint"):
+            return
         self.written.append(name)
         if len(self.written) == 1:
             self._server.kill()
@@ -134,6 +138,7 @@ def test_storage_server_killed_mid_write(tmp_path, table, fault_report):
             assert reader.exists("doomed", "model.joblib")
             assert not reader.exists("doomed", "run.json")
             assert reader.list_runs() == []
+            assert reader.list_unfinished() == ["doomed"]  # its checkpoint stayed: resumable
             with pytest.raises(StorageError, match="no complete run 'doomed'"):
                 load_run(reader, "doomed")
             fault_report(kill_to_storage_error=error_after, kept="model.joblib (no run.json)")

@@ -43,9 +43,22 @@ def _copy_tree(tmp_path: Path) -> Path:
 def _build(root: Path, out: Path, *, execute: bool = False) -> subprocess.CompletedProcess:
     env = dict(os.environ, AUTOML_TPOT_DOCS_EXECUTE="1" if execute else "0")
     return subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
-         str(root / "docs"), str(out)],
-        env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-b",
+            "html",
+            str(root / "docs"),
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -54,10 +67,27 @@ def test_the_site_builds_with_warnings_as_errors(tmp_path):
     completed = _build(root, tmp_path / "html")
     assert completed.returncode == 0, completed.stderr
     pages = {p.stem for p in (tmp_path / "html").glob("*.html")}
-    for page in ("index", "getting-started", "configuration", "tasks-and-metrics", "budgets",
-                 "tpot", "parallel", "storage-and-metrics", "alerts", "jobs", "plugins",
-                 "migration", "operations", "api", "cli", "artifacts", "examples", "changelog",
-                 "architecture"):
+    for page in (
+        "index",
+        "getting-started",
+        "configuration",
+        "tasks-and-metrics",
+        "budgets",
+        "tpot",
+        "parallel",
+        "storage-and-metrics",
+        "alerts",
+        "jobs",
+        "plugins",
+        "migration",
+        "operations",
+        "api",
+        "cli",
+        "artifacts",
+        "examples",
+        "changelog",
+        "architecture",
+    ):
         assert page in pages
     cli = (tmp_path / "html" / "cli.html").read_text(encoding="utf-8")
     assert "automl-tpot scheduler" in cli and "--idle-timeout" in cli
@@ -101,9 +131,16 @@ def test_the_configuration_table_has_every_field_and_variable():
 
 def test_the_cli_reference_covers_every_command():
     text = _extension().cli_reference()
-    for prog in ("automl-tpot", "automl-tpot train", "automl-tpot predict", "automl-tpot spaces",
-                 "automl-tpot spaces list", "automl-tpot spaces show", "automl-tpot scheduler",
-                 "automl-tpot worker"):
+    for prog in (
+        "automl-tpot",
+        "automl-tpot train",
+        "automl-tpot predict",
+        "automl-tpot spaces",
+        "automl-tpot spaces list",
+        "automl-tpot spaces show",
+        "automl-tpot scheduler",
+        "automl-tpot worker",
+    ):
         assert f"`{prog}`" in text
         assert f"usage: {prog}" in text
 

@@ -309,7 +309,9 @@ def test_ctrl_c_mid_search_stops_the_run_and_closes_the_cluster(
     with pytest.raises(KeyboardInterrupt):
         trainer = Trainer(config, storage=FilesystemStorage(storage_root))
         trainer.train(cancer_table, progress=interrupt)
-    assert not storage_root.exists()
+    # nothing complete is stored; the checkpoint of the generation before the Ctrl-C stays
+    stored = FilesystemStorage(storage_root)
+    assert stored.list_runs() == [] and len(stored.list_unfinished()) == 1
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 

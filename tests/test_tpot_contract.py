@@ -247,6 +247,28 @@ def test_a_snapshot_continues_where_it_was_taken(iris):
     assert len(fitted.history) > 8  # the restored history and the new generation
 
 
+def test_recorded_individuals_never_change_so_a_draft_may_be_packed_later(iris):
+    import pickle
+    import zlib
+
+    drafts, recorded = [], []
+
+    def on_generation(state):
+        if state.generations_completed == 1:
+            drafts.append(state.draft())  # nothing packed yet: the four are held by reference
+            recorded.extend(state.history().frame.index)
+
+    hooks = RecordingHooks()
+    hooks.on_generation = on_generation
+    _fit(hooks, *iris, generations=3)
+    assert "4 to pack" in repr(drafts[0])
+    late = drafts[0].finish()  # packed after two more generations were bred from them
+    assert list(late.individuals) == recorded
+    for key, data in late.individuals.items():
+        assert pickle.loads(zlib.decompress(data)).unique_id() == key  # as recorded
+    assert len(late.history()) == 4 and late.generations_completed == 1
+
+
 def test_tpot_reports_a_search_where_nothing_could_be_evaluated(iris):
     with pytest.raises(NothingEvaluated):
         _fit(RecordingHooks(fail=True), *iris)

@@ -669,3 +669,20 @@ def test_tpot_cancel_while_artifacts_are_written_leaves_no_run(tmp_path, wine_ta
     saved = Trainer(config, storage=storage).save(result, "on-time", status="fallback")
     assert load_run(storage, "on-time").manifest["status"] == "fallback"
     assert saved.location == storage.location("on-time")
+
+
+def test_tpot_service_queues_again_the_jobs_a_dead_process_left_running(make_service, cancer_table):
+    service = make_service()
+    dataset = service.register_dataset(cancer_table)
+    job = service.submit({"dataset_id": dataset, "target_column": "diagnosis", **SMALL})
+    # the state a killed host leaves: the job running under its run id (with, in storage, the
+    # run's last checkpoint; tests/test_resume_processes.py kills a real one and resumes it)
+    with service._db() as db:
+        db.execute("UPDATE jobs SET status = 'running', run_id = 'job1-left' WHERE id = ?", (job,))
+    assert service.recover() == [job]
+    row = service.job(job)
+    assert (row["status"], row["run_id"]) == ("queued", "job1-left")
+    claimed = service._claim(job)
+    assert claimed["status"] == "running" and claimed["run_id"] == "job1-left"  # it resumes
+    assert service.recover() == [job]  # nothing of this process runs it
+    assert not service.finish(job)  # not running here: nothing to finish

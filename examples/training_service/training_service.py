@@ -2,8 +2,9 @@
 
 It keeps what a host keeps (datasets, a job queue, one TrainingRun row per finished job) in a
 SQLite database, and leaves everything about training to one call,
-:func:`automl_tpot.jobs.run_for_job`. Worker threads take queued jobs; each job can be cancelled
-or given a timeout.
+:func:`automl_tpot.jobs.run_for_job`. Worker threads take queued jobs; each job can be cancelled,
+finished early with the best model so far, or given a timeout. A job the service was running
+when its process died is resumed from its last checkpoint when the service starts again.
 
 Run the demo (two jobs on scikit-learn's datasets, one classification, one regression)::
 
@@ -45,9 +46,10 @@ __all__ = ["TrainingService", "JOB_STATES"]
 
 log = logging.getLogger("training_service")
 
-#: A job's life: queued -> running -> complete | fallback | failed | cancelled.
-JOB_STATES = ("queued", "running", "complete", "fallback", "failed", "cancelled")
-FINISHED = frozenset({"complete", "fallback", "failed", "cancelled"})
+#: A job's life: queued -> running -> complete | stopped | fallback | failed | cancelled
+#: (running -> queued again when the service died meanwhile and starts anew).
+JOB_STATES = ("queued", "running", "complete", "stopped", "fallback", "failed", "cancelled")
+FINISHED = frozenset({"complete", "stopped", "fallback", "failed", "cancelled"})
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -74,7 +76,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE TABLE IF NOT EXISTS training_runs (
     run_id             TEXT PRIMARY KEY,
     job_id             INTEGER NOT NULL UNIQUE REFERENCES jobs(id),
-    status             TEXT NOT NULL,   -- complete | fallback | failed
+    status             TEXT NOT NULL,   -- complete | stopped | fallback | failed
     best_pipeline      TEXT,
     best_score         REAL,
     leaderboard_topk   TEXT,            -- JSON
@@ -124,6 +126,7 @@ class TrainingService:
         self.job_timeout = job_timeout
         self.overrides = dict(overrides or {})
         self._running: dict[int, threading.Event] = {}
+        self._finishing: dict[int, threading.Event] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -220,6 +223,35 @@ class TrainingService:
             event.set()
         return bool(updated)
 
+    def finish(self, job_id: int) -> bool:
+        """Ask a running job to end its search and keep the best model so far (its status
+        becomes ``stopped``); False when it is not running."""
+        with self._lock:
+            event = self._finishing.get(job_id)
+        if event is None:
+            return False
+        event.set()
+        return True
+
+    def recover(self) -> list[int]:
+        """Queue again the jobs a previous process left ``running`` (it died mid-job), under
+        their run id: ``run_for_job`` then resumes each from its last checkpoint (or starts it
+        afresh when it had none). Called by :meth:`start`; one service process per database."""
+        with self._lock:
+            mine = set(self._running)
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            rows = db.execute("SELECT id FROM jobs WHERE status = 'running'").fetchall()
+            orphans = [int(row["id"]) for row in rows if int(row["id"]) not in mine]
+            for job_id in orphans:
+                db.execute("UPDATE jobs SET status = 'queued' WHERE id = ?", (job_id,))
+            db.execute("COMMIT")
+        for job_id in orphans:
+            log.info("job %s was left running by a previous process: it resumes", job_id)
+        if orphans:
+            self._wake.set()
+        return orphans
+
     def job(self, job_id: int) -> dict[str, Any]:
         """The jobs row."""
         with self._db() as db:
@@ -262,8 +294,8 @@ class TrainingService:
                     row = db.execute(
                         "SELECT * FROM jobs WHERE id = ? AND status = 'queued'", (job_id,)
                     ).fetchone()
-                if row is not None:
-                    run_id = f"job{row['id']}-{new_run_id()}"
+                if row is not None:  # a recovered job keeps its run id: it resumes
+                    run_id = row["run_id"] or f"job{row['id']}-{new_run_id()}"
                     db.execute(
                         "UPDATE jobs SET status = 'running', run_id = ?, started_at = ? "
                         "WHERE id = ?",
@@ -288,11 +320,12 @@ class TrainingService:
 
     def _run(self, row: sqlite3.Row) -> dict[str, Any]:
         job_id, run_id = int(row["id"]), row["run_id"]
-        cancel = threading.Event()
+        cancel, finish = threading.Event(), threading.Event()
         if row["cancel_requested"]:
             cancel.set()
         with self._lock:
             self._running[job_id] = cancel
+            self._finishing[job_id] = finish
         status, error = "failed", None
         try:
             payload = json.loads(row["payload"])
@@ -305,6 +338,7 @@ class TrainingService:
                 enable_fallback=self.enable_fallback,
                 run_id=run_id,
                 cancel=cancel,
+                finish=finish,
                 timeout=row["timeout_s"],
                 **self.overrides,
             )
@@ -325,6 +359,7 @@ class TrainingService:
         finally:
             with self._lock:
                 self._running.pop(job_id, None)
+                self._finishing.pop(job_id, None)
         self._store(job_id, status, error, record)
         return record
 
@@ -366,8 +401,10 @@ class TrainingService:
             self._run(row)
 
     def start(self, workers: int = 1) -> None:
-        """Start ``workers`` threads that run queued jobs, oldest first."""
+        """Start ``workers`` threads that run queued jobs, oldest first (after queueing again
+        the jobs a previous process left running, see :meth:`recover`)."""
         self._stopping.clear()
+        self.recover()
         for index in range(workers):
             thread = threading.Thread(
                 target=self._work, name=f"training-worker-{index}", daemon=True

@@ -21,6 +21,8 @@ from .errors import (
     JobError,
     JobFailed,
     JobRejected,
+    ResumeError,
+    RunAborted,
     SearchSpaceConfigError,
     SearchSpaceError,
     StorageConfigError,
@@ -63,6 +65,8 @@ __all__ = [
     "SearchSpaceDefinition",
     "PrometheusMetrics",
     "SearchSpaceConfigError",
+    "ResumeError",
+    "RunAborted",
     "SearchSpaceError",
     "Storage",
     "StorageConfigError",
@@ -75,12 +79,15 @@ __all__ = [
     "TrainerConfig",
     "TrainingError",
     "TrainingResult",
+    "UnfinishedRun",
     "load_model",
     "load_run",
+    "load_unfinished",
     "metrics_from_name",
     "run_for_job",
     "storage_from_url",
     "write_report",
+    "unfinished_runs",
 ]
 
 # name -> module that defines it, imported on first access.
@@ -105,12 +112,15 @@ _LAZY = {
     "TabularModel": "model",
     "Trainer": "run.trainer",
     "TrainingResult": "run.result",
+    "UnfinishedRun": "storage",
     "load_model": "storage",
     "load_run": "storage",
+    "load_unfinished": "storage",
     "metrics_from_name": "metrics",
     "run_for_job": "jobs",
     "storage_from_url": "storage",
     "write_report": "report",
+    "unfinished_runs": "storage",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
@@ -137,9 +147,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         FsspecStorage,
         Storage,
         StoredRun,
+        UnfinishedRun,
         load_model,
         load_run,
+        load_unfinished,
         storage_from_url,
+        unfinished_runs,
     )
 
 

@@ -24,6 +24,8 @@ __all__ = [
     "JobFailed",
     "JobRejected",
     "SearchSpaceConfigError",
+    "ResumeError",
+    "RunAborted",
     "SearchSpaceError",
     "StorageConfigError",
     "StorageError",
@@ -153,6 +155,33 @@ class TrainingCancelled(AutoMLTPOTError):
     """The run was asked to stop (``Trainer.train(should_stop=...)``) before it finished.
 
     Not a :class:`TrainingError`: a cancelled run did not fail, so no fallback replaces it.
+    """
+
+
+class ResumeError(AutoMLTPOTError, ValueError):
+    """A run cannot be resumed as asked: it has no checkpoint, it is complete already, or the
+    data or the configuration differ from the checkpoint's.
+
+    Attributes:
+        run_id: the run that was to be resumed.
+        differences: what differs, ``name -> (at the checkpoint, now)`` (empty when the problem
+            is not a difference).
+    """
+
+    def __init__(
+        self, run_id: str, message: str, differences: dict[str, tuple[Any, Any]] | None = None
+    ):
+        self.run_id = run_id
+        self.differences = dict(differences or {})
+        super().__init__(f"run {run_id!r} cannot be resumed: {message}")
+
+
+class RunAborted(BaseException):
+    """Raised to abort a run at once (the command line's second Ctrl-C), keeping its last
+    checkpoint so it can be resumed.
+
+    A ``BaseException`` like ``KeyboardInterrupt`` (code that catches ``Exception`` lets it
+    through), but not a ``KeyboardInterrupt``, which TPOT 1.1 catches inside its search loop.
     """
 
 

@@ -14,6 +14,7 @@ from ..errors import ConfigError, DataError, SearchSpaceConfigError, SearchSpace
 from ..utils.text import short_repr, shorten
 
 __all__ = [
+    "EXIT_ABORTED",
     "EXIT_FAILED",
     "EXIT_OK",
     "EXIT_USAGE",
@@ -32,6 +33,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 #: The input was wrong: bad options, data, configuration (one line on stderr).
 EXIT_USAGE = 2
+#: Interrupted: a Ctrl-C outside the search, or the second Ctrl-C during it (128 + SIGINT).
+EXIT_ABORTED = 130
 
 #: Characters of an error line the command line prints.
 LINE_LIMIT = 2000

@@ -9,8 +9,11 @@ and ``automl-tpot spaces show NAME`` describe the search spaces the installed pl
 ``--storage URL`` picks the storage backend (a folder, ``s3://bucket/prefix``, ...; the
 ``AWS_*`` variables apply) and ``--metrics-backend NAME`` the metrics backend, both through the
 package's entry points. Input errors print one line and exit with status 2; training and
-storage failures exit with status 1. ``automl-tpot scheduler`` / ``automl-tpot worker`` start
-Dask's own scheduler and worker for distributed mode.
+storage failures exit with status 1. During ``train`` the first Ctrl-C finishes the run with
+the best pipeline so far (stored with status ``stopped``, exit status 0); a second one aborts at
+once (exit status 130) and keeps the last checkpoint, which ``train ... --resume RUN_ID``
+continues from. ``automl-tpot scheduler`` / ``automl-tpot worker`` start Dask's own scheduler
+and worker for distributed mode.
 
 Each command lives in a module of its own (:mod:`.train`, :mod:`.predict`, :mod:`.runs`,
 :mod:`.report`, :mod:`.commands`); the parser in :mod:`.parser`.
@@ -22,9 +25,9 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from ..errors import AutoMLTPOTError
+from ..errors import AutoMLTPOTError, RunAborted
 from .commands import cluster_command, spaces_command
-from .common import EXIT_FAILED, EXIT_USAGE, UsageError, exit_status, one_line
+from .common import EXIT_ABORTED, EXIT_FAILED, EXIT_USAGE, UsageError, exit_status, one_line
 from .demo import DEMO_TARGET, demo_table
 from .parser import build_parser
 from .predict import predict_command
@@ -69,7 +72,10 @@ def main(
         return exit_status(error)
     except KeyboardInterrupt:
         print(f"automl-tpot {args.command}: interrupted", file=err)
-        return 130
+        return EXIT_ABORTED
+    except RunAborted as aborted:
+        print(f"automl-tpot {args.command}: {aborted}", file=err)
+        return EXIT_ABORTED
     except Exception as error:  # not foreseen: one line all the same, and a failure status
         what = one_line(f"{type(error).__name__}: {error}")
         print(f"automl-tpot {args.command}: internal error: {what}", file=err)

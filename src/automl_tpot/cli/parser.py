@@ -16,6 +16,7 @@ from typing import Any
 from .. import __version__
 from .common import OneLineParser
 from .demo import DEMO_TARGET
+from .resume import add_resume_arguments
 
 __all__ = ["CONFIG_OPTIONS", "build_parser"]
 
@@ -220,6 +221,7 @@ def _add_train(commands: Any) -> None:
         help="print the run's summary as JSON (with its run id and location), not a table",
     )
     train.add_argument("--quiet", action="store_true", help="no progress display")
+    add_resume_arguments(train)
 
 
 def _add_predict(commands: Any) -> None:

@@ -48,6 +48,7 @@ def print_summary(
         ("evaluations", str(summary.get("evaluations"))),
         ("Pareto front", f"{summary.get('pareto_front_size')} pipeline(s)"),
         ("wall time", f"{timings.get('total', 0):.1f}s"),
+        *_resume_rows(summary),
     ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
@@ -65,3 +66,14 @@ def print_summary(
         print(f"note: {note}", file=out)
     for alert in summary.get("alerts") or []:
         print(f"alert {alert['kind']}: {alert['reason']}", file=out)
+
+
+def _resume_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The summary's line about a resumed run."""
+    resume = summary.get("resume")
+    if not resume:
+        return []
+    attempts = resume["attempts"]
+    spent = sum(attempt["seconds"] for attempt in attempts)
+    text = f"from generation {resume['resumed_from_generation']}, attempt {len(attempts)}"
+    return [("resumed", f"{text} ({spent:.1f}s in all attempts)")]

@@ -10,6 +10,7 @@ from .common import EXIT_OK, UsageError, flags_named
 from .demo import DEMO_TARGET, demo_table
 from .parser import CONFIG_OPTIONS
 from .progress import ProgressDisplay
+from .resume import FinishOnInterrupt, resume_hint, run_id_for
 from .summary import print_json, print_summary, summary_document
 
 __all__ = ["train_command"]
@@ -59,7 +60,7 @@ def _write_report(result: Any, metrics: Any, path: str, err: TextIO) -> None:
 def train_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..config import TrainerConfig
     from ..data import prepare_table
-    from ..errors import StorageConfigError
+    from ..errors import RunAborted, StorageConfigError, TrainingCancelled
     from ..run.preflight import preflight
     from ..run.trainer import Trainer
     from ..storage import storage_from_url
@@ -99,12 +100,23 @@ def train_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             file=err,
         )
         display = None if args.quiet else ProgressDisplay(err, config.time_left)
-        result = trainer.train(
-            data,
-            run_id=args.run_id,
-            progress=display,
-            on_evaluation=None if display is None else display.on_evaluation,
-        )
+        run_id = run_id_for(args, storage, err)
+        with FinishOnInterrupt(err) as interrupt:
+            try:
+                result = trainer.train(
+                    data,
+                    run_id=run_id,
+                    progress=display,
+                    should_stop=interrupt.aborted.is_set,
+                    on_evaluation=None if display is None else display.on_evaluation,
+                    resume=args.resume,
+                    fresh_budget=args.fresh_budget,
+                    should_finish=interrupt.requested.is_set,
+                )
+            except (RunAborted, TrainingCancelled):
+                if not interrupt.aborted.is_set():
+                    raise
+                raise RunAborted(resume_hint(storage, run_id)) from None
         if display is not None:
             display.close()
         if args.report is not None:

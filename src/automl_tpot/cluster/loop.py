@@ -70,12 +70,14 @@ class EvaluationLoop:
         session: DaskSession,
         channel: SearchChannel,
         on_outcome: Callable[[int, float | None, bool], None] | None = None,
+        reasons: dict[str, tuple[str, str]] | None = None,
     ):
         self.session = session
         self.channel = channel
         #: Told of every finished evaluation: ``(generation, score or None, failed)``.
         self.on_outcome = on_outcome
-        self.reasons: dict[str, tuple[str, str]] = {}
+        #: ``reasons`` when given (a resumed search's earlier ones): the caller reads it live.
+        self.reasons: dict[str, tuple[str, str]] = {} if reasons is None else reasons
         #: What evaluations cost so far (cheap ones run first; stragglers are capped).
         self.costs = CostModel()
         self._data = DataCache()

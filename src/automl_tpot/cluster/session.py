@@ -8,6 +8,7 @@ a cluster the library did not start is never shut down, only disconnected from.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import threading
 import time
@@ -136,23 +137,13 @@ class DaskSession:
 
     def _start_local(self, n_workers: int) -> None:
         import dask
-        from dask.distributed import Client, LocalCluster
+        from dask.distributed import Client
 
         check_main_guard()
         limit = self.config.memory_limit_mb
         try:
-            cluster = LocalCluster(
-                n_workers=n_workers,
-                threads_per_worker=1,
-                processes=True,
-                memory_limit=f"{limit}MiB" if limit else 0,
-                dashboard_address=None,
-                # Dask's scheduler always serves HTTP (health, metrics); without a dashboard it
-                # would still take port 8787 (or warn when that is busy): take any free one.
-                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                silence_logs=logging.ERROR,
-                host="127.0.0.1",
-            )
+            with _workers_ignore_ctrl_c():
+                cluster = _local_cluster(n_workers, limit)
         except Exception as error:
             method = dask.config.get("distributed.worker.multiprocessing-method", "spawn")
             raise ClusterError(
@@ -183,6 +174,41 @@ class DaskSession:
         # Closing the client disconnects; it never shuts the scheduler or its workers down.
         self._stack.callback(client.close)
         self.current = client
+
+
+def _local_cluster(n_workers: int, limit: int | None) -> Any:
+    """A LocalCluster of ``n_workers`` single-threaded worker processes on 127.0.0.1."""
+    from dask.distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        memory_limit=f"{limit}MiB" if limit else 0,
+        dashboard_address=None,
+        # Dask's scheduler always serves HTTP (health, metrics); without a dashboard it
+        # would still take port 8787 (or warn when that is busy): take any free one.
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        silence_logs=logging.ERROR,
+        host="127.0.0.1",
+    )
+
+
+@contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Worker processes started meanwhile ignore SIGINT (an ignored signal stays ignored in a
+    spawned process, and Python then leaves it so). A terminal's Ctrl-C reaches the whole
+    process group; the run, not its workers, decides what it means (the command line's first
+    Ctrl-C finishes the run on those very workers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 @contextmanager
@@ -231,10 +257,21 @@ def opening_dask_session(
 ) -> Iterator[Callable[[], DaskSession]]:
     """Start opening the run's Dask session in a thread and yield a function that waits for
     it, so the caller prepares the search while the workers start (seconds a short budget
-    cannot spare). Whatever was opened is closed on exit, on every path.
+    cannot spare). Whatever was opened is closed on exit, on every path. Ctrl-C is set aside
+    until the workers have started (they ignore it, see :func:`_workers_ignore_ctrl_c`).
     """
     manager = open_dask_session(config, on_fallback=on_fallback)
     opened: dict[str, Any] = {}
+    # the workers start in the thread, where Ctrl-C cannot be set aside: set it aside here (a
+    # process-wide disposition the workers inherit) until they have started
+    ignoring = _workers_ignore_ctrl_c()
+    ignoring.__enter__()
+
+    def started() -> None:
+        thread.join()
+        if not opened.get("restored"):
+            opened["restored"] = True
+            ignoring.__exit__(None, None, None)
 
     def enter() -> None:
         try:
@@ -246,7 +283,7 @@ def opening_dask_session(
     thread.start()
 
     def wait() -> DaskSession:
-        thread.join()
+        started()
         if "error" in opened:
             raise opened["error"]
         return opened["session"]
@@ -254,12 +291,12 @@ def opening_dask_session(
     try:
         yield wait
     except BaseException:
-        thread.join()
+        started()
         if "session" in opened and manager.__exit__(*sys.exc_info()):
             return
         raise
     else:
-        thread.join()
+        started()
         if "session" in opened:
             manager.__exit__(None, None, None)
 

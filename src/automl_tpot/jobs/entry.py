@@ -2,10 +2,13 @@
 
 The host keeps its datasets, its job queue and its TrainingRun table; the library validates the
 payload, loads the table through the host's loader, trains, stores the artifacts and hands back
-one JSON-safe record for the TrainingRun row. Every job ends in exactly one of three ways:
+one JSON-safe record for the TrainingRun row. Every job ends in exactly one of these ways:
 
 ``complete``
     The search found a model; the run is stored with ``run.json``.
+``stopped``
+    The host asked the job to finish early (``finish``): the search ended and the best pipeline
+    so far is the model; the run is stored with ``run.json`` (``"status": "stopped"``).
 ``fallback``
     The search failed and the AutoML fallback (:mod:`automl_tpot.fallback`) trained the baseline
     instead; the run is stored with the same artifacts and ``"status": "fallback"``, and an
@@ -17,6 +20,10 @@ one JSON-safe record for the TrainingRun row. Every job ends in exactly one of t
     :class:`~automl_tpot.errors.JobCancelled` for a cancelled or timed-out job) whose ``record``
     is the failure record. The same record is stored as ``failure.json`` under the run id, with
     no ``run.json``, so the storage never lists the run as complete.
+
+A run checkpoints after every generation. When the host process dies mid-job, calling
+:func:`run_for_job` again with the job's run id resumes the run from its last checkpoint
+instead of starting over (see ``docs/resume.md``).
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from ..errors import (
     JobError,
     JobFailed,
     JobRejected,
+    ResumeError,
     SearchSpaceError,
     StorageError,
     TrainingCancelled,
@@ -45,11 +53,13 @@ from ..metrics import MetricsBackend, NullMetrics
 from ..records.evaluation import finite_or_none
 from ..records.events import GenerationProgress
 from ..records.job import JobRecord, ParallelUse
+from ..run.checkpoints import remove_checkpoint
 from ..run.events import RunReporter
 from ..run.fallback import fallback_enabled, train_baseline
 from ..run.preflight import check_storage_backend, preflight
 from ..run.result import TrainingResult
-from ..storage import ARTIFACT_NAMES, MANIFEST, Storage, new_run_id, validate_run_id
+from ..storage import ARTIFACT_NAMES, CHECKPOINT, MANIFEST, Storage, new_run_id, validate_run_id
+from ..storage.unfinished import delete_artifact
 from ..utils.jsonio import dumps_json
 from ..utils.text import bounded_strings, short_repr, shorten
 from .details import details_json
@@ -202,6 +212,8 @@ def run_for_job(
     cancel: Any = None,
     timeout: float | None = None,
     progress: Callable[[GenerationProgress], None] | None = None,
+    finish: Any = None,
+    fresh_budget: bool = False,
     **overrides: Any,
 ) -> dict[str, Any]:
     """Run one training job and return the record the host stores as its TrainingRun.
@@ -218,16 +230,24 @@ def run_for_job(
             (``os.environ`` when omitted).
         enable_fallback: the fallback switch in code; ``None`` reads ``ENABLE_AUTOML_FALLBACK``
             (off when unset).
-        run_id: the run's identifier; a fresh one when omitted. Use a new one per attempt.
+        run_id: the run's identifier; a fresh one when omitted. The id of an unfinished run (a
+            checkpoint and no ``run.json``: the host died mid-job) resumes that run from its
+            last checkpoint instead of starting over; a complete run's id fails the job.
         cancel: a ``threading.Event``; setting it stops the job (the search ends at TPOT's next
-            budget check, nothing complete is stored, :class:`JobCancelled` is raised).
+            budget check, nothing complete is stored, :class:`JobCancelled` is raised; the
+            last checkpoint stays, so the run can be resumed).
+        finish: a ``threading.Event``; setting it ends the search and keeps the best pipeline
+            so far: the run is stored and the record's ``status`` is ``"stopped"``.
+        fresh_budget: when the job resumes a run, grant it a whole ``time_left`` again instead
+            of what earlier attempts left.
         timeout: seconds for the whole job (loading, search, fallback, storing); past it the job
             stops as if cancelled. ``time_left`` alone bounds the search itself.
         progress: called after every generation.
         **overrides: :class:`TrainerConfig` fields that win over the payload (e.g. ``n_jobs``).
 
     Returns:
-        The record as a JSON-safe dict with ``status`` (``complete`` or ``fallback``), ``run_id``,
+        The record as a JSON-safe dict with ``status`` (``complete``, ``stopped`` or
+        ``fallback``), ``run_id``,
         ``dataset_id``,
         ``task``, ``metric``, ``best_pipeline``, ``best_score``, ``leaderboard_top5``,
         ``leaderboard_topk``, ``tp_generations``, ``tp_population_size``, ``tp_evaluations``,
@@ -267,6 +287,8 @@ def run_for_job(
     try:
         check_storage_backend(storage)
         should_stop = Stopper(cancel, timeout, job.started)
+        if finish is not None and not callable(getattr(finish, "is_set", None)):
+            raise ConfigError("finish", finish, "a threading.Event (with is_set()) or None")
         fallback_on = fallback_enabled(enable_fallback, env)
         job.config, dataset_id = validate_payload(payload, env=env, **overrides)
         mark = job.lap("validate", mark)
@@ -293,10 +315,19 @@ def run_for_job(
     guarded = GuardedStorage(storage, should_stop)
     trainer = job.trainer = Trainer(config, storage=guarded, metrics=metrics)
     try:
-        result = trainer.train(prepared, run_id=run_id, progress=progress, should_stop=should_stop)
+        resume = run_id if _unfinished(storage, run_id) else None
+        result = trainer.train(
+            prepared,
+            run_id=run_id,
+            progress=progress,
+            should_stop=should_stop,
+            resume=resume,
+            fresh_budget=fresh_budget,
+            should_finish=None if finish is None else finish.is_set,
+        )
     except TrainingCancelled as error:  # the stopper knows why: cancelled, or past the timeout
         raise job.fail(JobCancelled, "cancelled", should_stop.error()) from error
-    except (ConfigError, DataError, SearchSpaceError) as error:
+    except (ConfigError, DataError, SearchSpaceError, ResumeError) as error:
         raise job.fail(JobRejected, "validation", error) from error
     except StorageError as error:
         if should_stop():
@@ -311,7 +342,17 @@ def run_for_job(
         result = _fall_back(job, trainer, prepared, error, should_stop, time.monotonic())
         return job.success("fallback", result, fallback_reason=_reason(error))
     job.lap("train", mark)
-    return job.success("complete", result, fallback_reason=None)
+    status = "stopped" if result.stopped_by == "stopped" else "complete"
+    return job.success(status, result, fallback_reason=None)
+
+
+def _unfinished(storage: Storage, run_id: str) -> bool:
+    """Whether ``run_id`` is an unfinished run (its host died): it resumes. A failure record
+    of an earlier attempt goes, so the run never holds both it and ``run.json``."""
+    if not storage.exists(run_id, CHECKPOINT) or storage.exists(run_id, MANIFEST):
+        return False
+    delete_artifact(storage, run_id, FAILURE)
+    return True
 
 
 def _fall_back(
@@ -336,6 +377,7 @@ def _fall_back(
         timings = {**baseline.timings, "total": round(time.monotonic() - job.started, 3)}
         baseline = attrs.evolve(baseline, timings=timings)
         result = trainer.save(baseline, job.run_id, status="fallback")
+        remove_checkpoint(job.storage, str(job.run_id))  # a complete run cannot be resumed
     except TrainingCancelled as stopped:
         raise job.fail(JobCancelled, "cancelled", stopped) from stopped
     except StorageError as store_error:

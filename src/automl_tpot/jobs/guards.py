@@ -83,3 +83,9 @@ class GuardedStorage:
 
     def delete_run(self, run_id: str) -> None:
         self._storage.delete_run(run_id)
+
+    def __getattr__(self, name: str) -> Any:
+        # the backend's optional methods (list_unfinished, delete_bytes, ...) pass through
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._storage, name)

@@ -18,7 +18,7 @@ from .documents import SCHEMA_VERSION
 __all__ = ["JOB_STATUSES", "RECORD_SCHEMA", "JobRecord", "ParallelUse"]
 
 #: The statuses of a job record.
-JOB_STATUSES = ("complete", "fallback", "failed")
+JOB_STATUSES = ("complete", "stopped", "fallback", "failed")
 #: The record's ``schema``.
 RECORD_SCHEMA = "automl-tpot/training-run"
 

@@ -26,6 +26,7 @@ SCHEMAS = {
     "diagnostics": "diagnostics.json (out-of-fold diagnostics, when the run has it)",
     "training-run": "the job record (run_for_job's return value, failure.json)",
     "training-run-details": "the JSON text in a job record's details",
+    "checkpoint": "checkpoint.json (the pointer of an unfinished run's checkpoint)",
 }
 
 

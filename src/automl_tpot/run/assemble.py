@@ -61,7 +61,13 @@ def assemble_result(
             f"parallel fallback: ran on a local 1-worker cluster because "
             f"{parallel['fallback_reason']}"
         )
-    if search.converged:
+    stopped = search.stopped and not finished_all
+    if stopped:
+        notes.append(
+            f"the search was stopped on request after {generations} generation(s); the model "
+            "is the best found so far"
+        )
+    elif search.converged:
         notes.append(
             f"the search converged after {generations} generation(s) (no better pipeline for "
             f"{PATIENCE} generations) and ended early, {timings.get('search', 0):.0f}s into "
@@ -73,7 +79,8 @@ def assemble_result(
         timings = {**timings, "explain": explanations.seconds}
         if config.explain and explanations.status != "complete":
             notes.append(f"explanations {explanations.status}: {explanations.reason}")
-    if config.generations is not None and not finished_all and not search.converged:
+    ended_early = stopped or search.converged
+    if config.generations is not None and not finished_all and not ended_early:
         reporter.alert(
             "timeout",
             f"the time budget (time_left={config.time_left:g}s) ended the search after "
@@ -91,7 +98,13 @@ def assemble_result(
         generations_completed=generations,
         population_size=config.population_size,
         stopped_by=(
-            "generations" if finished_all else "converged" if search.converged else "time_left"
+            "generations"
+            if finished_all
+            else "stopped"
+            if stopped
+            else "converged"
+            if search.converged
+            else "time_left"
         ),
         timings=timings,
         feature_types=prepared.feature_types,

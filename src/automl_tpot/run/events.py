@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..errors import TrainingCancelled
 from ..metrics import MetricsBackend, RunStoredHook
 from ..records.events import Alert, GenerationProgress
 from ..storage import MANIFEST, Storage
@@ -86,15 +87,20 @@ class RunReporter:
         )
 
     def completed(
-        self, result: TrainingResult, storage: Storage | None, rows: pd.DataFrame
+        self,
+        result: TrainingResult,
+        storage: Storage | None,
+        rows: pd.DataFrame,
+        status: str = "complete",
     ) -> None:
-        """The run ended with a model: a backend with :class:`RunStoredHook` gets the stored
-        run (``storage`` is ``None`` when nothing was stored), then every backend the end."""
+        """The run ended with a model (``status``: ``complete`` or ``stopped``): a backend with
+        :class:`RunStoredHook` gets the stored run (``storage`` is ``None`` when nothing was
+        stored), then every backend the end."""
         if storage is not None and result.run_id and isinstance(self.metrics, RunStoredHook):
             notify(
                 self._stored, storage, result, rows, what="the metrics backend on the stored run"
             )
-        self.finished({"status": "complete", "run_id": result.run_id, **result.summary()})
+        self.finished({"status": status, "run_id": result.run_id, **result.summary()})
 
     def _stored(self, storage: Storage, result: TrainingResult, rows: pd.DataFrame) -> None:
         assert result.run_id is not None and isinstance(self.metrics, RunStoredHook)
@@ -112,14 +118,24 @@ class RunReporter:
 
     def failed(
         self,
+        error: BaseException,
         *,
         run_id: str | None,
         started: float,
-        status: str,
-        error: BaseException,
         metric: str | None,
+        status: str | None = None,
     ) -> None:
-        """The run ended without a model: ``failed``, ``cancelled`` or ``interrupted``."""
+        """The run ended without a model: ``failed``, ``cancelled`` or ``interrupted`` (when
+        ``status`` is not given, what ``error`` says: a cancellation, an interruption such as
+        Ctrl-C, or a failure)."""
+        if status is None:
+            status = (
+                "cancelled"
+                if isinstance(error, TrainingCancelled)
+                else "failed"
+                if isinstance(error, Exception)
+                else "interrupted"
+            )
         self.finished(
             {
                 "status": status,

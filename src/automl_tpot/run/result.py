@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,9 +53,10 @@ class TrainingResult:
         population_size: the population size searched with.
         stopped_by: ``"generations"`` when all asked-for generations ran, ``"time_left"`` when
             the time budget cut the search short, ``"converged"`` when the search ended early
-            because its best score stopped improving (see :attr:`budget_used`), ``"fallback"``
-            when the search failed and the model is the AutoML fallback's baseline (see
-            :mod:`automl_tpot.run.fallback`).
+            because its best score stopped improving (see :attr:`budget_used`), ``"stopped"``
+            when the caller asked the run to finish early (``should_finish``, the command
+            line's first Ctrl-C), ``"fallback"`` when the search failed and the model is the
+            AutoML fallback's baseline (see :mod:`automl_tpot.run.fallback`).
         timings: seconds spent per phase (``prepare``, ``cluster_start``, ``search``, ...,
             ``total``).
         feature_types: how each input column was encoded.
@@ -70,11 +71,15 @@ class TrainingResult:
             (or why they are missing); ``None`` when the run had no explanation stage.
         ensemble_summary: what the ensemble stage chose; ``None`` when it did not run.
         data_summary: the training table's size and its target's classes or range.
+        seed: the random seed the run used: ``config.random_state``, or the one drawn for it
+            when that is ``None`` (``TrainerConfig(random_state=seed)`` repeats the run's draws).
+        resume: for a resumed run, what ``run.json`` says about it (the generation it resumed
+            from, how often, each attempt's budget, seconds and timings); ``None`` otherwise.
+        checkpoints: how many checkpoints the run wrote and what they cost (``None`` when it
+            stored nothing).
 
     A result draws its own report (:meth:`report`), its plots one by one (``plot_*``: they and
     the report need matplotlib, the ``report`` extra) and its leaderboard as a DataFrame.
-        seed: the random seed the run used: ``config.random_state``, or the one drawn for it
-            when that is ``None`` (``TrainerConfig(random_state=seed)`` repeats the run's draws).
     """
 
     model: TabularModel
@@ -99,6 +104,8 @@ class TrainingResult:
     ensemble_summary: EnsembleSummary | None = None
     data_summary: DataSummary | None = None
     seed: int | None = None
+    resume: Mapping[str, Any] | None = None
+    checkpoints: Mapping[str, Any] | None = None
 
     @property
     def leaderboard_entries(self) -> list[LeaderboardEntry]:
@@ -161,6 +168,8 @@ class TrainingResult:
             "alerts": [alert.to_dict() for alert in self.alerts],
             **self._stage_summaries(),
             "seed": self.seed,
+            "resume": None if self.resume is None else dict(self.resume),
+            "checkpoints": None if self.checkpoints is None else dict(self.checkpoints),
         }
 
     def _stage_summaries(self) -> dict[str, Any]:

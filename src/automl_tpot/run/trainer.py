@@ -9,7 +9,6 @@ writer (:mod:`.writer`).
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,20 +17,21 @@ from ..cluster.session import memory_kills, opening_dask_session
 from ..config import TrainerConfig
 from ..data import DataSource, PreparedData, prepare_table
 from ..ensemble import run_ensemble_stage
-from ..errors import AutoMLTPOTError, ConfigError, TrainingCancelled, TrainingError
+from ..errors import AutoMLTPOTError, ConfigError, RunAborted, TrainingCancelled, TrainingError
 from ..explain import run_explain_stage
 from ..metrics import MetricsBackend, NullMetrics
 from ..records.events import Alert, EvaluationProgress, GenerationProgress
 from ..search.budget import RunBudget
 from ..search.plan import metric_name, plan_search
 from ..search.runner import raise_if_stopped, run_search
-from ..storage import FilesystemStorage, Storage, new_run_id, validate_run_id
+from ..storage import FilesystemStorage, Storage, validate_run_id
 from ..tpot_boundary import GenerationState
 from ..utils.text import shorten
 from .assemble import assemble_result
 from .events import RunReporter
 from .preflight import check_storage_backend, preflight
 from .result import TrainingResult
+from .resume import Attempt
 from .writer import write_result
 
 __all__ = ["Trainer"]
@@ -39,10 +39,12 @@ __all__ = ["Trainer"]
 ProgressCallback = Callable[[GenerationProgress], None]
 
 
-def _budget(config: TrainerConfig, started: float) -> RunBudget:
-    """The run's clock, with reserves for the stages the configuration turns on."""
+def _budget(config: TrainerConfig, attempt: Attempt) -> RunBudget:
+    """The attempt's clock (a resumed run's is what earlier attempts left), with reserves for
+    the stages the configuration turns on."""
+    seconds = max(attempt.budget, 0.0)
     return RunBudget(
-        config.time_left, started, config.per_run_limit, config.ensemble, config.explain
+        seconds, attempt.started, config.per_run_limit, config.ensemble, config.explain
     )
 
 
@@ -90,6 +92,9 @@ class Trainer:
         progress: ProgressCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
         on_evaluation: Callable[[EvaluationProgress], None] | None = None,
+        resume: str | None = None,
+        fresh_budget: bool = False,
+        should_finish: Callable[[], bool] | None = None,
     ) -> TrainingResult:
         """Search for the best pipeline on ``data`` and return (and store) the result.
 
@@ -107,6 +112,10 @@ class Trainer:
             on_evaluation: called after every finished evaluation with an
                 :class:`~automl_tpot.records.events.EvaluationProgress` (for a live display;
                 from the search's thread).
+            resume: continue this unfinished run from its last checkpoint, on the same data,
+                with ``time_left`` less what it spent (``fresh_budget``: a whole one again).
+            should_finish: like ``should_stop``, but the run is stored with the best pipeline
+                so far (status ``stopped``).
 
         Raises:
             ConfigError: a setting cannot work with this table or machine (the metric, the
@@ -119,23 +128,30 @@ class Trainer:
                 stored).
             ClusterError: the Dask cluster failed and ``parallel_fallback`` is off (a
                 ``TrainingError``; nothing is stored).
-            KeyboardInterrupt: Ctrl-C during the run (the cluster is closed, nothing is stored).
+            KeyboardInterrupt, RunAborted: Ctrl-C (the cluster is closed; a checkpoint stays).
             TrainingCancelled: ``should_stop`` asked the run to stop (nothing is stored).
             StorageError: the artifacts could not be written (no complete run is left).
+            ResumeError: ``resume`` cannot be resumed, or ``run_id`` is an unfinished run's.
 
-        Whatever the outcome, the metrics backend hears of the run's end: ``complete``,
-        ``failed`` (with the error), ``cancelled`` or ``interrupted``.
+        A stored run checkpoints after each generation (``docs/resume.md``). The metrics
+        backend hears of the run's end: ``complete``, ``stopped``, ``failed``, ``cancelled``
+        or ``interrupted``.
         """
         started = time.monotonic()
-        _check_callables(progress=progress, should_stop=should_stop, on_evaluation=on_evaluation)
+        _check_callables(
+            progress=progress,
+            should_stop=should_stop,
+            on_evaluation=on_evaluation,
+            should_finish=should_finish,
+        )
         self._reporter.reset()
         metric = None if self.config.metric is None else metric_name(self.config.metric)
         try:
-            return self._run(data, run_id, progress, should_stop, started, on_evaluation)
-        except (Exception, KeyboardInterrupt) as error:
-            self._reporter.failed(
-                run_id=run_id, started=started, status=_status(error), error=error, metric=metric
-            )
+            storage = self.storage if self.store else None
+            attempt = Attempt.begin(storage, self.config, run_id, resume, fresh_budget, started)
+            return self._run(data, attempt, progress, should_stop, on_evaluation, should_finish)
+        except (Exception, KeyboardInterrupt, RunAborted) as error:
+            self._reporter.failed(error, run_id=run_id or resume, started=started, metric=metric)
             if isinstance(error, AutoMLTPOTError) or not isinstance(error, Exception):
                 raise
             raise TrainingError(
@@ -178,49 +194,49 @@ class Trainer:
     def _run(
         self,
         data: DataSource | PreparedData,
-        run_id: str | None,
+        attempt: Attempt,
         progress: ProgressCallback | None,
         should_stop: Callable[[], bool] | None,
-        started: float,
-        on_evaluation: Callable[[EvaluationProgress], None] | None = None,
+        on_evaluation: Callable[[EvaluationProgress], None] | None,
+        should_finish: Callable[[], bool] | None,
     ) -> TrainingResult:
-        config, reporter = self.config, self._reporter
-        if run_id is not None:
-            validate_run_id(run_id)
+        config, reporter, started = self.config, self._reporter, attempt.started
         prepared = prepare_table(data, config.target_column, config.task, config.cv)
-        preflight(config, prepared, storage=self.storage if self.store else None, run_id=run_id)
+        storage = self.storage if self.store else None
+        preflight(config, prepared, storage=storage, run_id=attempt.run_id)
         timings = {"validate": round(time.monotonic() - started, 3)}
-        budget = _budget(config, started)
-        # TPOT's folds and the later stages' must be the same draw, also for a fresh seed
-        seed = config.random_state if config.random_state is not None else secrets.randbelow(2**32)
+        attempt.check_data(prepared)
 
         def on_generation(event: GenerationProgress, state: GenerationState) -> None:
+            attempt.save(event, state, timings)  # before the listeners: one may abort the run
             reporter.progress(event, progress)
 
-        stages = _on_workers(
-            config,
-            prepared,
-            budget,
-            seed,
-            reporter,
-            timings,
-            on_generation,
-            should_stop,
-            on_evaluation,
-        )
+        with attempt:
+            stages = _on_workers(
+                config,
+                prepared,
+                _budget(config, attempt),
+                attempt,
+                reporter,
+                timings,
+                on_generation,
+                (should_stop, should_finish, on_evaluation),
+            )
         result = assemble_result(
             config=config,
             prepared=prepared,
             timings=timings,
             reporter=reporter,
-            seed=seed,
+            seed=attempt.seed,
             **stages,
         )
-        if self.store:
-            result = write_result(self.storage, result, run_id or new_run_id(), started=started)
+        result, end = attempt.finish(result)  # "complete" or "stopped"
+        if storage is not None:
+            result = write_result(storage, result, attempt.run_id, status=end, started=started)
+            attempt.discard()  # a complete run cannot be resumed
         else:
             result.timings["total"] = round(time.monotonic() - started, 3)
-        reporter.completed(result, self.storage if self.store else None, prepared.features)
+        reporter.completed(result, storage, prepared.features, end)
         return result
 
 
@@ -228,16 +244,23 @@ def _on_workers(
     config: TrainerConfig,
     prepared: PreparedData,
     budget: RunBudget,
-    seed: int,
+    attempt: Attempt,
     reporter: RunReporter,
     timings: dict[str, float],
     on_generation: Callable[[GenerationProgress, GenerationState], None],
-    should_stop: Callable[[], bool] | None,
-    on_evaluation: Callable[[EvaluationProgress], None] | None,
+    callbacks: tuple[
+        Callable[[], bool] | None,
+        Callable[[], bool] | None,
+        Callable[[EvaluationProgress], None] | None,
+    ],
 ) -> dict[str, Any]:
-    """The part of a run that needs the Dask workers: the search, the ensemble stage and the
-    explanations, with the cluster started while the search is planned; returns what
-    :func:`~automl_tpot.run.assemble.assemble_result` takes besides the data."""
+    """The part of a run that needs the Dask workers: the search (from the attempt's
+    checkpoint when it resumes), the ensemble stage and the explanations, with the cluster
+    started while the search is planned; returns what
+    :func:`~automl_tpot.run.assemble.assemble_result` takes besides the data. ``callbacks``
+    are the host's ``should_stop``, ``should_finish`` and ``on_evaluation``."""
+    should_stop, should_finish, on_evaluation = callbacks
+    seed = attempt.seed  # TPOT's folds and the later stages' are the same draw
 
     def fallback(reason: str) -> None:
         reporter.alert("parallel_fallback", reason)
@@ -260,6 +283,8 @@ def _on_workers(
                 listener=on_generation,
                 should_stop=should_stop,
                 on_evaluation=on_evaluation,
+                start=attempt.search_start,
+                should_finish=should_finish,
             )
             timings["search"] = search.seconds
             ensemble = None

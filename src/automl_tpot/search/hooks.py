@@ -165,5 +165,7 @@ class SearchHooks:
             self.channel.request_stop()
         self.channel.move_end(self.deadline.plan(history))
         if self.schedule is not None:
+            # a resumed search goes on from the largest sample its checkpoint holds
+            self.schedule.fraction = max(self.schedule.fraction, history.largest_fraction())
             now = time.time()
             self.schedule.after_generation(now - self._generation_started, self.channel.end - now)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any
 
-from attrs import define
+from attrs import define, field
 
 from ..cluster.loop import EvaluationLoop
 from ..cluster.session import DaskSession
@@ -27,15 +27,34 @@ from ..tpot_boundary import (
     fit_estimator,
 )
 from ..utils.pipelines import pipeline_complexity
-from .budget import RunBudget
+from .budget import MIN_PER_RUN_SECONDS, MIN_SEARCH_SECONDS, RunBudget, SearchBudget
 from .channel import SearchChannel, StopWatcher
 from .hooks import EvaluationCounter, EvaluationListener, GenerationListener, SearchHooks
 from .plan import SearchPlan
 from .sampling import SampleSchedule
 
-__all__ = ["SearchRun", "raise_if_stopped", "run_search"]
+__all__ = ["SearchRun", "SearchStart", "raise_if_stopped", "run_search"]
 
 StopRequest = Callable[[], bool]
+
+
+@define(frozen=True, eq=False)
+class SearchStart:
+    """Where a search starts: afresh, or from a snapshot (a resumed run).
+
+    Attributes:
+        restore: the evolver's state to continue from (``None``: a fresh search).
+        generations: the generations still to run (``None``: ``config.generations``).
+        reasons: the failures' reasons so far; the evaluation loop adds the new ones to this
+            very mapping, so a generation listener reads them all.
+        finish_only: evaluate nothing: TPOT picks and refits the best of the restored history
+            (also when the time left is too short for a search).
+    """
+
+    restore: EvolverSnapshot | None = None
+    generations: int | None = None
+    reasons: dict[str, tuple[str, str]] = field(factory=dict)
+    finish_only: bool = False
 
 
 @define(frozen=True, eq=False)
@@ -48,6 +67,7 @@ class SearchRun:
         seconds: how long the search (with TPOT's refit) took.
         per_run_seconds: the per-evaluation limit it ran with.
         converged: whether it ended early because its best score stopped improving.
+        stopped: whether ``should_finish`` ended the search early (the run keeps the best).
     """
 
     fitted: FittedSearch
@@ -55,6 +75,7 @@ class SearchRun:
     seconds: float
     per_run_seconds: float
     converged: bool = False
+    stopped: bool = False
 
 
 def raise_if_stopped(should_stop: StopRequest | None) -> None:
@@ -73,15 +94,16 @@ def run_search(
     seed: int,
     listener: GenerationListener,
     should_stop: StopRequest | None = None,
-    restore: EvolverSnapshot | None = None,
-    generations: int | None = None,
+    start: SearchStart | None = None,
     on_evaluation: EvaluationListener | None = None,
+    should_finish: StopRequest | None = None,
 ) -> SearchRun:
-    """Search on ``session`` until the budget's moving end (or ``generations``).
+    """Search on ``session`` until the budget's moving end (or ``config.generations``).
 
-    ``restore`` continues from a snapshot; ``generations`` then counts the generations still
-    to run (``config.generations`` otherwise). ``on_evaluation`` hears of every finished
-    evaluation (for live displays).
+    ``start`` says where the search starts (a resumed run continues from a snapshot).
+    ``on_evaluation`` hears of every finished evaluation (for live displays).
+    ``should_finish`` is polled like ``should_stop``, but ends the search without an error:
+    the run goes on with the best pipeline so far (``SearchRun.stopped``).
 
     Raises:
         TrainingError: TPOT failed or found no pipeline that fits on all rows (with what the
@@ -90,7 +112,9 @@ def run_search(
         TrainingCancelled: ``should_stop`` asked the run to stop.
         KeyboardInterrupt: Ctrl-C during the search.
     """
-    shares = budget.plan_search()
+    start = start if start is not None else SearchStart()
+    restore = start.restore
+    shares, finish_only = _shares(budget, restore, start.finish_only)
     deadline = budget.deadline_for(shares, cv=prepared.cv, n_workers=session.n_workers)
     channel = SearchChannel(end=deadline.end, generations=config.generations)
     counter = None
@@ -98,7 +122,8 @@ def run_search(
         counter = EvaluationCounter(
             on_evaluation, started=budget.started, deadline=budget.deadline, metric=plan.metric_name
         )
-    loop = EvaluationLoop(session, channel, on_outcome=counter)
+    loop = EvaluationLoop(session, channel, on_outcome=counter, reasons=start.reasons)
+    asked = _either(should_stop, should_finish)
     hooks = SearchHooks(
         loop=loop,
         channel=channel,
@@ -107,7 +132,7 @@ def run_search(
         started=budget.started,
         metric=plan.metric_name,
         population_size=config.population_size,
-        should_stop=should_stop,
+        should_stop=asked,
         schedule=SampleSchedule(len(prepared.y)),
     )
     settings = TPOTSettings(
@@ -116,7 +141,7 @@ def run_search(
         classification=prepared.task == "classification",
         cv=prepared.cv,
         population_size=config.population_size,
-        generations=config.generations if generations is None else generations,
+        generations=config.generations if start.generations is None else start.generations,
         search_seconds=shares.search_seconds,
         per_run_seconds=shares.per_run_seconds,
         n_jobs=session.n_workers,
@@ -126,10 +151,12 @@ def run_search(
     )
     estimator = build_estimator(settings, hooks, restore)
     raise_if_stopped(should_stop)
+    if finish_only:
+        channel.request_stop()  # TPOT's first time check ends the search
     started = time.monotonic()
     interrupt = _InterruptLatch()
     try:
-        with interrupt, StopWatcher(channel, should_stop):
+        with interrupt, StopWatcher(channel, asked):
             fitted = fit_estimator(estimator, plan.features, prepared.y)
     except ClusterError:
         raise
@@ -156,7 +183,31 @@ def run_search(
         seconds=round(time.monotonic() - started, 3),
         per_run_seconds=shares.per_run_seconds,
         converged=hooks.converged,
+        stopped=not finish_only and channel.stop_requested and not hooks.converged,
     )
+
+
+def _shares(
+    budget: RunBudget, restore: EvolverSnapshot | None, finish_only: bool
+) -> tuple[SearchBudget, bool]:
+    """The budget's shares, and whether the search only finishes from ``restore``: asked for,
+    or a resumed run whose time left is too short for a search."""
+    if not finish_only:
+        try:
+            return budget.plan_search(), False
+        except TrainingError:
+            if restore is None:
+                raise
+    per_run = min(budget.per_run_limit, MIN_PER_RUN_SECONDS)
+    return SearchBudget(MIN_SEARCH_SECONDS, per_run, 0.0, 0.0), True
+
+
+def _either(*requests: StopRequest | None) -> StopRequest | None:
+    """One request that is true when any of ``requests`` is."""
+    given = [request for request in requests if request is not None]
+    if len(given) <= 1:
+        return given[0] if given else None
+    return lambda: any(request() for request in given)
 
 
 def _outcomes(hooks: SearchHooks, loop: EvaluationLoop, per_run: float) -> str:
@@ -181,7 +232,10 @@ def _outcomes(hooks: SearchHooks, loop: EvaluationLoop, per_run: float) -> str:
 class _InterruptLatch:
     """Notes a Ctrl-C (SIGINT) during the search, which TPOT 1.1 would otherwise swallow.
 
-    Only installed from the main thread, and it chains to the handler it replaces.
+    Only installed from the main thread, and it chains to the handler it replaces: a Ctrl-C
+    is one when that handler raises ``KeyboardInterrupt`` (Python's default does); a handler
+    that returns (the command line's first Ctrl-C asks the run to finish) or raises something
+    else (its second aborts) has its way.
     """
 
     def __init__(self) -> None:
@@ -198,9 +252,11 @@ class _InterruptLatch:
         return self
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self.fired = True
-        self._previous(signum, frame)
-        raise KeyboardInterrupt
+        try:
+            self._previous(signum, frame)
+        except KeyboardInterrupt:
+            self.fired = True
+            raise
 
     def __exit__(
         self,

@@ -25,6 +25,7 @@ from ..utils.text import short_repr, shorten
 
 __all__ = [
     "ARTIFACT_NAMES",
+    "CHECKPOINT",
     "MANIFEST",
     "OPTIONAL_ARTIFACT_NAMES",
     "MODEL_FORMATS",
@@ -54,6 +55,9 @@ MODEL_FORMATS = {"joblib": MODEL, "skops": MODEL_SKOPS}
 IMPORTANCE = "importance.json"
 DIAGNOSTICS = "diagnostics.json"
 OPTIONAL_ARTIFACT_NAMES = (IMPORTANCE, DIAGNOSTICS, MODEL_SKOPS)
+#: The pointer of a run's checkpoint (:mod:`automl_tpot.run.checkpoints`): a run that has one
+#: and no manifest is unfinished, and can be resumed.
+CHECKPOINT = "checkpoint.json"
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
@@ -176,13 +180,24 @@ def write_run(
         storage.write_bytes(run_id, MANIFEST, manifest)
     except BaseException as error:
         with contextlib.suppress(Exception):  # the original error matters more than the clean-up's
-            storage.delete_run(run_id)
+            _remove_partial(storage, run_id, [MANIFEST, *artifacts])
         if isinstance(error, StorageError) or not isinstance(error, Exception):
             raise
         raise StorageError(
             f"could not write run {run_id!r} to {storage.location(run_id)}: {error}"
         ) from error
     return storage.location(run_id)
+
+
+def _remove_partial(storage: Storage, run_id: str, names: list[str]) -> None:
+    """Remove what a failed :func:`write_run` wrote: the whole run, or, when the run holds a
+    checkpoint and the backend can remove single artifacts, only those (it can be resumed)."""
+    deleter = getattr(storage, "delete_bytes", None)
+    if deleter is None or not storage.exists(run_id, CHECKPOINT):
+        storage.delete_run(run_id)
+        return
+    for name in names:
+        deleter(run_id, name)
 
 
 def _require_complete(storage: Storage, run_id: str) -> None:

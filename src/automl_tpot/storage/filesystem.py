@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import StorageConfigError, StorageError
 from ..utils.text import short_repr
-from .base import MANIFEST, validate_run_id
+from .base import CHECKPOINT, MANIFEST, validate_run_id
 
 __all__ = ["FilesystemStorage"]
 
@@ -142,6 +142,25 @@ class FilesystemStorage:
             if child.is_dir() and manifest.is_file():
                 runs.append((manifest.stat().st_mtime, child.name))
         return [name for _, name in sorted(runs)]
+
+    def list_unfinished(self) -> list[str]:
+        """Identifiers of unfinished runs (a checkpoint, no manifest), oldest checkpoint first."""
+        if not self.root.is_dir():
+            return []
+        runs = []
+        for child in self.root.iterdir():
+            pointer = child / CHECKPOINT
+            if child.is_dir() and pointer.is_file() and not (child / MANIFEST).is_file():
+                runs.append((pointer.stat().st_mtime, child.name))
+        return [name for _, name in sorted(runs)]
+
+    def delete_bytes(self, run_id: str, name: str) -> None:
+        """Remove one artifact of a run; a missing one is not an error."""
+        path = self.run_path(run_id) / validate_run_id(name)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as error:
+            raise StorageError(f"cannot delete {path}: {error.strerror or error}") from error
 
     def delete_run(self, run_id: str) -> None:
         folder = self.run_path(run_id)

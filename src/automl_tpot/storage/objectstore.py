@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import StorageError
-from .base import MANIFEST, validate_run_id
+from .base import CHECKPOINT, MANIFEST, validate_run_id
 
 __all__ = ["FsspecStorage", "S3_ENVIRONMENT"]
 
@@ -234,19 +234,46 @@ class FsspecStorage:
             return bool(self._fs.isfile(path))
 
     def list_runs(self) -> list[str]:
+        found = self._leaves("list runs")
+        runs = [
+            (_modified(info[MANIFEST]), run_id)
+            for run_id, info in found.items()
+            if MANIFEST in info
+        ]
+        return [run_id for _, run_id in sorted(runs)]
+
+    def list_unfinished(self) -> list[str]:
+        """Identifiers of unfinished runs (a checkpoint, no manifest), oldest checkpoint first."""
+        found = self._leaves("list unfinished runs")
+        runs = [
+            (_modified(info[CHECKPOINT]), run_id)
+            for run_id, info in found.items()
+            if CHECKPOINT in info and MANIFEST not in info
+        ]
+        return [run_id for _, run_id in sorted(runs)]
+
+    def _leaves(self, action: str) -> dict[str, dict[str, Mapping[str, Any]]]:
+        """The manifest and checkpoint objects under the root: run id -> name -> info."""
         self._check_container()
-        with self._translate("list runs"):
+        with self._translate(action):
             if not self._fs.exists(self.root):
-                return []
+                return {}
             # no maxdepth: on S3 one paginated listing beats one listing per run folder
             found = self._fs.find(self.root, detail=True)
-        runs = []
+        runs: dict[str, dict[str, Mapping[str, Any]]] = {}
         for path, info in found.items():
             parent, _, leaf = path.rstrip("/").rpartition("/")
             container, _, run_id = parent.rpartition("/")
-            if leaf == MANIFEST and container == self.root:
-                runs.append((_modified(info), run_id))
-        return [run_id for _, run_id in sorted(runs)]
+            if leaf in (MANIFEST, CHECKPOINT) and container == self.root:
+                runs.setdefault(run_id, {})[leaf] = info
+        return runs
+
+    def delete_bytes(self, run_id: str, name: str) -> None:
+        """Remove one artifact of a run; a missing one is not an error."""
+        path = self._path(run_id, name)
+        with self._translate(f"delete {name} of run {run_id!r}"):
+            if self._fs.isfile(path):
+                self._fs.rm_file(path)
 
     def delete_run(self, run_id: str) -> None:
         folder = self._path(run_id)

@@ -38,6 +38,7 @@ from .history import (  # noqa: E402
     SearchHistory,
     sample_rows,
 )
+from .snapshot import SnapshotDraft  # noqa: E402
 
 __all__ = [
     "INVALID",
@@ -52,6 +53,7 @@ __all__ = [
     "NothingEvaluated",
     "ScoredPipeline",
     "SearchHistory",
+    "SnapshotDraft",
     "TPOTSettings",
     "build_estimator",
     "check_tpot",

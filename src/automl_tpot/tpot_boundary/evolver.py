@@ -18,13 +18,12 @@ patching:
 from __future__ import annotations
 
 import math
-import pickle
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
-from attrs import define, field
+from attrs import define
 from tpot.evolvers.base_evolver import BaseEvolver
 
 from .history import (
@@ -36,6 +35,7 @@ from .history import (
     SearchHistory,
     retire_smaller_samples,
 )
+from .snapshot import EvolverSnapshot, SnapshotDraft, draft_snapshot
 
 __all__ = [
     "EvaluationBatch",
@@ -110,27 +110,6 @@ class EvolverHooks(Protocol):
         ...
 
 
-@define(frozen=True)
-class EvolverSnapshot:
-    """The evolver's state after a generation: enough to continue the search from there.
-
-    Attributes:
-        population: TPOT's population (individuals and the whole history), pickled.
-        generations_completed: generations evaluated so far; the next one continues from here.
-        rng_state: the state of the evolver's random generator.
-    """
-
-    population: bytes = field(repr=lambda data: f"<{len(data)} bytes>")
-    generations_completed: int
-    rng_state: dict[str, Any]
-
-    def restore(self, evolver: BaseEvolver) -> None:
-        """Put ``evolver`` in this state (after it was built: TPOT builds a fresh population)."""
-        evolver.population = pickle.loads(self.population)
-        evolver.generation = self.generations_completed
-        evolver.rng.bit_generator.state = self.rng_state
-
-
 class GenerationState:
     """A typed view of the evolver right after a generation's evaluations were recorded."""
 
@@ -157,12 +136,21 @@ class GenerationState:
         )
 
     def snapshot(self) -> EvolverSnapshot:
-        """The state to continue from: the next generation starts where this one ended."""
+        """The state to continue from: the next generation starts where this one ended (only
+        the individuals new since the last snapshot are packed)."""
+        return self.draft().finish()
+
+    def draft(self) -> SnapshotDraft:
+        """The same state, cheaply: what can still change is taken now, the recorded
+        individuals new since the last snapshot are packed by :meth:`SnapshotDraft.finish`,
+        which may run in another thread while the search goes on."""
         evolver = self._evolver
-        return EvolverSnapshot(
-            population=pickle.dumps(evolver.population, protocol=pickle.HIGHEST_PROTOCOL),
+        return draft_snapshot(
+            evolver.population,
+            evolver.pickled,
             generations_completed=self.generations_completed,
             rng_state=evolver.rng.bit_generator.state,
+            score_column=evolver.objective_names[0],
         )
 
 
@@ -179,9 +167,14 @@ class HookedEvolver(BaseEvolver):
         self._hooks = hooks
         self._clock_start: float | None = None
         self._max_time_mins = math.inf
+        #: Each history individual packed, by key (see :func:`.snapshot.draft_snapshot`).
+        self.pickled: dict[Hashable, bytes] = {}
         super().__init__(*args, **kwargs)
-        if restore is not None:
-            restore.restore(self)
+        if restore is not None:  # TPOT built a fresh population: put the snapshot's in place
+            self.population = restore.unpack()
+            self.generation = restore.generations_completed
+            self.rng.bit_generator.state = restore.rng_state
+            self.pickled = dict(restore.individuals)
         if BUDGET not in self.population.evaluated_individuals:
             self.population.evaluated_individuals[BUDGET] = np.nan
 
