@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
@@ -70,6 +71,35 @@ def test_large_tables_leave_knn_out_and_regression_gets_regressors():
         if isinstance(_final_estimator(s.export_pipeline()), RandomForestRegressor)
     )
     assert forest.n_estimators == 50  # above LARGE_ROWS a seed forest starts at half the trees
+
+
+def test_the_portfolio_follows_the_boosting_defaults_into_the_first_generation():
+    from automl_tpot.search_spaces.tuned import portfolio
+
+    configs = portfolio("classification")
+    assert configs and all(
+        set(c)
+        <= {
+            "learning_rate",
+            "max_leaf_nodes",
+            "min_samples_leaf",
+            "l2_regularization",
+            "max_iter",
+            "max_features",
+        }
+        for c in configs
+    )
+    space = strong_defaults_space("classification", 500, 12, random_state=0, population_size=30)
+    boosting = [
+        _final_estimator(s.export_pipeline()).get_params()
+        for s in space.seeds
+        if isinstance(_final_estimator(s.export_pipeline()), HistGradientBoostingClassifier)
+    ]
+    for config in configs:
+        assert any(all(p[k] == v for k, v in config.items()) for p in boosting), config
+    # the default stays the last seed: the first one TPOT scores
+    last = _final_estimator(space.seeds[-1].export_pipeline())
+    assert last.get_params()["learning_rate"] == 0.1 and last.get_params()["max_iter"] == 100
 
 
 def test_a_population_smaller_than_the_seeds_keeps_the_default_hgb():
@@ -177,3 +207,18 @@ def test_the_auto_preset_weighs_classes_only_for_balanced_accuracy_on_imbalanced
     assert hgb_class_weight("balanced_accuracy", 0.2) == "balanced"
     assert hgb_class_weight("balanced_accuracy", 0.9) is None  # nearly balanced: no-op weights
     assert hgb_class_weight("accuracy", 0.2) is None
+
+
+def test_a_portfolio_entry_outside_the_space_is_refused():
+    from automl_tpot.tpot_boundary.nodes import choice_at_defaults
+
+    space = strong_defaults_space("regression", 500, 12, random_state=0, population_size=4)
+    choice, boosting = space.inner, space.inner.search_spaces[0]
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="no hyperparameters"):
+        choice_at_defaults(choice, boosting, rng, {"n_estimators": 10})
+    with pytest.raises(ValueError, match="outside their ranges"):
+        choice_at_defaults(choice, boosting, rng, {"max_iter": 5000})
+    seeded = choice_at_defaults(choice, boosting, rng, {"max_iter": 400, "learning_rate": 0.05})
+    params = _final_estimator(seeded.export_pipeline()).get_params()
+    assert (params["max_iter"], params["learning_rate"]) == (400, 0.05)

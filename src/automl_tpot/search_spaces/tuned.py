@@ -16,6 +16,7 @@ HistGradientBoosting model. Three things here make the most of a few minutes on 
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -28,7 +29,7 @@ from tpot.search_spaces.pipelines import ChoicePipeline, SequentialPipeline
 
 from ..tpot_boundary.nodes import TunedEstimatorNode, choice_at_defaults
 
-__all__ = ["SeededSearchSpace", "strong_defaults_space"]
+__all__ = ["SeededSearchSpace", "portfolio", "strong_defaults_space"]
 
 
 class SeededSearchSpace(SearchSpace):
@@ -161,6 +162,7 @@ def strong_defaults_space(
         TunedEstimatorNode(hgb, _hgb_space(n_rows, seed, balanced), _FixedParameters(fixed_seed)),
     ]
     blocks = tuple(tuple(int(i) for i in block) for block in category_blocks)
+    native = None
     if any(len(block) >= 3 for block in blocks):
         native = TunedEstimatorNode(
             hgb, _hgb_space(n_rows, seed, balanced), _FixedParameters(fixed_seed)
@@ -217,8 +219,23 @@ def strong_defaults_space(
 
     choice = ChoicePipeline(spaces)
     rng = np.random.default_rng(seed)
-    seeds = []
-    for space in spaces:  # one individual per estimator, at its defaults; HGB last = first scored
-        seeds.append(choice_at_defaults(choice, space, rng))
+    # one individual per estimator at its defaults, and the portfolio's boosting models right
+    # after the boosting ones; reversed below, the default HistGradientBoosting comes last, so
+    # it is the first one TPOT scores (and what a small population keeps)
+    seeds = [choice_at_defaults(choice, space, rng) for space in spaces]
+    after_boosting = 2 if native is not None else 1
+    seeds[after_boosting:after_boosting] = [
+        choice_at_defaults(choice, spaces[0], rng, params) for params in portfolio(task)
+    ]
     seeds.reverse()
     return SeededSearchSpace(choice, seeds, population_size)
+
+
+def portfolio(task: str) -> list[dict[str, object]]:
+    """The strong HistGradientBoosting configurations seeded right after the defaults, in
+    priority order (``portfolio.json``, made by ``benchmarks/portfolio.py``, which says from
+    which tables and how they were chosen)."""
+    from importlib import resources
+
+    document = json.loads(resources.files(__package__).joinpath("portfolio.json").read_text())
+    return [dict(params) for params in document[task]["portfolio"]]

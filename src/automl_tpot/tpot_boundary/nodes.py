@@ -107,9 +107,37 @@ def _children(individual: Any) -> list[Any]:
     return []
 
 
-def choice_at_defaults(choice: Any, option: Any, rng: np.random.Generator) -> Any:
+def _inside(hyperparameter: Any, value: object) -> bool:
+    """Whether ``value`` lies in a ConfigSpace hyperparameter's range or among its choices
+    (bounds compared directly: ConfigSpace's own check rejects a log range's lower bound)."""
+    if hasattr(hyperparameter, "lower"):
+        return bool(hyperparameter.lower <= value <= hyperparameter.upper)
+    return value in getattr(hyperparameter, "choices", (value,))
+
+
+def choice_at_defaults(
+    choice: Any,
+    option: Any,
+    rng: np.random.Generator,
+    params: dict[str, object] | None = None,
+) -> Any:
     """An individual of the ``ChoicePipeline`` ``choice`` that holds an individual of its
-    ``option`` (one of its search spaces), with every tuned estimator at its defaults."""
+    ``option`` (one of its search spaces), with every tuned estimator at its defaults, and a
+    bare tuned estimator (``option`` itself) at ``params`` over them when given.
+
+    Raises ``ValueError`` for a parameter the estimator's space does not have: a portfolio
+    written for another space must not be seeded silently with its defaults."""
     individual = choice.generate(rng)
     individual.node = reset_to_defaults(option.generate(rng))
+    if params:
+        if not isinstance(individual.node, TunedEstimatorIndividual):
+            raise ValueError("only a bare tuned estimator can be seeded with parameters")
+        space = individual.node.space
+        unknown = set(params) - set(space.keys())
+        if unknown:
+            raise ValueError(f"{option.method.__name__} has no hyperparameters {sorted(unknown)}")
+        outside = [name for name, value in params.items() if not _inside(space[name], value)]
+        if outside:
+            raise ValueError(f"{option.method.__name__}: {sorted(outside)} outside their ranges")
+        individual.node.hyperparameters.update(params)
     return individual
