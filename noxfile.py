@@ -9,7 +9,7 @@ import nox
 nox.options.sessions = ["lint", "typecheck", "tests"]
 
 #: The extras the container image installs from deploy/requirements.lock.
-LOCK_EXTRAS = ("s3", "prometheus", "dashboard")
+LOCK_EXTRAS = ("s3", "prometheus", "dashboard", "report", "mlflow", "skops")
 LOCK_COMMAND = [
     "uv", "pip", "compile", "pyproject.toml",
     *(f"--extra={extra}" for extra in LOCK_EXTRAS),

@@ -107,6 +107,7 @@ class _KillAfterFirstArtifact:
             self.killed_at = time.monotonic()
 
 
+@pytest.mark.slow  # 20-80 s of a CI run's time; `pytest -m slow` runs it
 def test_storage_server_killed_mid_write(tmp_path, table, fault_report):
     recording = tmp_path / "requests.jsonl"
     server = MotoServer(recording=recording).start()

@@ -100,6 +100,7 @@ def test_the_site_builds_with_warnings_as_errors(tmp_path):
         assert f'id="automl_tpot.{name}"' in api, name
 
 
+@pytest.mark.slow  # 20-80 s of a CI run's time; `pytest -m slow` runs it
 def test_a_public_name_missing_from_the_api_page_fails_the_build(tmp_path):
     root = _copy_tree(tmp_path)
     api = root / "docs" / "api.md"

@@ -79,6 +79,7 @@ def test_distributed_run_spreads_evaluations_over_both_workers(
     assert all(p.poll() is None for p in dask_cluster.workers.values())
 
 
+@pytest.mark.slow  # 20-80 s of a CI run's time; `pytest -m slow` runs it
 def test_a_worker_killed_mid_search_leaves_a_valid_model(
     dask_cluster, cancer_table, small_config, fault_report
 ):
@@ -201,6 +202,7 @@ def gone_scheduler_file(tmp_path):
     return _gone_scheduler_file(tmp_path, DaskCluster)
 
 
+@pytest.mark.slow  # 20-80 s of a CI run's time; `pytest -m slow` runs it
 def test_a_gone_scheduler_falls_back_finishes_and_reports_it(
     gone_scheduler_file, tmp_path, cancer_table, small_config
 ):
@@ -246,6 +248,7 @@ def test_a_gone_scheduler_with_fallback_off_raises_promptly(
     assert gone_scheduler_file in caught.value.reason
 
 
+@pytest.mark.slow  # 20-80 s of a CI run's time; `pytest -m slow` runs it
 def test_a_missing_scheduler_file_falls_back(tmp_path, cancer_table, small_config):
     config = small_config(
         target_column="diagnosis",

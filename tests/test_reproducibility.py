@@ -48,6 +48,7 @@ def test_a_single_worker_thread_waits_for_its_straggler():
     assert batch.errors == [None] * 7
 
 
+@pytest.mark.slow  # 20-80 s of a CI run's time; `pytest -m slow` runs it
 def test_the_recorded_seed_reproduces_the_search(wine_table):
     settings = dict(
         target_column="target",

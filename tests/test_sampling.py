@@ -113,6 +113,7 @@ def _large_table(n_rows: int = 16_000, seed: int = 0) -> pd.DataFrame:
     return table
 
 
+@pytest.mark.slow  # 20-80 s of a CI run's time; `pytest -m slow` runs it
 def test_a_large_table_is_searched_on_a_sample_and_chosen_on_comparable_rows(small_config):
     table = _large_table()
     config = small_config(
