@@ -33,6 +33,7 @@ from ..tpot_boundary import INVALID, TIMEOUT, EvaluationBatch, EvaluationRequest
 from ..utils.notify import notify
 from .broadcast import DataCache
 from .costs import CAP_FACTOR, CostModel
+from .restarts import memory_restart_since
 from .slots import Job, free_slots, only_stragglers
 from .worker import GUARD_GRACE, evaluate_on_worker
 
@@ -365,7 +366,7 @@ class _Generation:
 
             exception = future.exception()
             if isinstance(exception, KilledWorker):
-                memory = self._memory_restart_since(job.submitted)
+                memory = memory_restart_since(self.session.current, job.submitted)
                 if memory is not None:
                     self._record(job.index, job.submitted, None, INVALID, ERROR_MEMORY, memory)
                 else:
@@ -376,7 +377,7 @@ class _Generation:
                 self._record(job.index, job.submitted, None, INVALID, ERROR_EXCEPTION, reason)
             return
         # cancelled or lost: its worker died (and with it, maybe, the data it needed)
-        memory = self._memory_restart_since(job.submitted)
+        memory = memory_restart_since(self.session.current, job.submitted)
         if memory is not None:  # Dask restarted the worker for memory: do not run it again
             self._record(job.index, job.submitted, None, INVALID, ERROR_MEMORY, memory)
         elif job.tries < MAX_RESUBMITS:
@@ -384,22 +385,6 @@ class _Generation:
         else:
             reason = f"the evaluation was {status} {job.tries + 1} times"
             self._record(job.index, job.submitted, None, INVALID, ERROR_WORKER_LOST, reason)
-
-    def _memory_restart_since(self, since: float) -> str | None:
-        client = self.session.current
-        try:  # bounded: a scheduler that is gone must not hold the loop
-            events = client.sync(
-                client.scheduler.events, topic="worker-restart-memory", callback_timeout=5
-            )
-        except Exception:
-            return None
-        for stamp, event in events:
-            if stamp >= since - 1 and isinstance(event, dict):
-                used = event.get("rss", 0) / 2**20
-                return (
-                    f"the worker was restarted by Dask after using {used:.0f} MiB, over its limit"
-                )
-        return None
 
     def _batch(self) -> EvaluationBatch:
         ordered = [self.outcomes[i] for i in range(len(self.individuals))]

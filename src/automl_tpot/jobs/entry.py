@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
 from typing import Any
 
 import attrs
@@ -60,6 +59,7 @@ from ..run.preflight import check_storage_backend, preflight
 from ..run.result import TrainingResult
 from ..storage import ARTIFACT_NAMES, CHECKPOINT, MANIFEST, Storage, new_run_id, validate_run_id
 from ..storage.unfinished import delete_artifact
+from ..utils.clock import utc_timestamp
 from ..utils.jsonio import dumps_json
 from ..utils.text import bounded_strings, short_repr, shorten
 from .details import details_json
@@ -70,10 +70,6 @@ __all__ = ["FAILURE", "read_failure", "run_for_job"]
 
 #: The failure record of a job that left no complete run, stored under its run id.
 FAILURE = "failure.json"
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _error_view(error: BaseException, stage: str) -> dict[str, Any]:
@@ -101,7 +97,7 @@ class _Job:
 
     def __init__(self, payload: Any, run_id: str, storage: Storage, metrics: MetricsBackend):
         self.started = time.monotonic()
-        self.started_at = _now()
+        self.started_at = utc_timestamp()
         self.run_id: str | None = run_id
         self.storage = storage
         self.reporter = RunReporter(metrics)
@@ -132,7 +128,7 @@ class _Job:
             alerts=alerts,
             config=None if config is None else bounded_strings(config.to_dict()),
             started_at=self.started_at,
-            finished_at=_now(),
+            finished_at=utc_timestamp(),
             details=details_json([], []),
         )
         values.update(fields)

@@ -32,13 +32,13 @@ from ..data.preparation import FeatureTypes, PreparedData
 from ..data.signature import (
     build_signature,
     check_rows,
-    legacy_signature,
     part_kinds,
     signature_from_prepared,
 )
 from ..errors import ConfigError, DataError
 from ..records.signature import INVALID_VALUE_POLICIES, InputSignature
 from ..utils.pipelines import iter_steps
+from .legacy import migrate_state
 
 __all__ = ["TabularModel"]
 
@@ -153,7 +153,7 @@ class TabularModel(BaseEstimator):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         if "estimator_" not in state and "feature_columns" in state:
-            state = _migrate_state(state)
+            state = migrate_state(state)
         super().__setstate__(state)
 
     # -- fitting ---------------------------------------------------------------------------------
@@ -365,24 +365,6 @@ def _target_type(task: str, classes: np.ndarray | None) -> str:
     if task != "classification" or classes is None:
         return "continuous"
     return "binary" if len(classes) == 2 else "multiclass"
-
-
-def _migrate_state(state: dict[str, Any]) -> dict[str, Any]:
-    """A model pickled before 0.1.0's estimator contract: fitted parts held as parameters."""
-    state = dict(state)
-    preprocessor, columns = state["preprocessor"], list(state.pop("feature_columns"))
-    classes, target = state.pop("classes", None), state.pop("target_column", None)
-    state["preprocessor_"], state["estimator_"] = preprocessor, state["estimator"]
-    state["preprocessor"], state["estimator"] = clone(preprocessor), clone(state["estimator"])
-    state["signature_"] = legacy_signature(preprocessor, columns, state["task"], classes, target)
-    state["n_features_in_"] = len(columns)
-    if all(isinstance(c, str) for c in columns):
-        state["feature_names_in_"] = np.asarray(columns, dtype=object)
-    if classes is not None:
-        state["classes_"] = classes
-    state.setdefault("encoded_columns", output_columns(preprocessor, one_hot_only=True))
-    state.setdefault("invalid_values", INVALID_VALUE_POLICIES[0])
-    return state
 
 
 def _follow_columns(

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
 from typing import Any
 
 from attrs import define, field
 
+from ..utils.clock import utc_timestamp
 from .evaluation import EvaluationRecord, LeaderboardEntry, ParetoPoint
 
 __all__ = [
@@ -100,10 +100,6 @@ class ArtifactDigest:
         return {"bytes": self.size, "sha256": self.sha256}
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 @define(frozen=True)
 class RunManifest:
     """``run.json``: written last, it marks a run as complete and lists what it holds.
@@ -124,7 +120,7 @@ class RunManifest:
     summary: Mapping[str, Any]
     versions: Mapping[str, str]
     artifacts: Mapping[str, ArtifactDigest]
-    created_at: str = field(factory=_now)
+    created_at: str = field(factory=utc_timestamp)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON view (``run.json``)."""

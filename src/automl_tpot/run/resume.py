@@ -19,7 +19,6 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
@@ -34,6 +33,7 @@ from ..search.runner import SearchStart
 from ..storage import CHECKPOINT, MANIFEST, Storage, check_new_run_id, new_run_id
 from ..storage.unfinished import read_pointer
 from ..tpot_boundary import GenerationState
+from ..utils.clock import utc_timestamp
 from .checkpoints import ABORT_WAIT, Checkpoint, CheckpointWriter, data_fingerprint, read_checkpoint
 from .result import TrainingResult
 
@@ -41,25 +41,10 @@ __all__ = ["RESUMABLE_CHANGES", "Attempt"]
 
 #: Settings a resume may change: they shape the budget, the cluster and the reports, not what
 #: the search has done so far. Any other difference is refused.
-RESUMABLE_CHANGES = frozenset(
-    {
-        "time_left",
-        "generations",
-        "per_run_limit",
-        "n_jobs",
-        "memory_limit_mb",
-        "parallel_mode",
-        "scheduler_file",
-        "parallel_fallback",
-        "cluster_wait",
-        "leaderboard_k",
-        "ensemble",
-    }
-)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+RESUMABLE_CHANGES = frozenset({
+    "time_left", "generations", "per_run_limit", "n_jobs", "memory_limit_mb", "parallel_mode",
+    "scheduler_file", "parallel_fallback", "cluster_wait", "leaderboard_k", "ensemble",
+})  # fmt: skip
 
 
 def _short(value: Any) -> str:
@@ -84,7 +69,7 @@ class Attempt:
         self.config = config
         self.run_id = run_id
         self.started = started
-        self.started_at = _now()
+        self.started_at = utc_timestamp()
         self.fresh_budget = fresh_budget
         self.checkpoint: Checkpoint | None = None
         self.notes: list[str] = []
@@ -281,7 +266,7 @@ class Attempt:
             data=self.data,
             config=self.config.to_dict(),
             attempts=(*self.earlier, current),
-            saved_at=_now(),
+            saved_at=utc_timestamp(),
             metric=event.metric or "",
             best_score=event.best_score,
             evaluations=event.evaluations,

@@ -312,27 +312,17 @@ def skip() -> Any:
 def scalers(context: SearchContext) -> list[Any]:
     from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler
 
-    return [
-        node(StandardScaler, {}),
-        node(RobustScaler, {}),
-        node(MinMaxScaler, {}),
-        node(MaxAbsScaler, {}),
-    ]
+    return [node(cls, {}) for cls in (StandardScaler, RobustScaler, MinMaxScaler, MaxAbsScaler)]
 
 
 def selectors(context: SearchContext) -> list[Any]:
-    from sklearn.feature_selection import (
-        SelectPercentile,
-        VarianceThreshold,
-        f_classif,
-        f_regression,
-    )
+    from sklearn import feature_selection as fs
 
-    score = f_classif if context.classification else f_regression
+    score = fs.f_classif if context.classification else fs.f_regression
     return [
-        node(VarianceThreshold, _space(threshold=Float("threshold", (1e-4, 0.01), log=True))),
+        node(fs.VarianceThreshold, _space(threshold=Float("threshold", (1e-4, 0.01), log=True))),
         node(
-            SelectPercentile,
+            fs.SelectPercentile,
             _space(percentile=Integer("percentile", (5, 100), default=50)),
             score_func=score,
         ),
@@ -400,14 +390,8 @@ def transformers(context: SearchContext) -> list[Any]:
 
 def arithmetic() -> list[Any]:
     """TPOT's arithmetic transformers, the inner nodes of symbolic search spaces."""
-    from tpot.builtin_modules import (
-        AddTransformer,
-        MaxTransformer,
-        MinTransformer,
-        MulTransformer,
-        SafeReciprocalTransformer,
-        mul_neg_1_Transformer,
-    )
+    from tpot import builtin_modules as ops
 
-    operators = (AddTransformer, MulTransformer, mul_neg_1_Transformer, SafeReciprocalTransformer)
-    return [node(cls, {}) for cls in (*operators, MinTransformer, MaxTransformer)]
+    operators = (ops.AddTransformer, ops.MulTransformer, ops.mul_neg_1_Transformer)
+    others = (ops.SafeReciprocalTransformer, ops.MinTransformer, ops.MaxTransformer)
+    return [node(cls, {}) for cls in (*operators, *others)]
