@@ -222,3 +222,19 @@ def test_a_portfolio_entry_outside_the_space_is_refused():
     seeded = choice_at_defaults(choice, boosting, rng, {"max_iter": 400, "learning_rate": 0.05})
     params = _final_estimator(seeded.export_pipeline()).get_params()
     assert (params["max_iter"], params["learning_rate"]) == (400, 0.05)
+
+
+def test_tables_larger_than_the_portfolios_own_leave_it_out():
+    from automl_tpot.search_spaces.tuned import PORTFOLIO_MAX_ROWS
+
+    def boosting_seeds(n_rows):
+        space = strong_defaults_space("regression", n_rows, 12, random_state=0, population_size=30)
+        return [
+            _final_estimator(s.export_pipeline())
+            for s in space.seeds
+            if type(_final_estimator(s.export_pipeline())).__name__.startswith("HistGradient")
+        ]
+
+    assert len(boosting_seeds(PORTFOLIO_MAX_ROWS)) == 4  # the default and three configurations
+    large = boosting_seeds(PORTFOLIO_MAX_ROWS + 1)
+    assert len(large) == 1 and large[0].get_params()["max_iter"] == 100

@@ -87,6 +87,11 @@ FOREST_MAX_ROWS = 50_000
 #: ... and their forests (extra trees) start with fewer trees and, for regression, consider
 #: half the features at each split instead of all.
 LARGE_ROWS = 20_000
+#: The portfolio (``portfolio.json``) was chosen on tables of up to 5,000 rows; on larger ones
+#: its 200- and 400-iteration models cost several default fits each, which a large table's
+#: first generation cannot spare (on a 24,551-row table at 60 s, two of them ran into the
+#: per-evaluation limit), so they are left out there.
+PORTFOLIO_MAX_ROWS = LARGE_ROWS
 
 
 def _forest_space(
@@ -219,13 +224,15 @@ def strong_defaults_space(
 
     choice = ChoicePipeline(spaces)
     rng = np.random.default_rng(seed)
-    # one individual per estimator at its defaults, and the portfolio's boosting models right
-    # after the boosting ones; reversed below, the default HistGradientBoosting comes last, so
-    # it is the first one TPOT scores (and what a small population keeps)
+    # one individual per estimator at its defaults, and (on tables of the size it was chosen
+    # on) the portfolio's boosting models right after the boosting ones; reversed below, the
+    # default HistGradientBoosting comes last, so it is the first one TPOT scores (and what a
+    # small population keeps)
     seeds = [choice_at_defaults(choice, space, rng) for space in spaces]
     after_boosting = 2 if native is not None else 1
     seeds[after_boosting:after_boosting] = [
-        choice_at_defaults(choice, spaces[0], rng, params) for params in portfolio(task)
+        choice_at_defaults(choice, spaces[0], rng, params)
+        for params in (portfolio(task) if n_rows <= PORTFOLIO_MAX_ROWS else [])
     ]
     seeds.reverse()
     return SeededSearchSpace(choice, seeds, population_size)
