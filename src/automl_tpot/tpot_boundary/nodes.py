@@ -125,8 +125,9 @@ def choice_at_defaults(
     ``option`` (one of its search spaces), with every tuned estimator at its defaults, and a
     bare tuned estimator (``option`` itself) at ``params`` over them when given.
 
-    Raises ``ValueError`` for a parameter the estimator's space does not have: a portfolio
-    written for another space must not be seeded silently with its defaults."""
+    Raises ``ValueError`` for a parameter the estimator's space does not have or a value
+    outside its range: a portfolio written for another space must not be seeded silently with
+    its defaults, nor start outside the space its mutations keep to."""
     individual = choice.generate(rng)
     individual.node = reset_to_defaults(option.generate(rng))
     if params:
