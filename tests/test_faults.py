@@ -24,6 +24,7 @@ import psutil
 import pytest
 
 from automl_tpot import FilesystemStorage, StorageError, Trainer, TrainerConfig
+from automl_tpot.cli import DEMO_TARGET, demo_table
 from automl_tpot.storage import load_model, load_run
 
 pytestmark = pytest.mark.usefixtures("no_leaked_processes")
@@ -102,6 +103,13 @@ def test_the_scheduler_killed_mid_search_falls_back_and_finishes(
 
 # --- the training process killed with SIGKILL ----------------------------------------------------
 
+#: The killed training's settings (TRAINING_SCRIPT's, but for ``generations``), which a resume
+#: of it must repeat.
+KILLED_SETTINGS = dict(
+    target_column=DEMO_TARGET, n_jobs=1, time_left=90, per_run_limit=10, population_size=6,
+    cv=3, random_state=0,
+)  # fmt: skip
+
 TRAINING_SCRIPT = """
 import sys
 import time
@@ -119,7 +127,7 @@ class Announcing(FilesystemStorage):
     def write_bytes(self, run_id, name, data):
         super().write_bytes(run_id, name, data)
         print(f"wrote {name}", flush=True)
-        if self.pause:
+        if self.pause and not name.startswith("checkpoint"):  # the run's own artifacts
             time.sleep(120)
 
 
@@ -130,7 +138,7 @@ def main():
     config = TrainerConfig(
         target_column=DEMO_TARGET, n_jobs=1, time_left=90, per_run_limit=10,
         generations=4 if when == "search" else 1, population_size=6, cv=3, random_state=0,
-    )
+    )  # the test's KILLED_SETTINGS
     progress = lambda event: print(f"generation {event.generation}", flush=True)
     Trainer(config, storage=storage).train(demo_table(), run_id=run_id, progress=progress)
     print("finished", flush=True)
@@ -170,9 +178,11 @@ def _wait_for(lines: queue.Queue, prefix: str, timeout: float = 240) -> list[str
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("when", "signal_line"), [("search", "generation"), ("writes", "wrote")])
+@pytest.mark.parametrize(
+    ("when", "signal_line"), [("search", "generation"), ("writes", "wrote model.joblib")]
+)
 def test_the_training_process_killed_leaves_no_run_and_the_next_run_is_unaffected(
-    when, signal_line, tmp_path, cancer_table, small_config, fault_report
+    when, signal_line, tmp_path, fault_report
 ):
     script = tmp_path / "train_until_killed.py"
     script.write_text(TRAINING_SCRIPT)
@@ -206,16 +216,26 @@ def test_the_training_process_killed_leaves_no_run_and_the_next_run_is_unaffecte
     assert storage.list_runs() == []
     with pytest.raises(StorageError, match="no complete run 'victim'"):
         load_run(storage, "victim")
-    if when == "writes":
-        assert kept == ["model.joblib"], kept  # written before the kill, never listed
+    # besides the checkpoints (written in the background after each generation), only what
+    # the writes had stored before the kill, never listed as a run
+    assert [name for name in kept if not name.startswith("checkpoint")] == (
+        ["model.joblib"] if when == "writes" else []
+    ), kept
+    if when == "writes":  # the search's last checkpoint landed: unfinished, and resumable
+        assert "checkpoint.json" in kept
+        assert storage.list_unfinished() == ["victim"]
 
-    # the next run, into the same storage and under the same run id, is complete
+    # the next run into the same storage and under the same run id is complete: it resumes
+    # the unfinished run when a checkpoint had landed (a fresh run over it is refused), or
+    # starts afresh when the kill came first
     rerun_started = time.monotonic()
-    config = small_config(target_column="diagnosis", generations=1)
-    result = Trainer(config, storage=storage).train(cancer_table, run_id="victim")
+    resume = "victim" if "checkpoint.json" in kept else None
+    config = TrainerConfig(**{**KILLED_SETTINGS, "generations": 1})
+    result = Trainer(config, storage=storage).train(demo_table(), run_id="victim", resume=resume)
     rerun = time.monotonic() - rerun_started
-    assert storage.list_runs() == ["victim"]
+    assert storage.list_runs() == ["victim"] and storage.list_unfinished() == []
     stored = load_run(storage, "victim")
+    assert (stored.manifest["summary"].get("resume") is not None) == (resume is not None)
     import hashlib
 
     model_bytes = (root / "victim" / "model.joblib").read_bytes()
@@ -223,7 +243,7 @@ def test_the_training_process_killed_leaves_no_run_and_the_next_run_is_unaffecte
         hashlib.sha256(model_bytes).hexdigest()
         == stored.manifest["artifacts"]["model.joblib"]["sha256"]
     )
-    rows = cancer_table.drop(columns="diagnosis").head(10)
+    rows = demo_table().drop(columns=DEMO_TARGET).head(10)
     assert list(load_model(storage, "victim").predict(rows)) == list(result.model.predict(rows))
     fault_report(
         killed_after=seen[-1],
