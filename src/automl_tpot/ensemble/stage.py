@@ -14,7 +14,6 @@ evaluation time fits what is left, and whatever has not finished at the deadline
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import time
@@ -26,6 +25,7 @@ import numpy as np
 from sklearn.base import clone
 
 from ..cluster.session import DaskSession
+from ..cluster.waiting import StageStopped, wait_until
 from ..cluster.worker import call_with_time_limit
 from ..data import PreparedData
 from ..model.ensemble import WeightedEnsemble
@@ -44,8 +44,6 @@ MAX_CANDIDATES = 8
 MAX_PER_FAMILY = 2
 #: The stage is skipped when less than this many seconds are left.
 MIN_SECONDS = 2.0
-#: Seconds between looks at the stop request while waiting for the workers.
-WAIT_SLICE = 0.25
 
 
 @dataclass
@@ -191,23 +189,6 @@ def _affordable(candidates: list[_Candidate], workers: int, seconds: float, cv: 
     return count
 
 
-class _Stopped(Exception):
-    """The caller asked the run to stop while the stage waited."""
-
-
-def _wait(futures: list[Any], deadline: float, should_stop: Any) -> None:
-    """Wait for ``futures`` until ``deadline`` in short slices, so a stop request is seen."""
-    from dask.distributed import wait
-
-    pending = [f for f in futures if not f.done()]
-    while pending and time.monotonic() < deadline:
-        if should_stop is not None and should_stop():
-            raise _Stopped
-        with contextlib.suppress(TimeoutError):
-            wait(pending, timeout=min(WAIT_SLICE, max(deadline - time.monotonic(), 0.01)))
-        pending = [f for f in pending if not f.done()]
-
-
 def _result(future: Any, deadline: float) -> Any:
     """A finished future's value, or ``None`` when it failed or cannot be fetched in time."""
     if future.status != "finished":
@@ -290,7 +271,7 @@ def build_ensemble(
         ]
         futures = [*oof, *fits[1:]]
         # a straggler must not take the time the chosen members' refits need
-        _wait(oof, deadline - 0.25 * available, should_stop)
+        wait_until(oof, deadline - 0.25 * available, should_stop)
         predictions = [_result(future, deadline) for future in oof]
         members = [i for i, p in enumerate(predictions) if p is not None]
         outcome.candidates = len(members)
@@ -316,7 +297,7 @@ def build_ensemble(
             chosen = [members[k] for k, n in enumerate(counts) if n > 0]
             if len(chosen) < 2 or ensemble_score < outcome.best_single - TIE:
                 return finish("averaging did not improve the cross-validated score")
-            _wait([fits[i] for i in chosen if i not in fitted], deadline, should_stop)
+            wait_until([fits[i] for i in chosen if i not in fitted], deadline, should_stop)
             for i in chosen:
                 if i not in fitted and (model := _result(fits[i], deadline)) is not None:
                     fitted[i] = model
@@ -334,7 +315,7 @@ def build_ensemble(
             for i, weight in zip(chosen, weights, strict=True)
         }
         return finish("")
-    except _Stopped:
+    except StageStopped:
         return finish("the run was asked to stop")
     finally:
         for future in futures:  # nothing of the stage outlives it

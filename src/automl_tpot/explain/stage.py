@@ -14,7 +14,6 @@ any fold finished leaves a run without explanations, saying why.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..cluster.session import DaskSession
+from ..cluster.waiting import StageStopped, wait_until
 from ..config import TrainerConfig
 from ..data import PreparedData
 from ..ensemble import EnsembleOutcome, search_folds
@@ -48,8 +48,6 @@ MIN_SECONDS = 1.0
 #: (folds, then the whole stage) is dropped, so a search that ended early does not leave a
 #: long wait for explanations.
 MIN_STAGE_SECONDS = 15.0
-#: Seconds between looks at the stop request while waiting for the workers.
-WAIT_SLICE = 0.25
 
 
 #: Characters of an error's text kept in the reason.
@@ -59,22 +57,6 @@ MAX_REASON = 300
 def _text(error: BaseException) -> str:
     text = f"{type(error).__name__}: {error}"
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
-
-
-class _Stopped(Exception):
-    """The caller asked the run to stop while the stage waited."""
-
-
-def _wait(futures: list[Any], deadline: float, should_stop: Callable[[], bool] | None) -> None:
-    from dask.distributed import wait
-
-    pending = [f for f in futures if not f.done()]
-    while pending and time.monotonic() < deadline:
-        if should_stop is not None and should_stop():
-            raise _Stopped
-        with contextlib.suppress(TimeoutError):
-            wait(pending, timeout=min(WAIT_SLICE, max(deadline - time.monotonic(), 0.01)))
-        pending = [f for f in pending if not f.done()]
 
 
 def _collect(future: Any, deadline: float) -> tuple[FoldOutcome | None, str | None]:
@@ -125,9 +107,9 @@ def explain_model(
             client.submit(explain_fold, *shared, train, test, *settings, pure=False)
             for train, test in folds
         ]
-        _wait(futures, deadline, should_stop)
+        wait_until(futures, deadline, should_stop)
         collected = [_collect(future, deadline) for future in futures]
-    except _Stopped:
+    except StageStopped:
         return Explanations.skipped("the run was asked to stop", seconds=seconds())
     finally:
         for future in futures:  # nothing of the stage outlives it
