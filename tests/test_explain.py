@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from helpers.local_dask import local_client
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import accuracy_score, r2_score
@@ -25,19 +26,7 @@ from automl_tpot.search.budget import CLOSE_RESERVE, EXPLAIN_MAX_SECONDS, STORE_
 
 @pytest.fixture(scope="module")
 def client():
-    from dask.distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(
-            n_workers=1,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with local_client(n_workers=1) as client:
         yield client
 
 
