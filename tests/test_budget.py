@@ -19,6 +19,9 @@ from automl_tpot.search.budget import (
     MIN_PER_RUN_SECONDS,
     REFIT_OVERHEAD,
     REFIT_SAFETY,
+    SAMPLED_FIT_SHARE,
+    SAMPLED_FLOOR,
+    SAMPLED_OVERHEAD,
     RunBudget,
     SearchDeadline,
 )
@@ -29,8 +32,9 @@ from automl_tpot.tpot_boundary import SearchHistory
 SCORE = "roc_auc_score"
 
 
-def _history(scores, seconds, errors=None) -> SearchHistory:
-    """A history with TPOT's evaluated_individuals columns that the planning reads."""
+def _history(scores, seconds, errors=None, budget=None) -> SearchHistory:
+    """A history with TPOT's evaluated_individuals columns that the planning reads (``budget``:
+    the share of the rows every evaluation used, when the search is on a sample)."""
     submitted = np.arange(len(scores), dtype=float) * 10.0
     frame = pd.DataFrame(
         {
@@ -40,6 +44,8 @@ def _history(scores, seconds, errors=None) -> SearchHistory:
             "Eval Error": errors if errors is not None else [None] * len(scores),
         }
     )
+    if budget is not None:
+        frame["Budget"] = budget
     return SearchHistory(frame, SCORE)
 
 
@@ -228,3 +234,29 @@ def test_the_explanation_reserve_is_planned_from_the_durations_and_told_to_the_b
     assert budget.explain_reserve == pytest.approx(explain)
     # the ensemble stage's deadline follows: it gets what the explanation will not need
     assert budget.stages_deadline == pytest.approx(fixed_stages + 10.0 - explain)
+
+
+def test_on_a_sample_the_stage_after_the_search_gets_one_fit_on_most_rows():
+    # run_end less the three fixed reserves; 45 % of a 60 s run for the sampled case
+    deadline = _deadline(explain_reserve=6.0, planned_end=982.0, sampled_reserve=27.0)
+    # 0.7 s for five fits on a hundredth of the rows: 14 s per fit on four fifths of all rows
+    history = _history([0.9, 0.8], [0.7, 0.2], budget=0.01)
+    refit, ensemble, explain = deadline.reserves(history)
+    assert (ensemble, explain) == (0.0, 0.0)  # the explanation gets what the stage leaves
+    assert refit == pytest.approx(SAMPLED_OVERHEAD + 0.7 / 0.01 / 5 / SAMPLED_FIT_SHARE)
+    # the end may come earlier than the fixed shares put it, to make room for that fit
+    assert deadline.plan(history) == pytest.approx(1000.0 - refit)
+    assert deadline.end < deadline.planned_end
+    # but never earlier than the sampled share allows
+    slow = _history([0.9], [50.0], budget=0.01)
+    assert deadline.reserves(slow)[0] == 27.0
+    assert deadline.plan(slow) == pytest.approx(1000.0 - 27.0)
+    # a quick one still gets the floor
+    assert deadline.reserves(_history([0.9], [0.0001], budget=0.5))[0] == SAMPLED_FLOOR
+
+
+def test_once_the_search_is_on_all_rows_the_usual_reserves_apply():
+    deadline = _deadline(explain_reserve=6.0, planned_end=982.0, sampled_reserve=27.0)
+    on_all = _history([0.9, 0.8], [0.5, 0.2], budget=1.0)
+    assert deadline.reserves(on_all) == deadline.reserves(_history([0.9, 0.8], [0.5, 0.2]))
+    assert deadline.plan(on_all) >= deadline.planned_end

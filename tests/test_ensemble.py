@@ -22,7 +22,7 @@ from sklearn.svm import LinearSVC
 
 from automl_tpot.cluster.worker import call_with_time_limit
 from automl_tpot.ensemble import WeightedEnsemble, brier_closeness, build_ensemble, greedy_selection
-from automl_tpot.ensemble.stage import _family
+from automl_tpot.ensemble.candidates import family as _family
 from automl_tpot.tpot_boundary import SearchHistory
 from automl_tpot.utils.pipelines import describe_pipeline
 

@@ -290,3 +290,36 @@ def test_a_run_without_explanations_still_reports_and_says_why(runs):
     text = render_report(attrs.evolve(stored, manifest=skipped, importance=None, diagnostics=None))
     assert "explanations skipped: only 0.4s of the budget were left" in text
     assert json.loads(json.dumps(stored.manifest)) == stored.manifest  # the run is untouched
+
+
+def _stage_view(stage: dict):
+    from automl_tpot.report.view import RunView
+
+    return RunView(
+        run_id=None,
+        location=None,
+        status="complete",
+        created_at="2026-12-02T00:00:00Z",
+        config={"ensemble": True, "metric": "roc_auc"},
+        summary={"metric": "roc_auc", "ensemble": stage},
+        versions={},
+    )
+
+
+def test_the_ensemble_section_says_what_the_final_choice_on_all_rows_did():
+    from automl_tpot.report import sections
+
+    base = dict(chosen=False, members=[], best_single=0.76, candidates=2, reason="")
+    replaced = sections.ensemble(_stage_view({
+        **base, "score": 0.76, "holdout_rows": 49102, "fitted_rows": 196407,
+        "replaced_by": "HistGradientBoostingClassifier(random_state=0)", "choice_score": 0.73,
+    }))  # fmt: skip
+    assert "HistGradientBoostingClassifier(random_state=0)" in replaced
+    assert "49102 held-out rows of all rows" in replaced and "0.7300" in replaced
+    stays = sections.ensemble(_stage_view({
+        **base, "score": 0.76, "holdout_rows": 49102, "replaced_by": None, "choice_score": 0.76,
+    }))  # fmt: skip
+    assert "choice stays" in stays and "the best of 2 pipelines fitted there" in stays
+    # an older run's summary, without the fields, reads as before
+    old = sections.ensemble(_stage_view({**base, "score": None, "reason": "only 0.0s left"}))
+    assert "The single best pipeline stays: only 0.0s left." in old

@@ -3,6 +3,7 @@ final choice and the ensemble compare candidates on the same rows and folds."""
 
 from __future__ import annotations
 
+import json
 import time
 from types import SimpleNamespace
 
@@ -128,3 +129,30 @@ def test_a_large_table_is_searched_on_a_sample_and_chosen_on_comparable_rows(sma
         assert (entry["sample_fraction"] or 1.0) == largest
     assert result.best_score > 0.8
     assert result.model.predict(table.drop(columns="label").head(5)).shape == (5,)
+
+
+def test_after_a_search_on_a_sample_the_final_model_is_chosen_and_fitted_on_all_rows(
+    small_config, tmp_path
+):
+    from automl_tpot import FilesystemStorage
+    from automl_tpot.records.validation import validate
+
+    table = _large_table(13_000)
+    config = small_config(target_column="label", generations=1, population_size=4, cv=3)
+    storage = FilesystemStorage(tmp_path)
+    result = Trainer(config, storage=storage).train(table)
+    # one generation on the first sample: TPOT's refit was left to the stage, which compared
+    # the search's choice with the anchors on the held-out third of all rows
+    assert {r.sample_fraction for r in result.evaluations if r.ok} == {3_000 / 13_000}
+    stage = result.ensemble_summary
+    assert stage is not None and stage.holdout_rows in (4_333, 4_334)
+    assert stage.candidates >= 2 and stage.score is not None
+    assert any("held-out rows of all rows" in note for note in result.notes)
+    assert result.best_score == stage.score
+    if stage.replaced_by is not None:
+        assert result.best_pipeline == stage.replaced_by
+    assert stage.fitted_rows > 3_000
+    assert result.model.predict(table.drop(columns="label").head(5)).shape == (5,)
+    manifest = json.loads(storage.read_bytes(result.run_id, "run.json"))
+    validate(manifest, "run")
+    assert manifest["summary"]["ensemble"]["holdout_rows"] == stage.holdout_rows

@@ -319,3 +319,33 @@ def test_a_sampled_generation_evaluates_on_tpots_sample_and_survivors_pay_for_mo
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
     expected = cross_val_score(pipeline, X_s, y_s, cv=folds, scoring="accuracy").mean()
     assert row[SAMPLE_SCORE] == pytest.approx(expected)
+
+
+def test_a_search_that_ended_on_a_sample_can_leave_the_refit_to_the_caller(iris):
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    X, y = iris
+    hooks = RecordingHooks()
+    hooks.fractions = {0: 0.5, 1: 0.5}  # both generations on half of the rows
+    estimator = build_estimator(_settings(generations=2), hooks)
+    fitted = fit_estimator(estimator, X, y, defer_sampled_refit=True)
+    assert fitted.refit_deferred and fitted.fitted_pipeline is None
+    chosen = fitted.chosen_pipeline()
+    with pytest.raises(NotFittedError):
+        check_is_fitted(chosen)
+    # TPOT's own individuals are back in the history, and TPOT's method on the estimator
+    individual = fitted.history.frame.loc[fitted.best_key, history.INDIVIDUAL]
+    assert type(individual).__module__.startswith("tpot")
+    assert "make_evaluated_individuals" not in vars(estimator)
+    assert chosen.fit(X, y).predict(X[:3]).shape == (3,)
+
+
+def test_a_search_on_all_rows_is_refitted_even_when_deferral_is_asked_for(iris):
+    from sklearn.utils.validation import check_is_fitted
+
+    X, y = iris
+    estimator = build_estimator(_settings(generations=1), RecordingHooks())
+    fitted = fit_estimator(estimator, X, y, defer_sampled_refit=True)
+    assert not fitted.refit_deferred
+    check_is_fitted(fitted.fitted_pipeline)

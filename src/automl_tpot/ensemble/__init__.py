@@ -1,5 +1,6 @@
 """The ensemble stage: after the search, a weighted average of the best pipelines, kept only
-when it scores better on the search's own folds.
+when it scores better on the search's own folds (:mod:`.stage`); after a search that ended on a
+sample, the final choice and fit on all rows (:mod:`.holdout`).
 
 ``WeightedEnsemble`` itself lives in :mod:`automl_tpot.model.ensemble` (a stored model may hold
 it); it is re-exported here, where models stored before 0.1.0 look for it.

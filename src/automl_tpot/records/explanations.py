@@ -165,7 +165,13 @@ class EnsembleSummary:
         score: the ensemble's cross-validated score, when it was scored.
         best_single: the best single candidate's score on the same folds.
         candidates: pipelines whose out-of-fold predictions were computed.
-        reason: why the single best pipeline stays, when it does.
+        reason: why the search's choice stays, when it does.
+        holdout_rows: when the search ended on a sample, the held-out rows of all rows the
+            candidates were compared on (0: on the search's own folds).
+        replaced_by: the single pipeline that replaced the search's choice, when one did.
+        choice_score: the search's choice's score on the rows the stage compared on.
+        fitted_rows: the rows the stage's models were fitted on (0: all rows, or the stage
+            fitted nothing).
     """
 
     chosen: bool
@@ -174,6 +180,10 @@ class EnsembleSummary:
     best_single: float | None = None
     candidates: int = 0
     reason: str = ""
+    holdout_rows: int = 0
+    replaced_by: str | None = None
+    choice_score: float | None = None
+    fitted_rows: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON view."""
@@ -184,6 +194,10 @@ class EnsembleSummary:
             "best_single": self.best_single,
             "candidates": self.candidates,
             "reason": self.reason,
+            "holdout_rows": self.holdout_rows,
+            "replaced_by": self.replaced_by,
+            "choice_score": self.choice_score,
+            "fitted_rows": self.fitted_rows,
         }
 
 

@@ -150,6 +150,26 @@ def ensemble(view: RunView) -> str:
             "or by the AutoML fallback)"
         )  # fmt: skip
         return f'<p class="muted">{escape(why)}.</p>'
+    holdout = stage.get("holdout_rows") or 0
+    where = (
+        f"on {escape(holdout)} held-out rows of all rows (the search compared pipelines on a "
+        "sample)"
+        if holdout
+        else "cross-validated"
+    )
+    if stage.get("replaced_by"):
+        return (
+            f"<p>The final model is <code>{escape(stage['replaced_by'])}</code>, which scored "
+            f"{escape(view.metric)} <strong>{number(stage.get('score'))}</strong> {where}, "
+            f"against {number(stage.get('choice_score'))} for the search's choice "
+            f"({escape(stage.get('candidates'))} candidates scored).</p>"
+        )
+    if holdout and not stage.get("chosen") and stage.get("score") is not None:
+        return (
+            f"<p>The search's choice stays: {escape(view.metric)} "
+            f"<strong>{number(stage.get('score'))}</strong> {where}, the best of "
+            f"{escape(stage.get('candidates'))} pipelines fitted there.</p>"
+        )
     if not stage.get("chosen"):
         reason = stage.get("reason") or "it did not score better"
         return f"<p>The single best pipeline stays: {escape(reason)}.</p>"
@@ -157,8 +177,8 @@ def ensemble(view: RunView) -> str:
         [number(m.get("weight"), 3), escape(m.get("pipeline"))] for m in stage.get("members", [])
     ]
     text = (
-        f"<p>The final model averages {len(rows)} pipelines: cross-validated "
-        f"{escape(view.metric)} <strong>{number(stage.get('score'))}</strong> against "
+        f"<p>The final model averages {len(rows)} pipelines: {escape(view.metric)} "
+        f"<strong>{number(stage.get('score'))}</strong> {where}, against "
         f"{number(stage.get('best_single'))} for the best single pipeline "
         f"({escape(stage.get('candidates'))} candidates scored).</p>"
     )

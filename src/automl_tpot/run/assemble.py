@@ -43,17 +43,13 @@ def assemble_result(
     assert history.complexity_column == COMPLEXITY
     records = history.records(metric=plan.metric_name, reasons=search.reasons)
     chosen: Any = fitted.fitted_pipeline
-    best_score = fitted.best_score
+    best_score: float = fitted.best_score
     notes = list(prepared.notes)
     if ensemble is not None and ensemble.error is not None:
         notes.append(f"the ensemble stage failed, the best pipeline stays: {ensemble.error}")
-    if ensemble is not None and ensemble.model is not None and ensemble.score is not None:
-        chosen, best_score = ensemble.model, float(ensemble.score)
-        notes.append(
-            f"the model averages {len(ensemble.weights)} pipelines: cross-validated "
-            f"{plan.metric_name} {ensemble.score:.4f} against {ensemble.best_single:.4f} "
-            f"for the best single pipeline"
-        )
+    if ensemble is not None:
+        chosen, best_score, note = _stage_choice(ensemble, chosen, best_score, plan.metric_name)
+        notes.extend([note] if note else [])
     generations = fitted.generations_completed
     finished_all = config.generations is not None and generations >= config.generations
     if parallel.get("fallback_reason"):
@@ -119,6 +115,50 @@ def assemble_result(
     )
 
 
+def _stage_choice(
+    outcome: EnsembleOutcome, chosen: Any, best_score: float, metric: str
+) -> tuple[Any, float, str]:
+    """The final estimator and its score after the ensemble stage, and the note that says what
+    the stage did to the search's choice (``""``: nothing)."""
+    held_out = (
+        f"on {outcome.holdout_rows} held-out rows of all rows (the search compared pipelines "
+        f"on a sample; the model is fitted on {outcome.fitted_rows} of the other rows)"
+    )
+    where = held_out if outcome.holdout_rows else "cross-validated"
+    if outcome.model is not None and outcome.score is not None:
+        return (
+            outcome.model,
+            float(outcome.score),
+            (
+                f"the model averages {len(outcome.weights)} pipelines: {metric} "
+                f"{outcome.score:.4f} {where}, against {outcome.best_single:.4f} for the best "
+                "single pipeline"
+            ),
+        )
+    if outcome.single is None:
+        return chosen, best_score, ""
+    if outcome.score is None:  # the stage failed, or nothing finished in time
+        sample = f"{outcome.reason} ({outcome.fitted_rows} rows)"
+        return outcome.single, best_score, "" if outcome.error else sample
+    if outcome.replaced_by is not None:
+        return (
+            outcome.single,
+            float(outcome.score),
+            (
+                f"the model is {outcome.replaced_by}: {metric} {outcome.score:.4f} {where}, "
+                f"against {outcome.choice_score:.4f} for the search's choice"
+            ),
+        )
+    return (
+        outcome.single,
+        float(outcome.score),
+        (
+            f"the search's choice stays: {metric} {outcome.score:.4f} {where}, the best of "
+            f"{outcome.candidates} pipelines fitted there"
+        ),
+    )
+
+
 def ensemble_summary(outcome: EnsembleOutcome) -> EnsembleSummary:
     """``summary.ensemble`` of the stage's outcome."""
     chosen = outcome.model is not None and outcome.score is not None
@@ -129,6 +169,10 @@ def ensemble_summary(outcome: EnsembleOutcome) -> EnsembleSummary:
         best_single=None if outcome.best_single is None else float(outcome.best_single),
         candidates=outcome.candidates,
         reason=outcome.reason,
+        holdout_rows=outcome.holdout_rows,
+        replaced_by=outcome.replaced_by,
+        choice_score=outcome.choice_score,
+        fitted_rows=outcome.fitted_rows,
     )
 
 

@@ -43,8 +43,11 @@ class TrainingResult:
         task: ``"classification"`` or ``"regression"``.
         task_reason: how the task was decided.
         metric: the name of the optimised metric.
-        best_score: the chosen model's cross-validated score (bigger is better): the best
-            pipeline's, or the ensemble's when the final model averages several pipelines.
+        best_score: the chosen model's score (bigger is better): the best pipeline's
+            cross-validated one, or the ensemble's when the final model averages several
+            pipelines; after a search that ended on a sample of a large table, the final
+            model's score on the held-out rows of all rows it was chosen on (see
+            ``summary.ensemble``).
         best_pipeline: a one-line description of the chosen model (``Ensemble(...)`` for an
             average of pipelines, with each member's weight).
         evaluations: every evaluation, as typed records (:attr:`evaluated_individuals` is

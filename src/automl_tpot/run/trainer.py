@@ -288,7 +288,9 @@ def _on_workers(
             )
             timings["search"] = search.seconds
             ensemble = None
-            if config.ensemble:
+            # after a search on a sample, the stage also makes the final choice on all rows
+            sampled = search.fitted.history.largest_fraction() < 1.0
+            if config.ensemble or sampled:
                 ensemble = run_ensemble_stage(
                     session=session,
                     search=search.fitted,
@@ -297,6 +299,7 @@ def _on_workers(
                     random_state=seed,
                     deadline=budget.stages_deadline,
                     should_stop=should_stop,
+                    combine=config.ensemble,
                 )
                 timings["ensemble"] = ensemble.seconds
                 raise_if_stopped(should_stop)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 from attrs import define
 
 from ..errors import TrainingError
@@ -72,6 +73,18 @@ EXPLAIN_FACTOR = 1.5
 #: ... plus these seconds, and never less than EXPLAIN_FLOOR.
 EXPLAIN_OVERHEAD = 1.0
 EXPLAIN_FLOOR = 2.0
+#: While the search is on a sample, the stage after it fits the best of these many pipelines
+#: (the search's choice and an anchor) on all rows but a held-out fold ...
+SAMPLED_LEAD = 2
+#: ... sized to end within this share of its time (``ensemble.holdout.FIT_SHARE``) ...
+SAMPLED_FIT_SHARE = 0.7
+#: ... plus these seconds for sending the table to the workers and fetching the models, and
+#: never less than SAMPLED_FLOOR.
+SAMPLED_OVERHEAD = 2.0
+SAMPLED_FLOOR = 3.0
+#: ... and at most this share of the budget (or the fixed reserves, if they are more): on a
+#: large table a pipeline's fit on most rows is worth more than another generation on a sample.
+SAMPLED_SHARE = 0.45
 
 
 @define(frozen=True)
@@ -183,6 +196,7 @@ class RunBudget:
             n_workers=n_workers,
             explain_reserve=self.explain_cap,
             budget=self,
+            sampled_reserve=SAMPLED_SHARE * self.time_left,
         )
 
 
@@ -200,6 +214,8 @@ class SearchDeadline:
         explain_reserve: the fixed explanation reserve (0 when the stage is off).
         budget: the run's :class:`RunBudget`, told the planned explanation reserve (so the
             ensemble stage's deadline follows it).
+        sampled_reserve: the most kept for the stage after the search while the search is on
+            a sample (the end may then come earlier than ``planned_end`` to make room for it).
     """
 
     def __init__(
@@ -213,6 +229,7 @@ class SearchDeadline:
         n_workers: int,
         explain_reserve: float = 0.0,
         budget: RunBudget | None = None,
+        sampled_reserve: float = 0.0,
     ):
         self.run_end = run_end
         self.planned_end = planned_end
@@ -222,6 +239,7 @@ class SearchDeadline:
         self.cv = max(int(cv), 2)
         self.n_workers = max(int(n_workers), 1)
         self.budget = budget
+        self.sampled_reserve = sampled_reserve
         #: The current end: ``planned_end`` until :meth:`plan` has seen scored pipelines.
         self.end = planned_end
 
@@ -236,6 +254,8 @@ class SearchDeadline:
         durations = history.best_durations()
         if durations.size == 0:
             return self.refit_reserve, self.ensemble_reserve, self.explain_reserve
+        if history.largest_fraction() < 1.0:
+            return self._sampled_reserves(durations)
         # an evaluation fits cv times on (cv-1)/cv of the rows: over cv-1, about one fit on all
         full_fit = durations[:REFIT_CANDIDATES].max() / (self.cv - 1)
         refit = min(self.refit_reserve, REFIT_OVERHEAD + REFIT_SAFETY * full_fit)
@@ -255,10 +275,30 @@ class SearchDeadline:
             explain = min(self.explain_reserve, needed)
         return refit, ensemble, explain
 
+    def _sampled_reserves(self, durations: np.ndarray) -> tuple[float, float, float]:
+        """The reserves while the search is on a sample: TPOT's refit is then deferred to the
+        ensemble stage (:mod:`automl_tpot.ensemble.holdout`), which fits the search's choice
+        and the anchors side by side on a fold's training rows, as many of them as its time
+        allows. It gets at most the time of all three fixed reserves or ``sampled_reserve``,
+        whichever is more; the explanation stage only what it leaves."""
+        fold_fit = durations[:SAMPLED_LEAD].max() / self.cv
+        needed = max(SAMPLED_FLOOR, SAMPLED_OVERHEAD + fold_fit / SAMPLED_FIT_SHARE)
+        return min(self._fixed() + self._sampled_extra(), needed), 0.0, 0.0
+
+    def _fixed(self) -> float:
+        return self.refit_reserve + self.ensemble_reserve + self.explain_reserve
+
+    def _sampled_extra(self) -> float:
+        """How much earlier than ``planned_end`` a sampled search may end."""
+        return max(0.0, self.sampled_reserve - self._fixed())
+
     def plan(self, history: SearchHistory) -> float:
         """Update and return :attr:`end` for ``history``."""
         refit, ensemble, explain = self.reserves(history)
-        self.end = max(self.planned_end, self.run_end - refit - ensemble - explain)
+        earliest = self.planned_end
+        if history.largest_fraction() < 1.0 and len(history.best_durations()):
+            earliest -= self._sampled_extra()
+        self.end = max(earliest, self.run_end - refit - ensemble - explain)
         if self.budget is not None:
             self.budget.explain_reserve = explain
         return self.end

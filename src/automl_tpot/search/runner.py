@@ -157,7 +157,8 @@ def run_search(
     interrupt = _InterruptLatch()
     try:
         with interrupt, StopWatcher(channel, asked):
-            fitted = fit_estimator(estimator, plan.features, prepared.y)
+            # after a sampled search, the ensemble stage fits the final model within the budget
+            fitted = fit_estimator(estimator, plan.features, prepared.y, defer_sampled_refit=True)
     except ClusterError:
         raise
     except Exception as error:
@@ -175,7 +176,7 @@ def run_search(
         # run to stop, so nothing is reported or stored.
         raise KeyboardInterrupt
     raise_if_stopped(should_stop)
-    if fitted.fitted_pipeline is None:
+    if fitted.fitted_pipeline is None and not fitted.refit_deferred:
         raise TrainingError("the search found no pipeline that could be fitted on all rows")
     return SearchRun(
         fitted=fitted,

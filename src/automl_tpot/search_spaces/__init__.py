@@ -20,7 +20,7 @@ from attrs import define, field
 
 from ..errors import SearchSpaceError
 
-__all__ = ["SearchContext", "resolve_search_space", "describe_search_space"]
+__all__ = ["SearchContext", "anchor_individuals", "describe_search_space", "resolve_search_space"]
 
 
 def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:
@@ -153,6 +153,13 @@ def resolve_search_space(spec: Any, context: SearchContext, registry: Any = None
         "search_space must be a name, a config dict or a tpot SearchSpace, "
         f"not {type(spec).__name__}"
     )
+
+
+def anchor_individuals(space: Any) -> list[Any]:
+    """The TPOT individuals a search space names as its anchors: strong learners at their
+    defaults, which the stage after a sampled search compares with the search's choice on all
+    rows (the default space's HistGradientBoosting). Empty for spaces that name none."""
+    return list(getattr(space, "anchors", None) or ())
 
 
 def describe_search_space(space: Any, indent: int = 0) -> list[str]:

@@ -16,6 +16,7 @@ HistGradientBoosting model. Three things here make the most of a few minutes on 
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from collections.abc import Sequence
@@ -39,10 +40,19 @@ class SeededSearchSpace(SearchSpace):
     last: they are evaluated first and are sure to be scored even if the budget ends the first
     generation early. A population smaller than the seeds keeps the last seeds (the ones
     evaluated first, so put the most important last). Afterwards it generates like ``inner``.
+    ``anchors`` are individuals the stage after a sampled search compares with the search's
+    choice on all rows (:func:`~automl_tpot.search_spaces.anchor_individuals`).
     """
 
-    def __init__(self, inner: SearchSpace, seeds: Sequence[Any], population_size: int):
+    def __init__(
+        self,
+        inner: SearchSpace,
+        seeds: Sequence[Any],
+        population_size: int,
+        anchors: Sequence[Any] = (),
+    ):
         self.inner = inner
+        self.anchors = list(anchors)
         self.seeds = list(seeds)[-population_size:] if population_size > 0 else []
         self.first_seed_at = population_size - len(self.seeds)
         self._generated = 0
@@ -230,12 +240,15 @@ def strong_defaults_space(
     # small population keeps)
     seeds = [choice_at_defaults(choice, space, rng) for space in spaces]
     after_boosting = 2 if native is not None else 1
+    # the boosting models at their defaults: hyperparameters chosen on a sample of a large
+    # table can under-fit all of its rows, which these are compared with after the search
+    anchors = [copy.deepcopy(seed) for seed in seeds[:after_boosting]]  # TPOT may mutate seeds
     seeds[after_boosting:after_boosting] = [
         choice_at_defaults(choice, spaces[0], rng, params)
         for params in (portfolio(task) if n_rows <= PORTFOLIO_MAX_ROWS else [])
     ]
     seeds.reverse()
-    return SeededSearchSpace(choice, seeds, population_size)
+    return SeededSearchSpace(choice, seeds, population_size, anchors)
 
 
 def portfolio(task: str) -> list[dict[str, object]]:

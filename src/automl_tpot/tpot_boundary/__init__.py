@@ -37,6 +37,7 @@ from .history import (  # noqa: E402
     ScoredPipeline,
     SearchHistory,
     sample_rows,
+    unfitted_pipeline,
 )
 from .snapshot import SnapshotDraft  # noqa: E402
 
@@ -60,4 +61,5 @@ __all__ = [
     "fit_estimator",
     "installed_tpot_version",
     "sample_rows",
+    "unfitted_pipeline",
 ]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from attrs import define
 
 from .evolver import EvolverHooks, EvolverSnapshot, HookedEvolver
-from .history import SearchHistory
+from .history import BUDGET, INDIVIDUAL, SearchHistory
 
 if TYPE_CHECKING:
     from sklearn.base import BaseEstimator
@@ -100,26 +100,117 @@ def build_estimator(
     return estimator
 
 
-def fit_estimator(estimator: TPOTEstimator, X: Any, y: Any) -> FittedSearch:
+def fit_estimator(
+    estimator: TPOTEstimator, X: Any, y: Any, *, defer_sampled_refit: bool = False
+) -> FittedSearch:
     """Run the search and TPOT's refit of its choice on all rows.
+
+    With ``defer_sampled_refit``, a search that ended on a sample of the rows skips TPOT's
+    refit (:attr:`FittedSearch.refit_deferred`): the caller fits the final model itself, within
+    its budget. TPOT's refit runs outside any time limit, and on a large table one fit of a
+    pipeline chosen on a few thousand rows can take longer than the whole budget has left.
 
     Raises:
         NothingEvaluated: TPOT found no scored individual.
     """
+    deferral = _RefitDeferral(estimator) if defer_sampled_refit else None
     try:
         estimator.fit(X, y)
     except Exception as error:
         if str(error).startswith("No individuals could be evaluated"):
             raise NothingEvaluated(str(error)) from error
         raise
-    return FittedSearch(estimator)
+    finally:
+        if deferral is not None:
+            deferral.restore()
+    return FittedSearch(estimator, refit_deferred=deferral is not None and deferral.deferred)
+
+
+class _Unfitted:
+    """What TPOT's final refit gets when it is deferred: ``fit`` does nothing."""
+
+    def __init__(self, pipeline: Any):
+        self.pipeline = pipeline
+
+    def fit(self, X: Any, y: Any = None) -> _Unfitted:
+        return self
+
+
+class _DeferredIndividual:
+    """An individual as TPOT's final refit sees it when the refit is deferred: its exported
+    pipeline's ``fit`` does nothing. Everything else is the individual's own."""
+
+    def __init__(self, individual: Any):
+        self._individual = individual
+
+    def export_pipeline(self, *args: Any, **kwargs: Any) -> _Unfitted:
+        return _Unfitted(self._individual.export_pipeline(*args, **kwargs))
+
+    def export_flattened_graphpipeline(self, *args: Any, **kwargs: Any) -> _Unfitted:
+        return _Unfitted(self._individual.export_flattened_graphpipeline(*args, **kwargs))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._individual, name)
+
+
+class _RefitDeferral:
+    """Skips TPOT's final refit when the search ended on a sample.
+
+    TPOT builds its table of evaluations (``make_evaluated_individuals``) right after the
+    evolution and then refits the best individual of it. When that table says the evaluations'
+    largest share of rows is below 1, the individuals in it are swapped for stand-ins whose
+    pipelines do not fit; :meth:`restore` puts the real ones back once ``fit`` returns.
+    """
+
+    def __init__(self, estimator: TPOTEstimator):
+        self.estimator = estimator
+        self.deferred = False
+        self._originals: Any = None
+        build = estimator.make_evaluated_individuals
+
+        def make_evaluated_individuals() -> Any:
+            frame = build()
+            if frame is not None and self._originals is None and _sampled(frame):
+                self._originals = frame[INDIVIDUAL].copy()
+                frame[INDIVIDUAL] = self._originals.map(_DeferredIndividual)
+                self.deferred = True
+            return frame
+
+        estimator.make_evaluated_individuals = make_evaluated_individuals
+
+    def restore(self) -> None:
+        """Put TPOT's own individuals and method back."""
+        self.estimator.__dict__.pop("make_evaluated_individuals", None)
+        frame = self.estimator.evaluated_individuals
+        if self._originals is not None and frame is not None:
+            frame[INDIVIDUAL] = self._originals
+        if self.deferred:
+            self.estimator.fitted_pipeline_ = None
+
+
+def _sampled(frame: Any) -> bool:
+    """Whether the history's largest share of rows is below all of them."""
+    import pandas as pd
+
+    if BUDGET not in frame:
+        return False
+    budgets = pd.to_numeric(frame[BUDGET], errors="coerce").dropna()
+    return not budgets.empty and float(budgets.max()) < 1.0
 
 
 class FittedSearch:
-    """The outcome of a fitted ``TPOTEstimator``, read through typed properties."""
+    """The outcome of a fitted ``TPOTEstimator``, read through typed properties.
 
-    def __init__(self, estimator: TPOTEstimator):
+    Args:
+        estimator: the fitted estimator.
+        refit_deferred: TPOT's refit of its choice was skipped (see :func:`fit_estimator`).
+    """
+
+    def __init__(self, estimator: TPOTEstimator, *, refit_deferred: bool = False):
         self._estimator = estimator
+        #: Whether TPOT's refit was skipped: :attr:`fitted_pipeline` is then ``None`` and the
+        #: caller fits :meth:`chosen_pipeline` itself.
+        self.refit_deferred = refit_deferred
 
     @property
     def score_column(self) -> str:
@@ -145,8 +236,14 @@ class FittedSearch:
 
     @property
     def fitted_pipeline(self) -> BaseEstimator | None:
-        """The chosen pipeline refitted on all rows (``None`` if every refit failed)."""
+        """The chosen pipeline refitted on all rows (``None`` if every refit failed, or the
+        refit was deferred)."""
         return getattr(self._estimator, "fitted_pipeline_", None)
+
+    def chosen_pipeline(self) -> BaseEstimator:
+        """The chosen pipeline, unfitted."""
+        frame = self._estimator.evaluated_individuals
+        return frame.loc[self.best_key, INDIVIDUAL].export_pipeline()
 
     @property
     def generations_completed(self) -> int:

@@ -42,6 +42,7 @@ __all__ = [
     "SearchHistory",
     "retire_smaller_samples",
     "sample_rows",
+    "unfitted_pipeline",
 ]
 
 # TPOT 1.1's column names and codes (checked by tests/test_tpot_contract.py).
@@ -95,7 +96,12 @@ class ScoredPipeline:
 
     def export(self) -> BaseEstimator:
         """The unfitted scikit-learn pipeline of the individual."""
-        return self.individual.export_pipeline()
+        return unfitted_pipeline(self.individual)
+
+
+def unfitted_pipeline(individual: Any) -> BaseEstimator:
+    """The unfitted scikit-learn pipeline of a TPOT individual (a search space's anchor, say)."""
+    return individual.export_pipeline()
 
 
 class SearchHistory:
@@ -172,6 +178,30 @@ class SearchHistory:
             score = float(scores.loc[key])
             out.append(ScoredPipeline(key, score, duration, individuals.loc[key], fraction))
         return out
+
+    def evaluation_of(self, individual: Any) -> ScoredPipeline | None:
+        """The successful evaluation of ``individual`` (matched by TPOT's unique id) on the
+        largest share of the rows, whatever sample it was on (its score may be one on a smaller
+        sample than the search's last); ``None`` when it has none. For what it cost."""
+        uid = _unique_id(individual)
+        if uid is None or len(self.frame) == 0:
+            return None
+        same = self._column(INDIVIDUAL).map(_unique_id) == uid
+        ok = same & self._errors().isna()
+        seconds = self._seconds()[ok]
+        seconds = seconds[np.isfinite(pd.to_numeric(seconds, errors="coerce"))]
+        if seconds.empty:
+            return None
+        fractions = pd.to_numeric(self._column(BUDGET), errors="coerce").fillna(1.0)
+        key = fractions.loc[seconds.index].idxmax()
+        scores = self._scores().fillna(pd.to_numeric(self._column(SAMPLE_SCORE), errors="coerce"))
+        return ScoredPipeline(
+            key,
+            float(scores.loc[key]),
+            float(seconds.loc[key]),
+            self._column(INDIVIDUAL).loc[key],
+            float(fractions.loc[key]),
+        )
 
     def best_durations(self) -> np.ndarray:
         """Evaluation seconds of the successful evaluations scaled to all rows, best first."""

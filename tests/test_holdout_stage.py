@@ -1,0 +1,223 @@
+"""The final choice after a search that ended on a sample: the search's choice, the anchors and
+the next best pipelines fitted on the rows outside a held-out fold, on real Dask workers."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers.local_dask import local_client
+from sklearn.datasets import make_classification
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils.validation import check_is_fitted
+
+from automl_tpot.ensemble import holdout
+from automl_tpot.ensemble.candidates import Candidate, add_anchors, best_candidates
+from automl_tpot.ensemble.holdout import choose_on_held_out_rows
+from automl_tpot.ensemble.outcome import search_folds
+from automl_tpot.tpot_boundary import SearchHistory
+from automl_tpot.utils.pipelines import describe_pipeline
+
+
+class _Individual:
+    """What the stage reads from TPOT's ``Individual`` column."""
+
+    def __init__(self, pipeline, uid: str):
+        self.pipeline, self.uid = pipeline, uid
+
+    def export_pipeline(self):
+        return self.pipeline
+
+    def unique_id(self):
+        return self.uid
+
+
+def _frame(rows: list[tuple], score_column: str = "roc_auc_score") -> pd.DataFrame:
+    """A history: ``(individual, score, seconds, budget)`` per evaluation (a ``None`` score is
+    one retired to the sample column, as on a smaller sample than the last)."""
+    now = time.time()
+    return pd.DataFrame(
+        {
+            score_column: [np.nan if r[1] is None else r[1] for r in rows],
+            "Sample Score": [0.5 if r[1] is None else np.nan for r in rows],
+            "Eval Error": [None] * len(rows),
+            "Submitted Timestamp": [now - r[2] for r in rows],
+            "Completed Timestamp": [now] * len(rows),
+            "Budget": [r[3] for r in rows],
+            "Individual": [r[0] for r in rows],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def client():
+    with local_client(n_workers=2) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(
+        n_samples=4_000, n_features=10, n_informative=6, random_state=0, flip_y=0.02
+    )
+    return X, y
+
+
+def _choose(client, frame, anchors, X, y, deadline_in=60.0, **overrides):
+    chosen = frame.loc[0, "Individual"].export_pipeline()
+    values = dict(
+        client=client,
+        n_workers=2,
+        history=SearchHistory(frame, "roc_auc_score"),
+        best_key=0,
+        chosen=chosen,
+        anchors=anchors,
+        X=X,
+        y=y,
+        task="classification",
+        metric="roc_auc",
+        cv=5,
+        random_state=0,
+        deadline=time.monotonic() + deadline_in,
+        sample_fraction=0.1,
+    )
+    values.update(overrides)
+    return choose_on_held_out_rows(**values)
+
+
+def _held_out(X, y):
+    return search_folds("classification", y, 5, 0)[0]
+
+
+def test_an_anchor_that_scores_better_on_all_rows_replaces_the_searchs_choice(client, data):
+    X, y = data
+    stump = _Individual(DecisionTreeClassifier(max_depth=1, random_state=0), "stump")
+    anchor = _Individual(HistGradientBoostingClassifier(random_state=0), "hgb")
+    frame = _frame([(stump, 0.99, 0.2, 0.1), (anchor, None, 0.4, 0.05)])
+    outcome = _choose(client, frame, [anchor], X, y)
+
+    train, test = _held_out(X, y)
+    assert outcome.holdout_rows == len(test) and outcome.candidates == 2
+    assert outcome.replaced_by == describe_pipeline(anchor.pipeline)
+    assert outcome.score > outcome.choice_score
+    check_is_fitted(outcome.single)
+    assert outcome.chosen("unused") is outcome.single
+    # the score is the fitted rows' model on the held-out fold; a refit on all rows follows
+    # when the fit says it ends in time (it does here: 4,000 rows)
+    assert outcome.fitted_rows in (len(y), len(train))
+    if outcome.fitted_rows == len(train):
+        expected = roc_auc_score(y[test], outcome.single.predict_proba(X[test])[:, 1])
+        assert outcome.score == pytest.approx(expected)
+    assert outcome.error is None and outcome.model is None
+
+
+def test_the_searchs_choice_stays_when_it_scores_best(client, data):
+    X, y = data
+    boosting = _Individual(HistGradientBoostingClassifier(random_state=0), "hgb")
+    stump = _Individual(DecisionTreeClassifier(max_depth=1, random_state=0), "stump")
+    frame = _frame([(boosting, 0.99, 0.4, 0.1)])
+    outcome = _choose(client, frame, [stump], X, y, combine=False)
+    assert outcome.replaced_by is None and outcome.reason == "averaging is off (ensemble=False)"
+    assert outcome.score == outcome.choice_score == outcome.best_single
+    assert isinstance(outcome.single, HistGradientBoostingClassifier)
+    check_is_fitted(outcome.single)
+
+
+def test_an_average_that_beats_the_best_single_pipeline_is_the_model(client, data):
+    X, y = data
+    frame = _frame(
+        [
+            (_Individual(LogisticRegression(max_iter=2000), "linear"), 0.99, 0.2, 0.1),
+            (_Individual(HistGradientBoostingClassifier(random_state=0), "hgb"), 0.98, 0.4, 0.1),
+        ]
+    )
+    outcome = _choose(client, frame, [], X, y)
+    assert outcome.candidates == 2
+    if outcome.model is None:  # averaging may not help on this table: then it says so
+        assert outcome.reason == "averaging did not improve the held-out score"
+        check_is_fitted(outcome.single)
+    else:
+        assert outcome.score >= outcome.best_single and len(outcome.weights) == 2
+        assert outcome.model.predict_proba(X[:5]).shape == (5, 2)
+
+
+def test_when_nothing_finishes_in_time_the_choice_is_fitted_on_the_last_sample(client, data):
+    X, y = data
+    choice = _Individual(HistGradientBoostingClassifier(random_state=0), "hgb")
+    frame = _frame([(choice, 0.99, 0.4, 0.1)])
+    outcome = _choose(client, frame, [], X, y, deadline_in=-1.0)
+    assert outcome.reason.startswith("no fit on all rows finished in time")
+    assert outcome.fitted_rows == 400 and outcome.holdout_rows == 0 and outcome.score is None
+    check_is_fitted(outcome.single)
+
+
+def test_an_anchor_costs_what_its_own_evaluation_did_scaled_to_all_rows():
+    choice = _Individual(LogisticRegression(), "linear")
+    anchor = _Individual(HistGradientBoostingClassifier(), "hgb")
+    never = _Individual(HistGradientBoostingClassifier(max_iter=7), "never")
+    history = SearchHistory(
+        _frame([(choice, 0.9, 0.5, 0.5), (anchor, None, 0.5, 0.25)]), "roc_auc_score"
+    )
+    scored = best_candidates(history, "classification", 0)
+    candidates = add_anchors(scored, [anchor, never], history)
+    assert [c.description for c in candidates] == [
+        describe_pipeline(choice.pipeline),
+        describe_pipeline(anchor.pipeline),
+        describe_pipeline(never.pipeline),
+    ]
+    assert candidates[1].key is None
+    assert candidates[1].seconds == pytest.approx(0.5, abs=0.05)
+    assert candidates[1].full_seconds == pytest.approx(2.0, abs=0.2)
+    # never evaluated: the most expensive candidate of its family, else of all of them
+    assert candidates[2].full_seconds == pytest.approx(candidates[0].full_seconds)
+    # an anchor that is already a candidate is not added twice
+    assert len(add_anchors(candidates[:1], [choice], history)) == 1
+
+
+def test_the_first_fits_are_sized_from_the_searchs_durations():
+    def candidate(seconds: float, fraction: float) -> Candidate:
+        return Candidate(0, None, "p", seconds, seconds / fraction)
+
+    # 1 s for 5 fits on a tenth of the rows: 7 s (70 % of 10) buy the whole table
+    assert holdout._estimated_share([candidate(1.0, 0.1)], 2, 10.0, 5) == 1.0
+    # 10 s on a hundredth: a fit on a share s costs 2 s * (s / 0.01) ** 0.9
+    share = holdout._estimated_share([candidate(10.0, 0.01)], 2, 10.0, 5)
+    assert share == pytest.approx(0.01 * 3.5 ** (1 / 0.9))
+    # the slower of the two leading candidates decides; the third does not count
+    lead = [candidate(1.0, 0.1), candidate(10.0, 0.01), candidate(1000.0, 0.01)]
+    assert holdout._estimated_share(lead, 2, 10.0, 5) == pytest.approx(share)
+    # unknown durations: all rows (the deadline still bounds the fits)
+    assert holdout._estimated_share([Candidate(0, None, "p", np.inf, np.inf)], 2, 1, 5) == 1.0
+
+
+class _Done:
+    """A finished future of ``value``."""
+
+    status = "finished"
+
+    def __init__(self, value):
+        self.value = value
+
+    def result(self, timeout=None):
+        return self.value
+
+
+def test_a_second_round_grows_the_rows_by_what_the_first_fits_took():
+    def fit(seconds):
+        return holdout._Fit(None, None, _Done(seconds), rows=1_000)
+
+    deadline = time.monotonic() + 10.0
+    # 0.1 s for 1,000 rows: 7 s buy far more than the 50,000 there are
+    assert holdout._second_round_rows([fit(0.1), fit(0.05)], deadline, 50_000) == 50_000
+    grown = holdout._second_round_rows([fit(1.0)], deadline, 50_000)
+    assert 8_500 < grown < 8_700  # (7 s / 1 s) ** (1 / 0.9) = 8.69 times the rows
+    # less than 1.5 times the rows is not worth a second round; nor an unfinished first one
+    assert holdout._second_round_rows([fit(5.0)], deadline, 50_000) == 0
+    pending = holdout._Fit(None, None, SimpleNamespace(status="pending"), rows=1_000)
+    assert holdout._second_round_rows([pending], deadline, 50_000) == 0
