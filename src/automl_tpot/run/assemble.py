@@ -122,7 +122,7 @@ def _stage_choice(
     the stage did to the search's choice (``""``: nothing)."""
     held_out = (
         f"on {outcome.holdout_rows} held-out rows of all rows (the search compared pipelines "
-        f"on a sample; the model is fitted on {outcome.fitted_rows} of the other rows)"
+        f"on a sample; the final model is fitted on {outcome.fitted_rows} rows)"
     )
     where = held_out if outcome.holdout_rows else "cross-validated"
     if outcome.model is not None and outcome.score is not None:
