@@ -221,3 +221,20 @@ def test_a_second_round_grows_the_rows_by_what_the_first_fits_took():
     assert holdout._second_round_rows([fit(5.0)], deadline, 50_000) == 0
     pending = holdout._Fit(None, None, SimpleNamespace(status="pending"), rows=1_000)
     assert holdout._second_round_rows([pending], deadline, 50_000) == 0
+
+
+def test_the_note_says_so_when_the_searchs_choice_did_not_finish_on_all_rows():
+    from automl_tpot.ensemble import EnsembleOutcome
+    from automl_tpot.run.assemble import _stage_choice
+
+    replaced = EnsembleOutcome(
+        single="the anchor's model", score=0.76, best_single=0.76, candidates=1,
+        holdout_rows=1_000, fitted_rows=4_000, replaced_by="HGB()", choice_score=None,
+    )  # fmt: skip
+    model, score, note = _stage_choice(replaced, None, 0.9, "roc_auc")
+    assert (model, score) == ("the anchor's model", 0.76)
+    assert note.endswith("the search's choice did not finish in time") and "HGB()" in note
+    replaced.choice_score = 0.7
+    assert _stage_choice(replaced, None, 0.9, "roc_auc")[2].endswith(
+        "against 0.7000 for the search's choice"
+    )

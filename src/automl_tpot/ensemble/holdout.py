@@ -143,13 +143,16 @@ def choose_on_held_out_rows(
     method = "predict_proba" if comparable and task == "classification" else "predict"
     futures: list[Any] = []
 
-    def submit(candidate: Candidate, rows: np.ndarray) -> _Fit:
+    def submit(candidate: Candidate, rows: np.ndarray, priority: int = 0) -> _Fit:
+        """Fit and score ``candidate`` on the workers; a higher ``priority`` runs before the
+        tasks already queued (a second round must not wait for the other candidates)."""
         limit = max(deadline - time.monotonic(), MIN_SECONDS)  # the worker-side guard
-        model = client.submit(fit_on_rows, candidate.pipeline, *data, rows, limit, pure=False)
+        options = {"pure": False, "priority": priority}
+        model = client.submit(fit_on_rows, candidate.pipeline, *data, rows, limit, **options)
         fit = _Fit(
             model,
-            client.submit(predict_rows, model, data[0], test, method, pure=False),
-            client.submit(fit_seconds, model, pure=False),
+            client.submit(predict_rows, model, data[0], test, method, **options),
+            client.submit(fit_seconds, model, **options),
             len(rows),
         )
         futures.extend([fit.model, fit.predictions, fit.seconds])
@@ -165,7 +168,7 @@ def choose_on_held_out_rows(
         cost = taken * (len(y) / fit.rows) ** FIT_SCALING
         if cost > FIT_SHARE * (deadline - time.monotonic()):
             return None
-        refit = submit(candidate, np.arange(len(y)))
+        refit = submit(candidate, np.arange(len(y)), priority=2)
         wait_until([refit.model], deadline, should_stop)
         return finished_result(_model_of(refit), max(deadline, time.monotonic() + FETCH_SECONDS))
 
@@ -173,7 +176,10 @@ def choose_on_held_out_rows(
         # unique keys: the same matrix scattered again while its last copy is being released
         # (a run after a run, in one process) can hang a hashed scatter
         data = client.scatter([X, y], broadcast=True, hash=False, timeout=available)
-        fits = [submit(candidate, first_rows) for candidate in candidates]
+        # the leading candidates first: the second round is sized from their fits
+        fits = [
+            submit(c, first_rows, priority=1 if i < LEAD else 0) for i, c in enumerate(candidates)
+        ]
         lead = fits[:LEAD]
         wait_until(
             [f for fit in lead for f in (fit.predictions, fit.seconds)], deadline, should_stop
@@ -181,7 +187,7 @@ def choose_on_held_out_rows(
         more = _second_round_rows(lead, deadline, len(train))
         if more:
             rows = _subsample(train, more, random_state + 1)
-            second = [submit(candidate, rows) for candidate in candidates[: len(lead)]]
+            second = [submit(c, rows, priority=1) for c in candidates[: len(lead)]]
             wait_until([fit.predictions for fit in second], deadline, should_stop)
             if all(fit.predictions.status == "finished" for fit in second):
                 fits[: len(second)] = second

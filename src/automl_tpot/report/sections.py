@@ -158,11 +158,15 @@ def ensemble(view: RunView) -> str:
         else "cross-validated"
     )
     if stage.get("replaced_by"):
+        against = (
+            "the search's choice did not finish in time"
+            if stage.get("choice_score") is None
+            else f"against {number(stage.get('choice_score'))} for the search's choice"
+        )
         return (
             f"<p>The final model is <code>{escape(stage['replaced_by'])}</code>, which scored "
-            f"{escape(view.metric)} <strong>{number(stage.get('score'))}</strong> {where}, "
-            f"against {number(stage.get('choice_score'))} for the search's choice "
-            f"({escape(stage.get('candidates'))} candidates scored).</p>"
+            f"{escape(view.metric)} <strong>{number(stage.get('score'))}</strong> {where}; "
+            f"{against} ({escape(stage.get('candidates'))} candidates scored).</p>"
         )
     if holdout and not stage.get("chosen") and stage.get("score") is not None:
         return (

@@ -141,13 +141,15 @@ def _stage_choice(
         sample = f"{outcome.reason} ({outcome.fitted_rows} rows)"
         return outcome.single, best_score, "" if outcome.error else sample
     if outcome.replaced_by is not None:
+        against = (
+            "the search's choice did not finish in time"
+            if outcome.choice_score is None
+            else f"against {outcome.choice_score:.4f} for the search's choice"
+        )
         return (
             outcome.single,
             float(outcome.score),
-            (
-                f"the model is {outcome.replaced_by}: {metric} {outcome.score:.4f} {where}, "
-                f"against {outcome.choice_score:.4f} for the search's choice"
-            ),
+            f"the model is {outcome.replaced_by}: {metric} {outcome.score:.4f} {where}; {against}",
         )
     return (
         outcome.single,
