@@ -238,3 +238,25 @@ def test_tables_larger_than_the_portfolios_own_leave_it_out():
     assert len(boosting_seeds(PORTFOLIO_MAX_ROWS)) == 4  # the default and three configurations
     large = boosting_seeds(PORTFOLIO_MAX_ROWS + 1)
     assert len(large) == 1 and large[0].get_params()["max_iter"] == 100
+
+
+def test_the_anchors_are_the_boosting_seeds_at_their_defaults():
+    from automl_tpot.search_spaces import anchor_individuals
+
+    space = strong_defaults_space(
+        "classification", 30_000, 12, random_state=0, population_size=POPULATION,
+        category_blocks=[(3, 4, 5)],
+    )  # fmt: skip
+    anchors = anchor_individuals(space)
+    assert len(anchors) == 2  # the boosting model, and the one reading native categories
+    seeds = {seed.unique_id() for seed in space.seeds}
+    assert {anchor.unique_id() for anchor in anchors} <= seeds
+    assert all(anchor not in space.seeds for anchor in anchors)  # copies: TPOT may mutate seeds
+    plain = _final_estimator(anchors[0].export_pipeline())
+    assert isinstance(plain, HistGradientBoostingClassifier)
+    reference = HistGradientBoostingClassifier(random_state=0).get_params()
+    for name in ("learning_rate", "max_leaf_nodes", "min_samples_leaf", "max_iter", "max_features"):
+        assert plain.get_params()[name] == reference[name], name
+    assert "CategoryCodes" in str(anchors[1].export_pipeline())
+    # a search space that names no anchors has none
+    assert anchor_individuals(space.inner) == []

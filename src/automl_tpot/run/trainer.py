@@ -288,9 +288,8 @@ def _on_workers(
             )
             timings["search"] = search.seconds
             ensemble = None
-            # after a search on a sample, the stage also makes the final choice on all rows
-            sampled = search.fitted.history.largest_fraction() < 1.0
-            if config.ensemble or sampled:
+            # after a search on a sample TPOT's refit was left to the stage: the final choice
+            if config.ensemble or search.fitted.refit_deferred:
                 ensemble = run_ensemble_stage(
                     session=session,
                     search=search.fitted,
