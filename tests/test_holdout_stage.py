@@ -172,7 +172,7 @@ def test_an_anchor_costs_what_its_own_evaluation_did_scaled_to_all_rows():
         describe_pipeline(never.pipeline),
     ]
     assert candidates[1].key is None
-    assert candidates[1].seconds == pytest.approx(0.5, abs=0.05)
+    assert candidates[1].fraction == 0.25
     assert candidates[1].full_seconds == pytest.approx(2.0, abs=0.2)
     # never evaluated: the most expensive candidate of its family, else of all of them
     assert candidates[2].full_seconds == pytest.approx(candidates[0].full_seconds)
@@ -182,7 +182,7 @@ def test_an_anchor_costs_what_its_own_evaluation_did_scaled_to_all_rows():
 
 def test_the_first_fits_are_sized_from_the_searchs_durations():
     def candidate(seconds: float, fraction: float) -> Candidate:
-        return Candidate(0, None, "p", seconds, seconds / fraction)
+        return Candidate(0, None, "p", seconds / fraction, fraction)
 
     # 1 s for 5 fits on a tenth of the rows: 7 s (70 % of 10) buy the whole table
     assert holdout._estimated_share([candidate(1.0, 0.1)], 2, 10.0, 5) == 1.0
@@ -193,7 +193,7 @@ def test_the_first_fits_are_sized_from_the_searchs_durations():
     lead = [candidate(1.0, 0.1), candidate(10.0, 0.01), candidate(1000.0, 0.01)]
     assert holdout._estimated_share(lead, 2, 10.0, 5) == pytest.approx(share)
     # unknown durations: all rows (the deadline still bounds the fits)
-    assert holdout._estimated_share([Candidate(0, None, "p", np.inf, np.inf)], 2, 1, 5) == 1.0
+    assert holdout._estimated_share([Candidate(0, None, "p", np.inf)], 2, 1, 5) == 1.0
 
 
 class _Done:

@@ -35,6 +35,35 @@ def test_the_sample_doubles_only_while_the_next_generation_fits():
     assert schedule.fraction == 1.0  # never beyond all rows
 
 
+def test_the_step_to_all_rows_counts_the_folds_a_sample_saves():
+    # 0.6 of the rows with 3 folds; all rows with 5 folds: 1/0.6 the rows, twice the fits' rows
+    schedule = SampleSchedule(100_000, first_rows=60_000)
+    assert schedule.after_generation(generation_seconds=3.0, seconds_left=28.0) == 0.6
+    assert schedule.after_generation(generation_seconds=3.0, seconds_left=29.0) == 1.0
+
+
+def test_an_evaluations_cost_is_scaled_by_its_work_not_only_its_rows():
+    from automl_tpot.tpot_boundary import evaluation_work, sample_folds
+
+    assert sample_folds(0.1, 5) == 3 and sample_folds(1.0, 5) == 5 and sample_folds(0.1, 2) == 2
+    assert evaluation_work(1.0, 5) == 1.0
+    assert evaluation_work(0.1, 5) == pytest.approx(0.1 * 2 / 4)
+    from automl_tpot.tpot_boundary import SearchHistory
+
+    frame = pd.DataFrame(
+        {
+            "r2_score": [0.5, 0.6],
+            "Eval Error": [None, None],
+            "Submitted Timestamp": [0.0, 0.0],
+            "Completed Timestamp": [1.0, 1.0],
+            "Budget": [0.1, 0.1],
+            "Work Share": [0.05, np.nan],  # the second recorded before the column was
+        }
+    )
+    second, first = SearchHistory(frame, "r2_score").scored()
+    assert first.full_seconds == pytest.approx(20.0) and second.full_seconds == pytest.approx(10.0)
+
+
 def _converging_hooks():
     from automl_tpot.search.budget import SearchDeadline
     from automl_tpot.search.channel import SearchChannel

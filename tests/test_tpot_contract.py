@@ -298,10 +298,18 @@ def test_a_sampled_generation_evaluates_on_tpots_sample_and_survivors_pay_for_mo
     X, y = iris
     hooks = RecordingHooks()
     hooks.fractions = {0: 0.5, 1: 0.5}  # generation 2 on all rows
-    fitted = _fit(hooks, X, y)
+    fitted = _fit(hooks, X, y, cv=5)  # on a sample with 3 folds, on all rows with 5
     assert [r.sample_fraction for r in hooks.requests] == [0.5, 0.5, 1.0]
-    assert hooks.requests[0].objective_kwargs["budget"] == 0.5
-    assert "budget" not in hooks.requests[2].objective_kwargs
+    # the sample is drawn once, in this process, and handed to the evaluations as their data
+    sampled, again, full = (request.objective_kwargs for request in hooks.requests)
+    X_s, y_s = sample_rows(X, y, 0.5, classification=True)
+    np.testing.assert_array_equal(sampled["X"], X_s)
+    np.testing.assert_array_equal(sampled["y"], y_s)
+    assert again["X"] is sampled["X"] and again["y"] is sampled["y"]
+    assert len(full["X"]) == len(X)
+    assert "budget" not in sampled and "budget" not in full
+    assert sampled["cv"].get_n_splits() == 3 and "cv" not in full  # TPOT's own 5 folds
+    assert [r.work_share for r in hooks.requests] == [0.25, 0.25, 1.0]  # half the rows, 2/4
     # the survivors of generation 1 are evaluated again on all rows in generation 2
     earlier = {key for request in hooks.requests[:2] for key in request.keys}
     assert set(hooks.requests[2].keys) & earlier
@@ -315,10 +323,10 @@ def test_a_sampled_generation_evaluates_on_tpots_sample_and_survivors_pay_for_mo
     # sample_rows gives exactly the rows TPOT's objective cross-validated on
     row = retired[retired[SAMPLE_SCORE].notna()].iloc[0]
     pipeline = row[history.INDIVIDUAL].export_pipeline()
-    X_s, y_s = sample_rows(X, y, 0.5, classification=True)
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
     expected = cross_val_score(pipeline, X_s, y_s, cv=folds, scoring="accuracy").mean()
     assert row[SAMPLE_SCORE] == pytest.approx(expected)
+    assert frame.loc[retired.index, history.WORK].eq(0.25).all()
 
 
 def test_a_search_that_ended_on_a_sample_can_leave_the_refit_to_the_caller(iris):

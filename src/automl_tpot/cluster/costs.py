@@ -1,8 +1,9 @@
 """What an evaluation will cost, learnt from the evaluations already finished, so the loop runs
 cheap pipelines first and stops a straggler before it takes the budget from the rest.
 
-Costs are kept per family (the pipeline's final estimator class) and per share of the rows:
-an evaluation on twice the rows takes about twice as long. Before anything of a family has
+Costs are kept per family (the pipeline's final estimator class) and per share of the work
+of an evaluation on all rows with the search's folds (a sample's share of the rows, less for
+its fewer folds): an evaluation on twice the rows takes about twice as long. Before anything of a family has
 finished, a prior relative cost stands in, scaled by what the families seen so far cost.
 """
 
@@ -40,11 +41,11 @@ class CostModel:
     def __init__(self) -> None:
         self._full_seconds: dict[str, list[float]] = {}
 
-    def observe(self, family: str, seconds: float, fraction: float) -> None:
-        """Record a successful evaluation of ``family`` that took ``seconds`` on ``fraction``
-        of the rows."""
-        if seconds > 0 and math.isfinite(seconds) and fraction > 0:
-            self._full_seconds.setdefault(family, []).append(seconds / fraction)
+    def observe(self, family: str, seconds: float, work: float) -> None:
+        """Record a successful evaluation of ``family`` that took ``seconds`` for ``work``
+        (its share of an evaluation on all rows)."""
+        if seconds > 0 and math.isfinite(seconds) and work > 0:
+            self._full_seconds.setdefault(family, []).append(seconds / work)
 
     def _scale(self) -> float:
         """Seconds (on all rows) per unit of prior cost, from the families seen so far."""
@@ -55,18 +56,18 @@ class CostModel:
         ]
         return median(ratios) if ratios else 1.0
 
-    def estimate(self, family: str, fraction: float) -> float:
-        """The expected seconds of an evaluation of ``family`` on ``fraction`` of the rows."""
+    def estimate(self, family: str, work: float) -> float:
+        """The expected seconds of an evaluation of ``family`` doing ``work``."""
         values = self._full_seconds.get(family)
         full = median(values) if values else PRIORS.get(family, 1.0) * self._scale()
-        return full * fraction
+        return full * work
 
-    def cap(self, family: str, fraction: float, limit: float | None) -> float | None:
+    def cap(self, family: str, work: float, limit: float | None) -> float | None:
         """The time limit for one evaluation of ``family``: ``limit`` (the configured one)
         until one of the family succeeded, then :data:`CAP_FACTOR` times the family's typical
         evaluation, never under :data:`CAP_FLOOR` nor over ``limit``."""
         own = self._full_seconds.get(family)
         if not own:
             return limit
-        cap = max(CAP_FACTOR * median(own) * fraction, CAP_FLOOR)
+        cap = max(CAP_FACTOR * median(own) * work, CAP_FLOOR)
         return cap if limit is None else min(cap, limit)

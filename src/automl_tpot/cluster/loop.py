@@ -165,11 +165,11 @@ class _Generation:
     def _cheap_first(self) -> None:
         """Order the queue by expected cost (stable: TPOT's order among equals), so that a
         generation the budget cuts short has scored as many pipelines as it could."""
-        fraction = self.request.sample_fraction
+        work = self.request.work_share
         families = self.request.families
         self.pending = deque(
             sorted(
-                self.pending, key=lambda item: self.loop.costs.estimate(families[item[0]], fraction)
+                self.pending, key=lambda item: self.loop.costs.estimate(families[item[0]], work)
             )
         )
 
@@ -244,7 +244,7 @@ class _Generation:
             index, tries = self.pending.popleft()
             family = self.request.families[index]
             configured = self.request.per_run_seconds
-            limit = self.loop.costs.cap(family, self.request.sample_fraction, configured)
+            limit = self.loop.costs.cap(family, self.request.work_share, configured)
             limit_text = None
             if limit is not None and configured is not None and limit < configured:
                 limit_text = (
@@ -355,7 +355,7 @@ class _Generation:
                 self._record(job.index, job.submitted, outcome.get("scores"), None)
                 seconds = time.time() - job.submitted
                 family = self.request.families[job.index]
-                self.loop.costs.observe(family, seconds, self.request.sample_fraction)
+                self.loop.costs.observe(family, seconds, self.request.work_share)
             else:
                 code = TIMEOUT if category == ERROR_TIMEOUT else INVALID
                 reason = outcome.get("reason")

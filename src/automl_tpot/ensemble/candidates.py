@@ -113,15 +113,16 @@ class Candidate:
         key: its row in the search's history (``None`` for an anchor the stage adds).
         pipeline: the unfitted scikit-learn pipeline.
         description: how reports name it.
-        seconds: its evaluation's duration in the search.
-        full_seconds: that duration scaled to all rows.
+        full_seconds: its evaluation's duration in the search, scaled to all rows and the
+            search's folds.
+        fraction: the share of the rows that evaluation was on.
     """
 
     key: Any
     pipeline: Any
     description: str
-    seconds: float
     full_seconds: float
+    fraction: float = 1.0
 
 
 def family(pipeline: Any, description: str) -> str:
@@ -154,7 +155,7 @@ def best_candidates(history: SearchHistory, task: str, best_key: Any) -> list[Ca
         seen.add(description)
         families[kind] = families.get(kind, 0) + 1
         chosen.append(
-            Candidate(scored.key, pipeline, description, scored.seconds, scored.full_seconds)
+            Candidate(scored.key, pipeline, description, scored.full_seconds, scored.fraction)
         )
     return chosen
 
@@ -183,13 +184,13 @@ def add_anchors(
         present.add(description)
         evaluation = history.evaluation_of(anchor)
         if evaluation is not None:
-            seconds, full = evaluation.seconds, evaluation.full_seconds
+            full, fraction = evaluation.full_seconds, evaluation.fraction
         else:
             kind = family(pipeline, description)
             alike = [c for c in candidates if family(c.pipeline, c.description) == kind]
             like = max(alike or candidates, key=lambda c: c.full_seconds)
-            seconds, full = like.seconds, like.full_seconds
-        added.append(Candidate(None, pipeline, description, seconds, full))
+            full, fraction = like.full_seconds, like.fraction
+        added.append(Candidate(None, pipeline, description, full, fraction))
     return [candidates[0], *added, *candidates[1:]]
 
 

@@ -131,7 +131,7 @@ def choose_on_held_out_rows(
     if comparable:
         candidates = add_anchors(candidates, anchors, history)
     else:  # no probabilities to compare on: the choice alone, fitted the same way
-        candidates = [Candidate(best_key, chosen, describe_pipeline(chosen), math.inf, math.inf)]
+        candidates = [Candidate(best_key, chosen, describe_pipeline(chosen), math.inf)]
     available = max(deadline - time.monotonic(), MIN_SECONDS)
     share = _estimated_share(candidates, n_workers, available, cv)
     floor = min(len(train), int(sample_fraction * len(y)))
@@ -276,17 +276,18 @@ def _estimated_share(
     """The share of all rows the leading candidates (side by side on the workers) can be
     fitted on in FIT_SHARE of ``available`` seconds, by their evaluations in the search.
 
-    An evaluation on a share ``f`` of the rows took ``E`` seconds for ``cv`` fits; a fit on a
-    share ``s`` is taken to cost ``E / cv * (s / f) ** FIT_SCALING``.
+    An evaluation on a share ``f`` of the rows would take ``E`` seconds for ``cv`` fits (its
+    duration scaled to ``cv`` folds); a fit on a share ``s`` is taken to cost
+    ``E / cv * (s / f) ** FIT_SCALING``.
     """
     lead = candidates[: max(1, min(n_workers, LEAD))]
     budget = max(FIT_SHARE * available, 0.0) * max(cv, 2)
     shares = []
     for candidate in lead:
-        seconds, full = candidate.seconds, candidate.full_seconds
-        if not (math.isfinite(seconds) and math.isfinite(full)) or seconds <= 0 or full <= 0:
+        fraction = candidate.fraction
+        seconds = candidate.full_seconds * fraction
+        if not math.isfinite(seconds) or seconds <= 0 or fraction <= 0:
             return 1.0
-        fraction = seconds / full
         shares.append(fraction * (budget / seconds) ** (1 / FIT_SCALING))
     return min(1.0, *shares)
 

@@ -133,7 +133,7 @@ def run_search(
         metric=plan.metric_name,
         population_size=config.population_size,
         should_stop=asked,
-        schedule=SampleSchedule(len(prepared.y)),
+        schedule=SampleSchedule(len(prepared.y), cv=prepared.cv),
     )
     settings = TPOTSettings(
         search_space=plan.search_space,

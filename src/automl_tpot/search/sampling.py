@@ -3,13 +3,17 @@ sample of the rows, and the sample grows as time allows, so many pipelines are c
 and only the ones that survive pay for more rows.
 
 TPOT's own budget mechanism does the bookkeeping: every evaluation records the share of the
-rows it used, and an individual scored on a smaller share is evaluated again when the search
+rows it used (and cross-validates on fewer folds while on a sample,
+:func:`~automl_tpot.tpot_boundary.history.sample_folds`), and an individual scored on a smaller share is evaluated again when the search
 asks for a larger one (TPOT's survivors are the best of the population, so the search narrows
 as the sample grows). When the search ends, only the evaluations on its largest sample stay
-comparable; the ensemble stage scores its candidates on exactly those rows and folds.
+comparable; a search that ended on a sample leaves the final choice to the held-out stage on
+all rows (:mod:`automl_tpot.ensemble.holdout`).
 """
 
 from __future__ import annotations
+
+from ..tpot_boundary import evaluation_work
 
 __all__ = ["SAMPLE_ABOVE_ROWS", "SampleSchedule"]
 
@@ -30,6 +34,7 @@ class SampleSchedule:
         first_rows: the first sample's rows (the whole table when it is not larger than
             ``sample_above``).
         sample_above: tables up to this many rows are never sampled.
+        cv: the search's folds (on all rows; a sample's evaluations use fewer).
     """
 
     def __init__(
@@ -38,8 +43,10 @@ class SampleSchedule:
         *,
         first_rows: int = FIRST_SAMPLE_ROWS,
         sample_above: int = SAMPLE_ABOVE_ROWS,
+        cv: int = 5,
     ):
         self.n_rows = max(int(n_rows), 1)
+        self.cv = int(cv)
         sampled = self.n_rows > sample_above
         #: The current share of the rows (1.0: all).
         self.fraction = min(1.0, first_rows / self.n_rows) if sampled else 1.0
@@ -57,7 +64,8 @@ class SampleSchedule:
         if self.fraction >= 1.0:
             return self.fraction
         grown = min(1.0, self.fraction * 2)
-        estimate = generation_seconds * grown / self.fraction
+        work = evaluation_work(grown, self.cv) / evaluation_work(self.fraction, self.cv)
+        estimate = generation_seconds * work
         if estimate <= GROWTH_SHARE * seconds_left:
             self.fraction = grown
         return self.fraction

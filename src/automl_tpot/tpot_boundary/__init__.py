@@ -36,6 +36,8 @@ from .history import (  # noqa: E402
     TIMEOUT,
     ScoredPipeline,
     SearchHistory,
+    evaluation_work,
+    sample_folds,
     sample_rows,
     unfitted_pipeline,
 )
@@ -58,8 +60,10 @@ __all__ = [
     "TPOTSettings",
     "build_estimator",
     "check_tpot",
+    "evaluation_work",
     "fit_estimator",
     "installed_tpot_version",
+    "sample_folds",
     "sample_rows",
     "unfitted_pipeline",
 ]

@@ -96,7 +96,14 @@ def build_estimator(
             random_state=settings.random_state,
             verbose=0,
         )
-    estimator._evolver = functools.partial(HookedEvolver, hooks=hooks, restore=restore)
+    estimator._evolver = functools.partial(
+        HookedEvolver,
+        hooks=hooks,
+        classification=settings.classification,
+        cv=settings.cv,
+        random_state=settings.random_state,
+        restore=restore,
+    )
     return estimator
 
 

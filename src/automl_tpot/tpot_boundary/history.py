@@ -38,9 +38,12 @@ __all__ = [
     "INVALID",
     "SUBMITTED",
     "TIMEOUT",
+    "WORK",
     "ScoredPipeline",
     "SearchHistory",
+    "evaluation_work",
     "retire_smaller_samples",
+    "sample_folds",
     "sample_rows",
     "unfitted_pipeline",
 ]
@@ -63,8 +66,13 @@ BUDGET = "Budget"
 #: the search's last, moved out of TPOT's objective columns when the search ends.
 SAMPLE_SCORE = "Sample Score"
 SAMPLE_COMPLEXITY = "Sample Complexity"
+#: Our column: an evaluation's work as a share of one on all rows with the search's folds.
+WORK = "Work Share"
 #: TPOT's objective draws a sample this way (``objective_function_generator``, ``budget``).
 TPOT_SAMPLE_SEED = 1
+#: Evaluations on a sample cross-validate on this many folds (or the search's own, if fewer):
+#: a sample only ranks pipelines for the next, larger one, and three folds cost half of five.
+SAMPLE_FOLDS = 3
 
 #: A failed evaluation's category and reason in words, keyed by the individual's unique id (the
 #: evaluation loop's knowledge; TPOT keeps only its INVALID / TIMEOUT code).
@@ -81,6 +89,9 @@ class ScoredPipeline:
         seconds: how long its evaluation took (``inf`` when unknown).
         individual: TPOT's individual (export it with :meth:`export`).
         fraction: the share of the rows it was evaluated on (1.0: all).
+        work: its evaluation's work as a share of one on all rows with the search's folds
+            (see :func:`evaluation_work`; ``None``: ``fraction``, as before fewer folds were
+            used on samples).
     """
 
     key: Any
@@ -88,11 +99,14 @@ class ScoredPipeline:
     seconds: float
     individual: Any
     fraction: float = 1.0
+    work: float | None = None
 
     @property
     def full_seconds(self) -> float:
-        """Its evaluation's duration scaled to all rows (a fit's cost grows about linearly)."""
-        return self.seconds / max(self.fraction, 1e-9)
+        """Its evaluation's duration scaled to all rows and the search's folds (a fit's cost
+        grows about linearly with the rows)."""
+        work = self.fraction if self.work is None else self.work
+        return self.seconds / max(work, 1e-9)
 
     def export(self) -> BaseEstimator:
         """The unfitted scikit-learn pipeline of the individual."""
@@ -166,6 +180,7 @@ class SearchHistory:
         seconds = self._seconds()
         individuals = self._column(INDIVIDUAL)
         fractions = pd.to_numeric(self._column(BUDGET), errors="coerce").fillna(1.0)
+        works = self._works(fractions)
         keys = scores.index.tolist()
         if first is not None and first in keys:
             keys.remove(first)
@@ -176,8 +191,13 @@ class SearchHistory:
             duration = value if math.isfinite(value) and value >= 0 else math.inf
             fraction = float(fractions.loc[key])
             score = float(scores.loc[key])
-            out.append(ScoredPipeline(key, score, duration, individuals.loc[key], fraction))
+            work = float(works.loc[key])
+            out.append(ScoredPipeline(key, score, duration, individuals.loc[key], fraction, work))
         return out
+
+    def _works(self, fractions: pd.Series) -> pd.Series:
+        """Each evaluation's work share (:data:`WORK`; its fraction where the column is not)."""
+        return pd.to_numeric(self._column(WORK), errors="coerce").fillna(fractions)
 
     def evaluation_of(self, individual: Any) -> ScoredPipeline | None:
         """The successful evaluation of ``individual`` (matched by TPOT's unique id) on the
@@ -201,6 +221,7 @@ class SearchHistory:
             float(seconds.loc[key]),
             self._column(INDIVIDUAL).loc[key],
             float(fractions.loc[key]),
+            float(self._works(fractions).loc[key]),
         )
 
     def best_durations(self) -> np.ndarray:
@@ -334,6 +355,17 @@ def retire_smaller_samples(frame: pd.DataFrame, objective_names: list[str]) -> N
         complexity = pd.to_numeric(frame[others[0]], errors="coerce")
         frame[SAMPLE_COMPLEXITY] = np.where(smaller, complexity, np.nan)
     frame.loc[smaller, objective_names] = np.nan
+
+
+def sample_folds(fraction: float, cv: int) -> int:
+    """The cross-validation folds of an evaluation on ``fraction`` of the rows."""
+    return cv if fraction >= 1.0 else min(cv, SAMPLE_FOLDS)
+
+
+def evaluation_work(fraction: float, cv: int) -> float:
+    """An evaluation's work on ``fraction`` of the rows, as a share of one on all rows with
+    ``cv`` folds: ``k`` folds fit ``k`` times on ``(k - 1) / k`` of the rows."""
+    return fraction * (sample_folds(fraction, cv) - 1) / max(cv - 1, 1)
 
 
 def sample_rows(X: Any, y: Any, fraction: float, classification: bool) -> tuple[Any, Any]:
