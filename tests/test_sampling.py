@@ -185,3 +185,65 @@ def test_after_a_search_on_a_sample_the_final_model_is_chosen_and_fitted_on_all_
     manifest = json.loads(storage.read_bytes(result.run_id, "run.json"))
     validate(manifest, "run")
     assert manifest["summary"]["ensemble"]["holdout_rows"] == stage.holdout_rows
+
+
+def _sampled_hooks(seconds_left: float):
+    """Hooks of a search on a sample whose end is ``seconds_left`` away (no reserves)."""
+    from automl_tpot.search.budget import SearchDeadline
+    from automl_tpot.search.channel import SearchChannel
+    from automl_tpot.search.hooks import SearchHooks
+
+    now = time.time()
+    deadline = SearchDeadline(
+        run_end=now + seconds_left,
+        planned_end=now + seconds_left,
+        refit_reserve=0,
+        ensemble_reserve=0,
+        cv=5,
+        n_workers=1,
+    )
+    channel = SearchChannel(end=deadline.end, generations=None)
+    hooks = SearchHooks(
+        loop=None,
+        channel=channel,
+        deadline=deadline,
+        listener=lambda *_: None,
+        started=time.monotonic(),
+        metric="r2",
+        population_size=4,
+        schedule=SampleSchedule(100 * FIRST_SAMPLE_ROWS),
+    )
+    return hooks, channel
+
+
+def _sampled_generation(hooks, seconds: float) -> None:
+    """Report a generation on the first sample that took ``seconds``."""
+    from automl_tpot.tpot_boundary import SearchHistory
+
+    frame = pd.DataFrame(
+        {
+            "r2_score": [0.5],
+            "Eval Error": [None],
+            "Submitted Timestamp": [0.0],
+            "Completed Timestamp": [0.1],
+            "Budget": [0.01],
+        }
+    )
+    hooks._generation_started = time.time() - seconds
+    state = SimpleNamespace(history=lambda _c="": SearchHistory(frame, "r2_score"))
+    state.generations_completed = 1
+    hooks.generation_evaluated(state)
+
+
+def test_a_sampled_search_ends_when_its_next_generation_would_not_get_half_done():
+    hooks, channel = _sampled_hooks(seconds_left=14.0)
+    _sampled_generation(hooks, seconds=30.0)  # the next, on the same sample, needs about 30 s
+    assert channel.end <= time.time() and not channel.stop_requested
+    left, expected = hooks.handed_over
+    assert 13 < left <= 14 and expected == pytest.approx(30.0, abs=0.5)
+
+
+def test_a_sampled_search_goes_on_while_most_of_its_next_generation_fits():
+    hooks, channel = _sampled_hooks(seconds_left=20.0)
+    _sampled_generation(hooks, seconds=30.0)
+    assert channel.end > time.time() + 15 and hooks.handed_over is None

@@ -69,6 +69,13 @@ def assemble_result(
             f"{PATIENCE} generations) and ended early, {timings.get('search', 0):.0f}s into "
             f"the {config.time_left:g}s budget"
         )
+    elif not finished_all and search.handed_over is not None:
+        left, expected = search.handed_over
+        notes.append(
+            f"the time budget ended the search on a sample after {generations} generation(s): "
+            f"the next (about {expected:g}s) would not have finished in the {left:g}s left, "
+            "which went to the final choice on all rows"
+        )
     elif not finished_all:
         notes.append(f"the time budget ended the search after {generations} generation(s)")
     if explanations is not None:

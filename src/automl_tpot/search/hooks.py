@@ -34,6 +34,10 @@ EvaluationListener = Callable[[EvaluationProgress], None]
 PATIENCE = 6
 IMPROVEMENT = 1e-4
 MIN_GENERATIONS = 10
+#: A search on a sample ends after a generation when the time left would not cover this share
+#: of the next one (expected to take as long as the last, or more on a larger sample): most of
+#: it would be left unevaluated, and the final choice on all rows can use the seconds instead.
+HANDOVER_SHARE = 0.5
 
 
 class EvaluationCounter:
@@ -102,6 +106,9 @@ class SearchHooks:
         self.schedule = schedule
         #: Whether the search ended early because its best score stopped improving.
         self.converged = False
+        #: When a search on a sample ended after a generation because the next one would not
+        #: have finished in time: ``(seconds it left, seconds the next was expected to take)``.
+        self.handed_over: tuple[float, float] | None = None
         self._best: list[float] = []
         self._generation_started = time.time()
         self.channel = channel
@@ -167,5 +174,13 @@ class SearchHooks:
         if self.schedule is not None:
             # a resumed search goes on from the largest sample its checkpoint holds
             self.schedule.fraction = max(self.schedule.fraction, history.largest_fraction())
+            sampled = self.schedule.fraction < 1.0
             now = time.time()
-            self.schedule.after_generation(now - self._generation_started, self.channel.end - now)
+            left = self.channel.end - now
+            self.schedule.after_generation(now - self._generation_started, left)
+            expected = self.schedule.next_seconds
+            if sampled and expected is not None and 0 < left < HANDOVER_SHARE * expected:
+                # the next generation would be cut short, most of it unevaluated: on a sample,
+                # its seconds are worth more to the final choice on all rows
+                self.handed_over = (round(left, 1), round(expected, 1))
+                self.channel.move_end(now)

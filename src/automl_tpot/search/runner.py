@@ -68,6 +68,9 @@ class SearchRun:
         per_run_seconds: the per-evaluation limit it ran with.
         converged: whether it ended early because its best score stopped improving.
         stopped: whether ``should_finish`` ended the search early (the run keeps the best).
+        handed_over: for a search on a sample that ended after a generation because the next
+            would not have finished: ``(seconds it left to the later stages, seconds the next
+            generation was expected to take)``.
     """
 
     fitted: FittedSearch
@@ -76,6 +79,7 @@ class SearchRun:
     per_run_seconds: float
     converged: bool = False
     stopped: bool = False
+    handed_over: tuple[float, float] | None = None
 
 
 def raise_if_stopped(should_stop: StopRequest | None) -> None:
@@ -185,6 +189,7 @@ def run_search(
         per_run_seconds=shares.per_run_seconds,
         converged=hooks.converged,
         stopped=not finish_only and channel.stop_requested and not hooks.converged,
+        handed_over=hooks.handed_over,
     )
 
 

@@ -47,6 +47,9 @@ class SampleSchedule:
     ):
         self.n_rows = max(int(n_rows), 1)
         self.cv = int(cv)
+        #: The next generation's expected seconds, from the last one's and the rows it adds
+        #: (``None`` before the first).
+        self.next_seconds: float | None = None
         sampled = self.n_rows > sample_above
         #: The current share of the rows (1.0: all).
         self.fraction = min(1.0, first_rows / self.n_rows) if sampled else 1.0
@@ -61,6 +64,7 @@ class SampleSchedule:
 
     def after_generation(self, generation_seconds: float, seconds_left: float) -> float:
         """Decide the next generation's share from how long this one took; returns it."""
+        self.next_seconds = generation_seconds
         if self.fraction >= 1.0:
             return self.fraction
         grown = min(1.0, self.fraction * 2)
@@ -68,4 +72,5 @@ class SampleSchedule:
         estimate = generation_seconds * work
         if estimate <= GROWTH_SHARE * seconds_left:
             self.fraction = grown
+            self.next_seconds = estimate
         return self.fraction
