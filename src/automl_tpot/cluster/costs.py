@@ -3,8 +3,9 @@ cheap pipelines first and stops a straggler before it takes the budget from the 
 
 Costs are kept per family (the pipeline's final estimator class) and per share of the work
 of an evaluation on all rows with the search's folds (a sample's share of the rows, less for
-its fewer folds): an evaluation on twice the rows takes about twice as long. Before anything of a family has
-finished, a prior relative cost stands in, scaled by what the families seen so far cost.
+its fewer folds): an evaluation on twice the rows takes about twice as long. Before anything
+of a family has finished, a prior relative cost stands in, scaled by what the families seen so
+far cost.
 """
 
 from __future__ import annotations

@@ -168,9 +168,7 @@ class _Generation:
         work = self.request.work_share
         families = self.request.families
         self.pending = deque(
-            sorted(
-                self.pending, key=lambda item: self.loop.costs.estimate(families[item[0]], work)
-            )
+            sorted(self.pending, key=lambda item: self.loop.costs.estimate(families[item[0]], work))
         )
 
     def _past_end(self) -> bool:

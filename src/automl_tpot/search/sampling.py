@@ -4,11 +4,11 @@ and only the ones that survive pay for more rows.
 
 TPOT's own budget mechanism does the bookkeeping: every evaluation records the share of the
 rows it used (and cross-validates on fewer folds while on a sample,
-:func:`~automl_tpot.tpot_boundary.history.sample_folds`), and an individual scored on a smaller share is evaluated again when the search
-asks for a larger one (TPOT's survivors are the best of the population, so the search narrows
-as the sample grows). When the search ends, only the evaluations on its largest sample stay
-comparable; a search that ended on a sample leaves the final choice to the held-out stage on
-all rows (:mod:`automl_tpot.ensemble.holdout`).
+:func:`~automl_tpot.tpot_boundary.history.sample_folds`), and an individual scored on a smaller
+share is evaluated again when the search asks for a larger one (TPOT's survivors are the best
+of the population, so the search narrows as the sample grows). When the search ends, only the
+evaluations on its largest sample stay comparable; a search that ended on a sample leaves the
+final choice to the held-out stage on all rows (:mod:`automl_tpot.ensemble.holdout`).
 """
 
 from __future__ import annotations
