@@ -19,7 +19,6 @@ from automl_tpot.search.budget import (
     MIN_PER_RUN_SECONDS,
     REFIT_OVERHEAD,
     REFIT_SAFETY,
-    SAMPLED_FIT_SCALING,
     SAMPLED_FIT_SHARE,
     SAMPLED_FLOOR,
     SAMPLED_OVERHEAD,
@@ -240,13 +239,11 @@ def test_the_explanation_reserve_is_planned_from_the_durations_and_told_to_the_b
 def test_on_a_sample_the_stage_after_the_search_gets_one_fit_on_most_rows():
     # run_end less the three fixed reserves; 45 % of a 60 s run for the sampled case
     deadline = _deadline(explain_reserve=6.0, planned_end=982.0, sampled_reserve=27.0)
-    # 1 s for five fits on a hundredth of the rows: 20 s per fit on four fifths of all rows
-    # if it grew linearly, 20 s * 0.01 ** 0.1 as a fit grows (SAMPLED_FIT_SCALING)
-    history = _history([0.9, 0.8], [1.0, 0.2], budget=0.01)
+    # 0.7 s for five fits on a hundredth of the rows: 14 s per fit on four fifths of all rows
+    history = _history([0.9, 0.8], [0.7, 0.2], budget=0.01)
     refit, ensemble, explain = deadline.reserves(history)
     assert (ensemble, explain) == (0.0, 0.0)  # the explanation gets what the stage leaves
-    fit = 1.0 / 0.01 / 5 * 0.01 ** (1 - SAMPLED_FIT_SCALING)
-    assert refit == pytest.approx(SAMPLED_OVERHEAD + fit / SAMPLED_FIT_SHARE)
+    assert refit == pytest.approx(SAMPLED_OVERHEAD + 0.7 / 0.01 / 5 / SAMPLED_FIT_SHARE)
     # the end may come earlier than the fixed shares put it, to make room for that fit
     assert deadline.plan(history) == pytest.approx(1000.0 - refit)
     assert deadline.end < deadline.planned_end
@@ -268,4 +265,4 @@ def test_once_the_search_is_on_all_rows_the_usual_reserves_apply():
 def test_the_sampled_reserve_plans_the_held_out_stage_as_the_stage_sizes_its_fits():
     from automl_tpot.ensemble import holdout
 
-    assert (SAMPLED_FIT_SHARE, SAMPLED_FIT_SCALING) == (holdout.FIT_SHARE, holdout.FIT_SCALING)
+    assert SAMPLED_FIT_SHARE == holdout.FIT_SHARE

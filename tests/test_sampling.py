@@ -247,3 +247,23 @@ def test_a_sampled_search_goes_on_while_most_of_its_next_generation_fits():
     hooks, channel = _sampled_hooks(seconds_left=20.0)
     _sampled_generation(hooks, seconds=30.0)
     assert channel.end > time.time() + 15 and hooks.handed_over is None
+
+
+def test_the_result_says_why_the_search_ended_on_a_sample():
+    from automl_tpot.run.assemble import search_end_note
+    from automl_tpot.search.runner import SearchRun
+
+    def run(**overrides):
+        values = dict(fitted=None, reasons={}, seconds=30.0, per_run_seconds=8.0)
+        return SearchRun(**{**values, **overrides})
+
+    note = search_end_note(run(handed_over=(9.5, 21.0)), 2, finished_all=False, time_left=60)
+    assert note == (
+        "the time budget ended the search on a sample after 2 generation(s): the next (about "
+        "21s) would not have finished in the 9.5s left, which went to the final choice on all rows"
+    )
+    plain = search_end_note(run(), 2, finished_all=False, time_left=60)
+    assert plain == "the time budget ended the search after 2 generation(s)"
+    assert search_end_note(run(), 3, finished_all=True, time_left=60) is None
+    converged = search_end_note(run(converged=True), 12, finished_all=False, time_left=60)
+    assert converged.endswith("ended early, 30s into the 60s budget")

@@ -20,7 +20,7 @@ from ..utils.pipelines import describe_pipeline
 from .events import RunReporter
 from .result import TrainingResult
 
-__all__ = ["assemble_result"]
+__all__ = ["assemble_result", "search_end_note"]
 
 
 def assemble_result(
@@ -58,26 +58,10 @@ def assemble_result(
             f"{parallel['fallback_reason']}"
         )
     stopped = search.stopped and not finished_all
-    if stopped:
-        notes.append(
-            f"the search was stopped on request after {generations} generation(s); the model "
-            "is the best found so far"
-        )
-    elif search.converged:
-        notes.append(
-            f"the search converged after {generations} generation(s) (no better pipeline for "
-            f"{PATIENCE} generations) and ended early, {timings.get('search', 0):.0f}s into "
-            f"the {config.time_left:g}s budget"
-        )
-    elif not finished_all and search.handed_over is not None:
-        left, expected = search.handed_over
-        notes.append(
-            f"the time budget ended the search on a sample after {generations} generation(s): "
-            f"the next (about {expected:g}s) would not have finished in the {left:g}s left, "
-            "which went to the final choice on all rows"
-        )
-    elif not finished_all:
-        notes.append(f"the time budget ended the search after {generations} generation(s)")
+    end_note = search_end_note(
+        search, generations, finished_all=finished_all, time_left=config.time_left
+    )
+    notes.extend([end_note] if end_note else [])
     if explanations is not None:
         timings = {**timings, "explain": explanations.seconds}
         if config.explain and explanations.status != "complete":
@@ -204,3 +188,30 @@ def data_summary(prepared: PreparedData) -> DataSummary:
         class_counts=counts,
         target_stats=stats,
     )
+
+
+def search_end_note(
+    search: SearchRun, generations: int, *, finished_all: bool, time_left: float
+) -> str | None:
+    """Why the search ended, in words (``None`` when it ran all the generations asked for)."""
+    if search.stopped and not finished_all:
+        return (
+            f"the search was stopped on request after {generations} generation(s); the model "
+            "is the best found so far"
+        )
+    if search.converged:
+        return (
+            f"the search converged after {generations} generation(s) (no better pipeline for "
+            f"{PATIENCE} generations) and ended early, {search.seconds:.0f}s into the "
+            f"{time_left:g}s budget"
+        )
+    if finished_all:
+        return None
+    if search.handed_over is not None:
+        left, expected = search.handed_over
+        return (
+            f"the time budget ended the search on a sample after {generations} generation(s): "
+            f"the next (about {expected:g}s) would not have finished in the {left:g}s left, "
+            "which went to the final choice on all rows"
+        )
+    return f"the time budget ended the search after {generations} generation(s)"

@@ -76,10 +76,8 @@ EXPLAIN_FLOOR = 2.0
 #: While the search is on a sample, the stage after it fits the best of these many pipelines
 #: (the search's choice and an anchor) on all rows but a held-out fold ...
 SAMPLED_LEAD = 2
-#: ... sized to end within this share of its time (``ensemble.holdout.FIT_SHARE``), a fit's
-#: seconds growing with the rows to this power (``ensemble.holdout.FIT_SCALING``) ...
+#: ... sized to end within this share of its time (``ensemble.holdout.FIT_SHARE``) ...
 SAMPLED_FIT_SHARE = 0.7
-SAMPLED_FIT_SCALING = 0.9
 #: ... plus these seconds for sending the table to the workers and fetching the models, and
 #: never less than SAMPLED_FLOOR.
 SAMPLED_OVERHEAD = 2.0
@@ -256,9 +254,8 @@ class SearchDeadline:
         durations = history.best_durations()
         if durations.size == 0:
             return self.refit_reserve, self.ensemble_reserve, self.explain_reserve
-        fraction = history.largest_fraction()
-        if fraction < 1.0:
-            return self._sampled_reserves(durations, fraction)
+        if history.largest_fraction() < 1.0:
+            return self._sampled_reserves(durations)
         # an evaluation fits cv times on (cv-1)/cv of the rows: over cv-1, about one fit on all
         full_fit = durations[:REFIT_CANDIDATES].max() / (self.cv - 1)
         refit = min(self.refit_reserve, REFIT_OVERHEAD + REFIT_SAFETY * full_fit)
@@ -278,18 +275,17 @@ class SearchDeadline:
             explain = min(self.explain_reserve, needed)
         return refit, ensemble, explain
 
-    def _sampled_reserves(
-        self, durations: np.ndarray, fraction: float
-    ) -> tuple[float, float, float]:
+    def _sampled_reserves(self, durations: np.ndarray) -> tuple[float, float, float]:
         """The reserves while the search is on a sample: TPOT's refit is then deferred to the
         ensemble stage (:mod:`automl_tpot.ensemble.holdout`), which fits the search's choice
         and the anchors side by side on a fold's training rows, as many of them as its time
         allows. It gets at most the time of all three fixed reserves or ``sampled_reserve``,
         whichever is more; the explanation stage only what it leaves. ``durations`` are scaled
-        to all rows linearly, from a sample of ``fraction`` of them; a fit grows less than
-        that (SAMPLED_FIT_SCALING), so much less from a small sample."""
-        linear = durations[:SAMPLED_LEAD].max() / self.cv
-        fold_fit = linear * max(fraction, 1e-9) ** (1 - SAMPLED_FIT_SCALING)
+        to all rows linearly: a fit grows less than that from a small sample, but on the
+        largest tables the time is worth more to the stage (more rows for its fits) than to the
+        search (measured: 0.754 against 0.764 ROC AUC on ``flights_late`` at 60 s when the
+        reserve grew with the 0.9 power of the rows)."""
+        fold_fit = durations[:SAMPLED_LEAD].max() / self.cv
         needed = max(SAMPLED_FLOOR, SAMPLED_OVERHEAD + fold_fit / SAMPLED_FIT_SHARE)
         return min(self._fixed() + self._sampled_extra(), needed), 0.0, 0.0
 
