@@ -187,8 +187,9 @@ def test_after_a_search_on_a_sample_the_final_model_is_chosen_and_fitted_on_all_
     assert manifest["summary"]["ensemble"]["holdout_rows"] == stage.holdout_rows
 
 
-def _sampled_hooks(seconds_left: float):
-    """Hooks of a search on a sample whose end is ``seconds_left`` away (no reserves)."""
+def _sampled_hooks(seconds_left: float, sampled_reserve: float = 0.0):
+    """Hooks of a search on a sample whose end is ``seconds_left`` away (no fixed reserves;
+    the stage after it may get up to ``sampled_reserve``)."""
     from automl_tpot.search.budget import SearchDeadline
     from automl_tpot.search.channel import SearchChannel
     from automl_tpot.search.hooks import SearchHooks
@@ -201,6 +202,7 @@ def _sampled_hooks(seconds_left: float):
         ensemble_reserve=0,
         cv=5,
         n_workers=1,
+        sampled_reserve=sampled_reserve,
     )
     channel = SearchChannel(end=deadline.end, generations=None)
     hooks = SearchHooks(
@@ -235,18 +237,26 @@ def _sampled_generation(hooks, seconds: float) -> None:
     hooks.generation_evaluated(state)
 
 
-def test_a_sampled_search_ends_when_its_next_generation_would_not_get_half_done():
-    hooks, channel = _sampled_hooks(seconds_left=14.0)
+def test_a_sampled_search_ends_when_its_next_generation_would_not_finish():
+    # its evaluation (0.1 s on a hundredth of the rows) says the stage after it needs ~5 s
+    hooks, channel = _sampled_hooks(seconds_left=20.0)
     _sampled_generation(hooks, seconds=30.0)  # the next, on the same sample, needs about 30 s
     assert channel.end <= time.time() and not channel.stop_requested
     left, expected = hooks.handed_over
-    assert 13 < left <= 14 and expected == pytest.approx(30.0, abs=0.5)
+    assert 19 < left <= 20 and expected == pytest.approx(30.0, abs=0.5)
 
 
-def test_a_sampled_search_goes_on_while_most_of_its_next_generation_fits():
-    hooks, channel = _sampled_hooks(seconds_left=20.0)
+def test_a_sampled_search_goes_on_while_its_next_generation_fits():
+    hooks, channel = _sampled_hooks(seconds_left=40.0)
     _sampled_generation(hooks, seconds=30.0)
-    assert channel.end > time.time() + 15 and hooks.handed_over is None
+    assert channel.end > time.time() + 35 and hooks.handed_over is None
+
+
+def test_a_sampled_search_goes_on_when_the_stage_after_it_has_the_time_it_needs():
+    hooks, channel = _sampled_hooks(seconds_left=20.0, sampled_reserve=100.0)
+    _sampled_generation(hooks, seconds=30.0)
+    assert not hooks.deadline.stage_wants_more
+    assert channel.end > time.time() + 10 and hooks.handed_over is None
 
 
 def test_the_result_says_why_the_search_ended_on_a_sample():

@@ -242,6 +242,9 @@ class SearchDeadline:
         self.sampled_reserve = sampled_reserve
         #: The current end: ``planned_end`` until :meth:`plan` has seen scored pipelines.
         self.end = planned_end
+        #: Whether the stage after a search on a sample would need more than its reserve (as
+        #: of the last :meth:`reserves`): then it can use any time the search leaves.
+        self.stage_wants_more = False
 
     def __repr__(self) -> str:
         return (
@@ -252,6 +255,7 @@ class SearchDeadline:
     def reserves(self, history: SearchHistory) -> tuple[float, float, float]:
         """Seconds to keep for the refit, the ensemble and the explanation stages."""
         durations = history.best_durations()
+        self.stage_wants_more = False
         if durations.size == 0:
             return self.refit_reserve, self.ensemble_reserve, self.explain_reserve
         if history.largest_fraction() < 1.0:
@@ -287,7 +291,9 @@ class SearchDeadline:
         reserve grew with the 0.9 power of the rows)."""
         fold_fit = durations[:SAMPLED_LEAD].max() / self.cv
         needed = max(SAMPLED_FLOOR, SAMPLED_OVERHEAD + fold_fit / SAMPLED_FIT_SHARE)
-        return min(self._fixed() + self._sampled_extra(), needed), 0.0, 0.0
+        most = self._fixed() + self._sampled_extra()
+        self.stage_wants_more = needed > most
+        return min(most, needed), 0.0, 0.0
 
     def _fixed(self) -> float:
         return self.refit_reserve + self.ensemble_reserve + self.explain_reserve

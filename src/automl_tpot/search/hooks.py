@@ -34,10 +34,6 @@ EvaluationListener = Callable[[EvaluationProgress], None]
 PATIENCE = 6
 IMPROVEMENT = 1e-4
 MIN_GENERATIONS = 10
-#: A search on a sample ends after a generation when the time left would not cover this share
-#: of the next one (expected to take as long as the last, or more on a larger sample): most of
-#: it would be left unevaluated, and the final choice on all rows can use the seconds instead.
-HANDOVER_SHARE = 0.5
 
 
 class EvaluationCounter:
@@ -107,7 +103,8 @@ class SearchHooks:
         #: Whether the search ended early because its best score stopped improving.
         self.converged = False
         #: When a search on a sample ended after a generation because the next one would not
-        #: have finished in time: ``(seconds it left, seconds the next was expected to take)``.
+        #: have finished in time while the stage after it wanted more time than its reserve:
+        #: ``(seconds it left, seconds the next was expected to take)``.
         self.handed_over: tuple[float, float] | None = None
         self._best: list[float] = []
         self._generation_started = time.time()
@@ -179,8 +176,9 @@ class SearchHooks:
             left = self.channel.end - now
             self.schedule.after_generation(now - self._generation_started, left)
             expected = self.schedule.next_seconds
-            if sampled and expected is not None and 0 < left < HANDOVER_SHARE * expected:
-                # the next generation would be cut short, most of it unevaluated: on a sample,
-                # its seconds are worth more to the final choice on all rows
+            wanted = sampled and self.deadline.stage_wants_more
+            if wanted and expected is not None and 0 < left < expected:
+                # the next generation would be cut short, partly unevaluated, while the final
+                # choice on all rows would take more time than it has: it gets the seconds
                 self.handed_over = (round(left, 1), round(expected, 1))
                 self.channel.move_end(now)
