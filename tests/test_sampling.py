@@ -64,10 +64,27 @@ def test_an_evaluations_cost_is_scaled_by_its_work_not_only_its_rows():
     assert first.full_seconds == pytest.approx(20.0) and second.full_seconds == pytest.approx(10.0)
 
 
-def _converging_hooks():
-    from automl_tpot.search.budget import SearchDeadline
+def _hooks(deadline, schedule=None):
+    """Search hooks (and their channel) planned by ``deadline``, with no evaluation loop."""
     from automl_tpot.search.channel import SearchChannel
     from automl_tpot.search.hooks import SearchHooks
+
+    channel = SearchChannel(end=deadline.end, generations=None)
+    hooks = SearchHooks(
+        loop=None,
+        channel=channel,
+        deadline=deadline,
+        listener=lambda *_: None,
+        started=time.monotonic(),
+        metric="r2",
+        population_size=4,
+        schedule=schedule,
+    )
+    return hooks, channel
+
+
+def _converging_hooks():
+    from automl_tpot.search.budget import SearchDeadline
 
     now = time.time()
     deadline = SearchDeadline(
@@ -78,17 +95,7 @@ def _converging_hooks():
         cv=5,
         n_workers=1,
     )
-    channel = SearchChannel(end=deadline.end, generations=None)
-    hooks = SearchHooks(
-        loop=None,
-        channel=channel,
-        deadline=deadline,
-        listener=lambda *_: None,
-        started=time.monotonic(),
-        metric="r2",
-        population_size=4,
-    )
-    return hooks, channel
+    return _hooks(deadline)
 
 
 def _history(best: float):
@@ -191,8 +198,6 @@ def _sampled_hooks(seconds_left: float, sampled_reserve: float = 0.0):
     """Hooks of a search on a sample whose end is ``seconds_left`` away (no fixed reserves;
     the stage after it may get up to ``sampled_reserve``)."""
     from automl_tpot.search.budget import SearchDeadline
-    from automl_tpot.search.channel import SearchChannel
-    from automl_tpot.search.hooks import SearchHooks
 
     now = time.time()
     deadline = SearchDeadline(
@@ -204,18 +209,7 @@ def _sampled_hooks(seconds_left: float, sampled_reserve: float = 0.0):
         n_workers=1,
         sampled_reserve=sampled_reserve,
     )
-    channel = SearchChannel(end=deadline.end, generations=None)
-    hooks = SearchHooks(
-        loop=None,
-        channel=channel,
-        deadline=deadline,
-        listener=lambda *_: None,
-        started=time.monotonic(),
-        metric="r2",
-        population_size=4,
-        schedule=SampleSchedule(100 * FIRST_SAMPLE_ROWS),
-    )
-    return hooks, channel
+    return _hooks(deadline, SampleSchedule(100 * FIRST_SAMPLE_ROWS))
 
 
 def _sampled_generation(hooks, seconds: float) -> None:
