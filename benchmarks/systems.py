@@ -105,6 +105,8 @@ def fit_ours(train, test, target: str, task: str, budget: float, n_jobs: int, se
         "statuses": status_counts(records),
         "stopped_by": result.stopped_by,
         "timings": result.timings,
+        "notes": list(result.notes),
+        "ensemble": result.ensemble_summary.to_dict() if result.ensemble_summary else None,
         **time_to_final_from_records(
             records, final_pipeline_descriptions(result.model), started_at, result.leaderboard
         ),

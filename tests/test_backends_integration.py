@@ -159,7 +159,10 @@ def _scrape(port: int) -> dict[tuple[str, tuple], float]:
     }
 
 
-def test_prometheus_scraped_during_and_after_a_run_cut_by_its_budget(tmp_path, table):
+def test_prometheus_scraped_during_and_after_a_run_cut_by_its_budget(tmp_path, table, monkeypatch):
+    # the budget must end this run: on this small table the search could otherwise converge
+    # first and finish early (no timeout alert then)
+    monkeypatch.setattr("automl_tpot.search.hooks.MIN_GENERATIONS", 1000)
     config = TrainerConfig(**{**TINY, "generations": 50, "time_left": 25})
     registry = CollectorRegistry()
     with PrometheusMetrics(registry, port=0) as metrics:
