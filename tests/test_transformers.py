@@ -100,6 +100,19 @@ def test_feature_agglomeration_makes_no_more_clusters_than_it_gets_columns():
     assert CappedFeatureAgglomeration(n_clusters=2).fit(X).transform(X).shape == (30, 2)
 
 
+def test_feature_agglomeration_passes_a_single_column_through():
+    # a selector before the step can leave one column, which scikit-learn's step refuses
+    from automl_tpot.model.transformers import CappedFeatureAgglomeration
+
+    X = np.random.default_rng(0).normal(size=(30, 1))
+    step = CappedFeatureAgglomeration(n_clusters=5).fit(X)
+    assert step.n_clusters == 5 and step.n_clusters_ == 1
+    assert np.array_equal(step.transform(X), X)
+    assert list(step.get_feature_names_out()) == ["cappedfeatureagglomeration0"]
+    with pytest.raises(ValueError, match="2 features"):
+        step.transform(np.zeros((3, 2)))
+
+
 def _native_model(table, y):
     """A TabularModel whose pipeline reads the table's categorical columns natively."""
     from automl_tpot.data import build_preprocessor, detect_feature_types

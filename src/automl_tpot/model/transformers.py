@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.cluster import FeatureAgglomeration
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["CappedFeatureAgglomeration", "CategoryCodes"]
 
@@ -86,7 +86,9 @@ class CategoryCodes(TransformerMixin, BaseEstimator):
 class CappedFeatureAgglomeration(FeatureAgglomeration):
     """``FeatureAgglomeration`` that makes at most as many clusters as ``X`` has columns.
 
-    Same parameters as scikit-learn's; ``n_clusters_`` tells how many clusters were made.
+    Same parameters as scikit-learn's; ``n_clusters_`` tells how many clusters were made. A
+    single column (a selector before it may leave one) is its own cluster and passes through:
+    scikit-learn's estimator refuses fewer than two.
     """
 
     n_clusters: int | None
@@ -94,6 +96,8 @@ class CappedFeatureAgglomeration(FeatureAgglomeration):
     def fit(self, X: Any, y: Any = None) -> CappedFeatureAgglomeration:
         requested = self.n_clusters
         width = np.shape(X)[1]
+        if width == 1:
+            return self._fit_one_column(X)
         if requested is None or requested <= width:
             return super().fit(X, y)
         self.n_clusters = width  # the estimator's own fit reads the attribute; restored below
@@ -101,3 +105,12 @@ class CappedFeatureAgglomeration(FeatureAgglomeration):
             return super().fit(X, y)
         finally:
             self.n_clusters = requested
+
+    def _fit_one_column(self, X: Any) -> CappedFeatureAgglomeration:
+        """The fitted state of one cluster holding the one column (its pooling is itself)."""
+        validate_data(self, X, reset=True)  # n_features_in_, feature_names_in_, finite values
+        self.labels_ = np.zeros(1, dtype=np.intp)
+        self.n_clusters_ = self.n_leaves_ = self.n_connected_components_ = 1
+        self._n_features_out = 1  # what get_feature_names_out reads
+        self.children_ = np.empty((0, 2), dtype=np.intp)
+        return self
