@@ -2,7 +2,10 @@
 
 Scattering the training matrix with each submission would copy it once per evaluation; TPOT's
 own loop scatters it to one worker, which then runs every evaluation. Broadcast once, each
-worker holds it, and an evaluation pinned to any worker finds it there.
+worker holds it, and an evaluation pinned to any worker finds it there. A search on growing
+samples of a large table passes new matrices as the sample grows: the ones no longer passed
+are released, so the workers hold only the current sample (and the memory of the outgrown ones
+goes back).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ class DataCache:
         self._futures: dict[int, tuple[Any, Any]] = {}
 
     def resolve(self, client: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """``kwargs`` with every data value replaced by its broadcast future (scattered when
+        this client has not seen it yet); the futures of data no longer passed are dropped."""
         if client is not self._client:
             self._client, self._futures = client, {}
         resolved = {}
@@ -35,6 +40,9 @@ class DataCache:
                 resolved[name] = cached[1]
             else:
                 resolved[name] = value
+        passed = {id(value) for value in kwargs.values() if _is_data(value)}
+        for key in [key for key in self._futures if key not in passed]:
+            del self._futures[key]  # the last reference: Dask releases the workers' copies
         return resolved
 
 
