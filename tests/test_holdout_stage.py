@@ -208,19 +208,37 @@ class _Done:
         return self.value
 
 
-def test_a_second_round_grows_the_rows_by_what_the_first_fits_took():
-    def fit(seconds):
-        return holdout._Fit(None, None, _Done(seconds), rows=1_000)
+def _lead_fit(seconds, rows=1_000):
+    return holdout._Fit(None, None, _Done(seconds), rows=rows)
 
+
+def test_a_further_round_grows_the_rows_by_what_the_last_fits_took():
     deadline = time.monotonic() + 10.0
     # 0.1 s for 1,000 rows: 7 s buy far more than the 50,000 there are
-    assert holdout._second_round_rows([fit(0.1), fit(0.05)], deadline, 50_000) == 50_000
-    grown = holdout._second_round_rows([fit(1.0)], deadline, 50_000)
+    assert (
+        holdout._Growth().next_rows([_lead_fit(0.1), _lead_fit(0.05)], deadline, 50_000) == 50_000
+    )
+    grown = holdout._Growth().next_rows([_lead_fit(1.0)], deadline, 50_000)
     assert 8_500 < grown < 8_700  # (7 s / 1 s) ** (1 / 0.9) = 8.69 times the rows
-    # less than 1.5 times the rows is not worth a second round; nor an unfinished first one
-    assert holdout._second_round_rows([fit(5.0)], deadline, 50_000) == 0
+    # less than 1.5 times the rows is not worth a round; nor an unfinished last one
+    assert holdout._Growth().next_rows([_lead_fit(5.0)], deadline, 50_000) == 0
     pending = holdout._Fit(None, None, SimpleNamespace(status="pending"), rows=1_000)
-    assert holdout._second_round_rows([pending], deadline, 50_000) == 0
+    assert holdout._Growth().next_rows([pending], deadline, 50_000) == 0
+
+
+def test_the_second_round_measures_how_the_fits_grow_and_sizes_the_third_by_it():
+    deadline = time.monotonic() + 10.0
+    growth = holdout._Growth()
+    assert growth.next_rows([_lead_fit(1.0, rows=1_000)], deadline, 10**7) > 0
+    assert growth.scaling == holdout.FIT_SCALING  # one round: nothing measured yet
+    # 16 times the rows took 4 times the seconds: the power 0.5, kept at its floor of 0.6
+    third = growth.next_rows([_lead_fit(4.0, rows=16_000)], deadline, 10**7)
+    assert growth.scaling == holdout.MEASURED_SCALING[0]
+    expected = 16_000 * (holdout.FIT_SHARE * 10.0 / 4.0) ** (1 / 0.6)
+    assert third == pytest.approx(expected, rel=0.01)
+    # a fit that grew faster than the rows: linear at most
+    growth.next_rows([_lead_fit(20.0, rows=32_000)], deadline, 10**7)
+    assert growth.scaling == holdout.MEASURED_SCALING[1]
 
 
 def test_the_note_says_so_when_the_searchs_choice_did_not_finish_on_all_rows():

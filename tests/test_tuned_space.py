@@ -260,3 +260,28 @@ def test_the_anchors_are_the_boosting_seeds_at_their_defaults():
     assert "CategoryCodes" in str(anchors[1].export_pipeline())
     # a search space that names no anchors has none
     assert anchor_individuals(space.inner) == []
+
+
+def test_a_large_table_adds_a_boosting_anchor_of_more_capacity_first_never_seeded():
+    from automl_tpot.search_spaces import anchor_individuals
+    from automl_tpot.search_spaces.tuned import CAPACITY, CAPACITY_ROWS
+
+    def anchors_of(n_rows):
+        space = strong_defaults_space(
+            "classification", n_rows, 12, random_state=0, population_size=POPULATION,
+            balanced_classes=True,
+        )  # fmt: skip
+        return space, anchor_individuals(space)
+
+    assert len(anchors_of(CAPACITY_ROWS - 1)[1]) == 1
+    space, anchors = anchors_of(CAPACITY_ROWS)
+    assert len(anchors) == 2
+    capacity = _final_estimator(anchors[0].export_pipeline())
+    assert isinstance(capacity, HistGradientBoostingClassifier)
+    assert {name: capacity.get_params()[name] for name in CAPACITY} == CAPACITY
+    # the rest at the space's defaults (the balanced metric's class weights included)
+    assert capacity.get_params()["min_samples_leaf"] == 20
+    assert capacity.get_params()["class_weight"] == "balanced"
+    # the search never spends a sample's evaluation on it
+    seeds = {seed.unique_id() for seed in space.seeds}
+    assert anchors[0].unique_id() not in seeds and anchors[1].unique_id() in seeds

@@ -14,14 +14,17 @@ refitted on all rows when its own fit says that ends in time.
 
 How many rows: the search's durations on small samples overstate what more rows cost (fixed
 costs weigh more there), so a first round fits on the rows they say are affordable (at most a
-few times the search's last sample, never fewer than it); when the leading candidates' own
-fits then show that more rows fit in the time left, a second round refits them on as many as
-that allows (at most all rows but the held-out fold). Whatever has not finished at the deadline
-is dropped; when nothing has, the search's choice is fitted on the sample the search ended on.
+few times the search's last sample, never fewer than it); while the leading candidates' own
+fits then show that more rows fit in the time left, a further round refits them on as many as
+that allows (at most all rows but the held-out fold). From the second round on, how a fit's
+seconds grew with the rows between the last two rounds sizes the next (a boosting model with
+early stopping grows far less than linearly). Whatever has not finished at the deadline is
+dropped; when nothing has, the search's choice is fitted on the sample the search ended on.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -57,16 +60,20 @@ FETCH_SECONDS = 5.0
 #: The leading candidates' fits are sized to end within this share of the time they have (the
 #: rest covers sending the data to the workers, predictions and fetching the models).
 FIT_SHARE = 0.7
-#: A fit's seconds grow with the rows to this power. Measured on this project's large tables:
-#: HistGradientBoosting from 2,400 to 196,000 rows grew with the power 0.81 at its defaults and
-#: 0.96 with 160 iterations of 110 leaves.
+#: A fit's seconds grow with the rows to this power, until two rounds have measured it.
+#: Measured on this project's large tables: HistGradientBoosting from 2,400 to 196,000 rows
+#: grew with the power 0.81 at its defaults and 0.96 with 160 iterations of 110 leaves; with
+#: 127 leaves, up to 400 iterations and early stopping, 0.43 from 12,000 to 186,000 rows.
 FIT_SCALING = 0.9
+#: A power measured between two rounds is kept within these bounds (a noisy short fit must not
+#: promise far more rows than the time buys).
+MEASURED_SCALING = (0.6, 1.0)
 #: The candidates fitted a second time on more rows: the search's choice and the first anchor.
 LEAD = 2
 #: The first round fits on at most this many times the search's last sample (a probe: its
 #: fits' own durations size the second round far better than the search's small samples).
 PROBE = 4
-#: A second round is worth it only for at least this many times the first round's rows.
+#: A further round is worth it only for at least this many times the last round's rows.
 MIN_GROWTH = 1.5
 
 
@@ -142,6 +149,7 @@ def choose_on_held_out_rows(
     candidates = candidates[: max(count, LEAD)]
     method = "predict_proba" if comparable and task == "classification" else "predict"
     futures: list[Any] = []
+    growth = _Growth()
 
     def submit(candidate: Candidate, rows: np.ndarray, priority: int = 0) -> _Fit:
         """Fit and score ``candidate`` on the workers; a higher ``priority`` runs before the
@@ -165,7 +173,7 @@ def choose_on_held_out_rows(
         taken = finished_result(fit.seconds, time.monotonic() + 1.0)
         if taken is None:
             return None
-        cost = taken * (len(y) / fit.rows) ** FIT_SCALING
+        cost = taken * (len(y) / fit.rows) ** growth.scaling
         if cost > FIT_SHARE * (deadline - time.monotonic()):
             return None
         refit = submit(candidate, np.arange(len(y)), priority=2)
@@ -181,16 +189,20 @@ def choose_on_held_out_rows(
             submit(c, first_rows, priority=1 if i < LEAD else 0) for i, c in enumerate(candidates)
         ]
         lead = fits[:LEAD]
-        wait_until(
-            [f for fit in lead for f in (fit.predictions, fit.seconds)], deadline, should_stop
-        )
-        more = _second_round_rows(lead, deadline, len(train))
-        if more:
-            rows = _subsample(train, more, random_state + 1)
-            second = [submit(c, rows, priority=1) for c in candidates[: len(lead)]]
-            wait_until([fit.predictions for fit in second], deadline, should_stop)
-            if all(fit.predictions.status == "finished" for fit in second):
-                fits[: len(second)] = second
+        # each round grows the rows at least MIN_GROWTH times, up to all of them: it ends
+        for round_seed in itertools.count(random_state + 1):
+            wait_until(
+                [f for fit in lead for f in (fit.predictions, fit.seconds)], deadline, should_stop
+            )
+            more = growth.next_rows(lead, deadline, len(train))
+            if not more:
+                break
+            rows = _subsample(train, more, round_seed)
+            grown = [submit(c, rows, priority=1) for c in candidates[: len(lead)]]
+            wait_until([fit.predictions for fit in grown], deadline, should_stop)
+            if not all(fit.predictions.status == "finished" for fit in grown):
+                break
+            fits[: len(grown)] = lead = grown
         wait_until([fit.predictions for fit in fits], deadline, should_stop)
         fetch_by = max(deadline, time.monotonic() + FETCH_SECONDS)
         predictions = [finished_result(fit.predictions, fetch_by) for fit in fits]
@@ -292,23 +304,35 @@ def _estimated_share(
     return min(1.0, *shares)
 
 
-def _second_round_rows(lead: Sequence[_Fit], deadline: float, most: int) -> int:
-    """The rows a second round of the leading candidates can be fitted on in the time left,
-    from how long their first fits took; 0 when that is not MIN_GROWTH times more."""
-    if not lead or any(fit.seconds.status != "finished" for fit in lead):
-        return 0
-    try:
-        taken = [fit.seconds.result(timeout=1.0) for fit in lead]
-    except Exception:  # a lost worker: no second round
-        return 0
-    if any(t is None for t in taken):
-        return 0
-    rows = lead[0].rows
-    left = deadline - time.monotonic()
-    slowest = max(max(taken), 1e-3)
-    growth = (FIT_SHARE * left / slowest) ** (1 / FIT_SCALING) if left > 0 else 0.0
-    target = min(most, int(rows * growth))
-    return target if target >= MIN_GROWTH * rows else 0
+class _Growth:
+    """Sizes each further round of the leading candidates from how long the last one took."""
+
+    def __init__(self) -> None:
+        #: The power a fit's seconds grow with the rows (measured once two rounds finished).
+        self.scaling = FIT_SCALING
+        self._last: tuple[int, float] | None = None  # (rows, slowest seconds) of a round
+
+    def next_rows(self, lead: Sequence[_Fit], deadline: float, most: int) -> int:
+        """The rows the next round can be fitted on in the time left; 0 when that is not
+        MIN_GROWTH times the last round's (or that round's fits did not all finish)."""
+        if not lead or any(fit.seconds.status != "finished" for fit in lead):
+            return 0
+        try:
+            taken = [fit.seconds.result(timeout=1.0) for fit in lead]
+        except Exception:  # a lost worker: no further round
+            return 0
+        if any(t is None for t in taken):
+            return 0
+        rows, slowest = lead[0].rows, max(max(taken), 1e-3)
+        if self._last is not None and rows > self._last[0] and slowest > self._last[1]:
+            power = math.log(slowest / self._last[1]) / math.log(rows / self._last[0])
+            low, high = MEASURED_SCALING
+            self.scaling = min(max(power, low), high)
+        self._last = (rows, slowest)
+        left = deadline - time.monotonic()
+        growth = (FIT_SHARE * left / slowest) ** (1 / self.scaling) if left > 0 else 0.0
+        target = min(most, int(rows * growth))
+        return target if target >= MIN_GROWTH * rows else 0
 
 
 def _subsample(rows: np.ndarray, count: int, random_state: int) -> np.ndarray:

@@ -102,6 +102,14 @@ LARGE_ROWS = 20_000
 #: first generation cannot spare (on a 24,551-row table at 60 s, two of them ran into the
 #: per-evaluation limit), so they are left out there.
 PORTFOLIO_MAX_ROWS = LARGE_ROWS
+#: From this many rows the stage after a sampled search also compares a boosting model of more
+#: capacity (:data:`CAPACITY`), never evaluated in the search: on a sample of a few thousand
+#: rows it over-fits and costs the most, while on all rows of a large table (where early
+#: stopping bounds its iterations) it can be the best model. Measured on this project's tables
+#: (one thread, the rows the stage fits, held-out test part): 0.7585 -> 0.7832 ROC AUC on
+#: ``flights_late`` (186,000 rows, 2.4 -> 6.9 s), within 0.003 of the defaults on the others.
+CAPACITY_ROWS = 100_000
+CAPACITY: dict[str, object] = {"max_leaf_nodes": 127, "max_iter": 400, "learning_rate": 0.05}
 
 
 def _forest_space(
@@ -243,6 +251,8 @@ def strong_defaults_space(
     # the boosting models at their defaults: hyperparameters chosen on a sample of a large
     # table can under-fit all of its rows, which these are compared with after the search
     anchors = [copy.deepcopy(seed) for seed in seeds[:after_boosting]]  # TPOT may mutate seeds
+    if n_rows >= CAPACITY_ROWS:  # first: the stage fits the first anchor on the most rows
+        anchors.insert(0, choice_at_defaults(choice, spaces[0], rng, CAPACITY))
     seeds[after_boosting:after_boosting] = [
         choice_at_defaults(choice, spaces[0], rng, params)
         for params in (portfolio(task) if n_rows <= PORTFOLIO_MAX_ROWS else [])
