@@ -7,7 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestRegressor
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestRegressor,
+)
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
@@ -285,3 +289,18 @@ def test_a_large_table_adds_a_boosting_anchor_of_more_capacity_first_never_seede
     # the search never spends a sample's evaluation on it
     seeds = {seed.unique_id() for seed in space.seeds}
     assert anchors[0].unique_id() not in seeds and anchors[1].unique_id() in seeds
+
+
+def test_on_a_table_with_categories_the_capacity_anchor_reads_them_natively():
+    from automl_tpot.search_spaces import anchor_individuals
+    from automl_tpot.search_spaces.tuned import CAPACITY, CAPACITY_ROWS
+
+    space = strong_defaults_space(
+        "regression", CAPACITY_ROWS, 12, random_state=0, population_size=POPULATION,
+        category_blocks=[(3, 4, 5)],
+    )  # fmt: skip
+    capacity = anchor_individuals(space)[0].export_pipeline()
+    assert "CategoryCodes" in str(capacity)
+    assert isinstance(_final_estimator(capacity), HistGradientBoostingRegressor)
+    params = _final_estimator(capacity).get_params()
+    assert {name: params[name] for name in CAPACITY} == CAPACITY

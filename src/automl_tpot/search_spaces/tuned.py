@@ -252,7 +252,9 @@ def strong_defaults_space(
     # table can under-fit all of its rows, which these are compared with after the search
     anchors = [copy.deepcopy(seed) for seed in seeds[:after_boosting]]  # TPOT may mutate seeds
     if n_rows >= CAPACITY_ROWS:  # first: the stage fits the first anchor on the most rows
-        anchors.insert(0, choice_at_defaults(choice, spaces[0], rng, CAPACITY))
+        # native categories where the table has them: one column per categorical feature
+        # instead of its one-hot block costs far fewer histograms on each of its many trees
+        anchors.insert(0, choice_at_defaults(choice, spaces[after_boosting - 1], rng, CAPACITY))
     seeds[after_boosting:after_boosting] = [
         choice_at_defaults(choice, spaces[0], rng, params)
         for params in (portfolio(task) if n_rows <= PORTFOLIO_MAX_ROWS else [])

@@ -122,8 +122,9 @@ def choice_at_defaults(
     params: dict[str, object] | None = None,
 ) -> Any:
     """An individual of the ``ChoicePipeline`` ``choice`` that holds an individual of its
-    ``option`` (one of its search spaces), with every tuned estimator at its defaults, and a
-    bare tuned estimator (``option`` itself) at ``params`` over them when given.
+    ``option`` (one of its search spaces), with every tuned estimator at its defaults, and the
+    option's one tuned estimator (bare, or a step of a pipeline) at ``params`` over them when
+    given.
 
     Raises ``ValueError`` for a parameter the estimator's space does not have or a value
     outside its range: a portfolio written for another space must not be seeded silently with
@@ -131,14 +132,26 @@ def choice_at_defaults(
     individual = choice.generate(rng)
     individual.node = reset_to_defaults(option.generate(rng))
     if params:
-        if not isinstance(individual.node, TunedEstimatorIndividual):
-            raise ValueError("only a bare tuned estimator can be seeded with parameters")
-        space = individual.node.space
+        tuned = _tuned_inside(individual.node)
+        if len(tuned) != 1:
+            raise ValueError(
+                "only an option holding one tuned estimator can be seeded with parameters"
+            )
+        target = tuned[0]
+        space = target.space
         unknown = set(params) - set(space.keys())
         if unknown:
             raise ValueError(f"{option.method.__name__} has no hyperparameters {sorted(unknown)}")
         outside = [name for name, value in params.items() if not _inside(space[name], value)]
         if outside:
             raise ValueError(f"{option.method.__name__}: {sorted(outside)} outside their ranges")
-        individual.node.hyperparameters.update(params)
+        target.hyperparameters.update(params)
     return individual
+
+
+def _tuned_inside(individual: Any) -> list[Any]:
+    """The tuned estimators in ``individual`` and its steps, in order."""
+    found = [individual] if isinstance(individual, TunedEstimatorIndividual) else []
+    for child in _children(individual):
+        found.extend(_tuned_inside(child))
+    return found
