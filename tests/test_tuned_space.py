@@ -304,3 +304,17 @@ def test_on_a_table_with_categories_the_capacity_anchor_reads_them_natively():
     assert isinstance(_final_estimator(capacity), HistGradientBoostingRegressor)
     params = _final_estimator(capacity).get_params()
     assert {name: params[name] for name in CAPACITY} == CAPACITY
+
+
+def test_a_pipeline_option_is_seeded_through_its_tuned_step_and_refused_outside_its_range():
+    from automl_tpot.tpot_boundary.nodes import choice_at_defaults
+
+    space = strong_defaults_space(
+        "regression", 500, 12, random_state=0, population_size=4, category_blocks=[(3, 4, 5)]
+    )
+    choice, native = space.inner, space.inner.search_spaces[1]  # CategoryCodes -> boosting
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match=r"HistGradientBoostingRegressor: \['max_iter'\] outside"):
+        choice_at_defaults(choice, native, rng, {"max_iter": 5000})
+    seeded = choice_at_defaults(choice, native, rng, {"max_iter": 400})
+    assert _final_estimator(seeded.export_pipeline()).get_params()["max_iter"] == 400

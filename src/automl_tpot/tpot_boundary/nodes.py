@@ -138,13 +138,13 @@ def choice_at_defaults(
                 "only an option holding one tuned estimator can be seeded with parameters"
             )
         target = tuned[0]
-        space = target.space
+        space, name = target.space, target.method.__name__
         unknown = set(params) - set(space.keys())
         if unknown:
-            raise ValueError(f"{option.method.__name__} has no hyperparameters {sorted(unknown)}")
-        outside = [name for name, value in params.items() if not _inside(space[name], value)]
+            raise ValueError(f"{name} has no hyperparameters {sorted(unknown)}")
+        outside = [key for key, value in params.items() if not _inside(space[key], value)]
         if outside:
-            raise ValueError(f"{option.method.__name__}: {sorted(outside)} outside their ranges")
+            raise ValueError(f"{name}: {sorted(outside)} outside their ranges")
         target.hyperparameters.update(params)
     return individual
 
