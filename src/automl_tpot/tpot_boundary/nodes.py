@@ -90,10 +90,8 @@ class TunedEstimatorNode(EstimatorNode):
 
 def reset_to_defaults(individual: Any) -> Any:
     """Put every tuned estimator inside ``individual`` at its default hyperparameters."""
-    if isinstance(individual, TunedEstimatorIndividual):
-        individual.to_defaults()
-    for child in _children(individual):
-        reset_to_defaults(child)
+    for tuned in _tuned_inside(individual):
+        tuned.to_defaults()
     return individual
 
 
