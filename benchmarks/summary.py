@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-SYSTEMS = ("ours", "autogluon", "flaml", "tpot", "hgb")
+SYSTEMS = ("ours", "ours_threads", "autogluon", "flaml", "tpot", "hgb")
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -172,7 +172,8 @@ def plot(records: Sequence[dict[str, Any]], path: Path) -> None:
         for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
     order = [s for s in SYSTEMS if s in handles]
-    figure.legend([handles[s] for s in order], order, loc="lower center", ncol=len(order))
+    if order:  # no legend (matplotlib refuses an empty one) when every fit failed
+        figure.legend([handles[s] for s in order], order, loc="lower center", ncol=len(order))
     figure.tight_layout(rect=(0, 0.08, 1, 1))
     figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -143,7 +143,7 @@ class DaskSession:
         limit = self.config.memory_limit_mb
         try:
             with _workers_ignore_ctrl_c():
-                cluster = _local_cluster(n_workers, limit)
+                cluster = _local_cluster(n_workers, limit, self.config.worker_threads)
         except Exception as error:
             method = dask.config.get("distributed.worker.multiprocessing-method", "spawn")
             raise ClusterError(
@@ -153,6 +153,12 @@ class DaskSession:
                 "failed to import the main script or ran out of memory)"
             ) from error
         self._stack.callback(_close_local_cluster, cluster)
+        if self.config.worker_threads:
+            # BLAS's thread count is one setting per process: evaluations that each limit it
+            # for themselves would restore each other's value; hold one for the whole session
+            from threadpoolctl import threadpool_limits
+
+            self._stack.enter_context(threadpool_limits(1))
         # not as a context manager: the session may be opened in another thread than the one
         # closing it, and Client.__exit__ resets a context variable of the opening thread
         client = Client(cluster)
@@ -176,21 +182,24 @@ class DaskSession:
         self.current = client
 
 
-def _local_cluster(n_workers: int, limit: int | None) -> Any:
-    """A LocalCluster of ``n_workers`` single-threaded worker processes on 127.0.0.1."""
+def _local_cluster(n_workers: int, limit: int | None, threads: bool = False) -> Any:
+    """A LocalCluster of ``n_workers`` single-threaded worker processes on 127.0.0.1, or with
+    ``threads`` one worker in this process with ``n_workers`` threads (Dask's in-process
+    transport, which takes no host)."""
     from dask.distributed import LocalCluster
 
+    where = {} if threads else {"host": "127.0.0.1"}
     return LocalCluster(
-        n_workers=n_workers,
-        threads_per_worker=1,
-        processes=True,
+        n_workers=1 if threads else n_workers,
+        threads_per_worker=n_workers if threads else 1,
+        processes=not threads,
         memory_limit=f"{limit}MiB" if limit else 0,
         dashboard_address=None,
         # Dask's scheduler always serves HTTP (health, metrics); without a dashboard it
         # would still take port 8787 (or warn when that is busy): take any free one.
         scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         silence_logs=logging.ERROR,
-        host="127.0.0.1",
+        **where,
     )
 
 

@@ -1,0 +1,73 @@
+"""``worker_threads``: the local cluster as one in-process Dask worker with ``n_jobs`` threads."""
+
+from __future__ import annotations
+
+import psutil
+import pytest
+from helpers.misbehaving import search_space as misbehaving_space
+from threadpoolctl import threadpool_info
+
+from automl_tpot import ConfigError, Trainer, TrainerConfig
+
+pytestmark = pytest.mark.usefixtures("no_leaked_processes")
+
+
+def _python_children() -> list[psutil.Process]:
+    children = psutil.Process().children(recursive=True)
+    return [p for p in children if "resource_tracker" not in " ".join(p.cmdline())]
+
+
+def _blas_threads() -> list[int]:
+    return [pool["num_threads"] for pool in threadpool_info()]
+
+
+def test_worker_threads_cannot_be_combined_with_a_memory_limit():
+    with pytest.raises(ConfigError) as caught:
+        TrainerConfig(worker_threads=True, memory_limit_mb=900)
+    assert caught.value.field == "worker_threads"
+    assert "memory_limit_mb" in str(caught.value)
+
+
+def test_a_threaded_run_starts_no_process_and_restores_the_thread_limits(
+    cancer_table, small_config
+):
+    seen_children: list[int] = []
+    blas_before = _blas_threads()
+
+    def watch(event):
+        seen_children.append(len(_python_children()))
+
+    config = small_config(target_column="diagnosis", n_jobs=2, worker_threads=True)
+    result = Trainer(config, store=False).train(cancer_table, progress=watch)
+
+    assert result.parallel == {"mode_requested": "local", "mode_used": "local", "n_workers": 2}
+    assert result.generations_completed == 2
+    assert seen_children and set(seen_children) == {0}  # no worker, no nanny process
+    assert _blas_threads() == blas_before
+    predictions = result.model.predict(cancer_table.drop(columns="diagnosis").head(20))
+    assert set(predictions) <= set(cancer_table["diagnosis"])
+    assert result.model.score(cancer_table, cancer_table["diagnosis"]) > 0.7
+
+
+def test_an_over_time_evaluation_in_a_thread_is_stopped_and_the_search_goes_on(
+    cancer_table, small_config
+):
+    config = small_config(
+        target_column="diagnosis",
+        search_space=misbehaving_space(modes=("fine", "slow")),
+        worker_threads=True,
+        n_jobs=2,
+        per_run_limit=2,
+        population_size=6,
+        generations=1,
+        random_state=1,
+    )
+    result = Trainer(config, store=False).train(cancer_table)
+
+    statuses = {
+        ("slow" if "slow" in r["pipeline"] else "fine", r["status"])
+        for r in result.evaluated_individuals
+    }
+    assert ("slow", "timeout") in statuses and ("fine", "ok") in statuses
+    assert ("slow", "ok") not in statuses
+    assert "fine" in result.best_pipeline
