@@ -328,14 +328,16 @@ def test_a_disk_that_fills_up_during_the_writes_leaves_no_run(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("threads", [False, True], ids=["processes", "threads"])
 def test_a_pipeline_hanging_in_c_code_is_cut_off_and_the_search_goes_on(
-    cancer_table, small_config, fault_report
+    cancer_table, small_config, fault_report, caplog, threads
 ):
-    from helpers.hanging import search_space
+    from helpers.hanging import HANG_SECONDS, search_space
 
     config = small_config(
         target_column="diagnosis",
         search_space=search_space(),
+        worker_threads=threads,
         n_jobs=1,
         per_run_limit=2,
         population_size=8,
@@ -359,6 +361,10 @@ def test_a_pipeline_hanging_in_c_code_is_cut_off_and_the_search_goes_on(
     assert "fine" in result.best_pipeline
     _valid_model(result, cancer_table, "diagnosis")
     held = [r["completed_at"] - r["submitted_at"] for r in by_mode["hang"] if r["completed_at"]]
+    first_hang = min(r["submitted_at"] for r in by_mode["hang"])
+    if threads and time.time() - first_hang < HANG_SECONDS - 5:
+        # no worker process ends with the run to take the sleeping thread with it: say so
+        assert "still run in this process" in caplog.text
     fault_report(
         hangs=len(by_mode["hang"]),
         hang_recorded_after=max(held) if held else "none",

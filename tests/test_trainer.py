@@ -52,7 +52,12 @@ def test_classification_run_leaves_a_complete_usable_run(tmp_path, cancer_table,
     assert [e.evaluations for e in finished] == list(range(1, len(outcomes) + 1))
     assert {e.generation for e in finished} == {1, 2}
     assert finished[-1].best_score == max(r.score for r in outcomes if r.ok)
-    assert result.parallel == {"mode_requested": "local", "mode_used": "local", "n_workers": 1}
+    assert result.parallel == {  # one worker, no memory limit: the default evaluates in a thread
+        "mode_requested": "local",
+        "mode_used": "local",
+        "n_workers": 1,
+        "worker_threads": True,
+    }
 
     run_dir = tmp_path / result.run_id
     names = {p.name for p in run_dir.iterdir()}

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import time
+import warnings
+
 import psutil
 import pytest
 from helpers.misbehaving import search_space as misbehaving_space
 from threadpoolctl import threadpool_info
 
 from automl_tpot import ConfigError, Trainer, TrainerConfig
+from automl_tpot.cluster import worker
+from automl_tpot.records.evaluation import ERROR_MEMORY
 
 pytestmark = pytest.mark.usefixtures("no_leaked_processes")
 
@@ -28,11 +33,37 @@ def test_worker_threads_cannot_be_combined_with_a_memory_limit():
     assert "memory_limit_mb" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("settings", "threads"),
+    [
+        ({"n_jobs": 1}, True),
+        ({"n_jobs": 2}, True),
+        ({"n_jobs": 3}, False),
+        ({"n_jobs": 1, "memory_limit_mb": 900}, False),
+        ({"n_jobs": 4, "worker_threads": True}, True),
+        ({"n_jobs": 1, "worker_threads": False}, False),
+    ],
+)
+def test_worker_threads_none_picks_threads_for_few_workers_without_a_memory_limit(
+    settings, threads
+):
+    config = TrainerConfig(**settings)
+    assert config.worker_threads is settings.get("worker_threads")
+    assert config.uses_worker_threads is threads
+
+
+def test_worker_threads_must_be_a_boolean_or_none():
+    with pytest.raises(ConfigError) as caught:
+        TrainerConfig(worker_threads="yes")
+    assert caught.value.field == "worker_threads"
+
+
 def test_a_threaded_run_starts_no_process_and_restores_the_thread_limits(
     cancer_table, small_config
 ):
     seen_children: list[int] = []
     blas_before = _blas_threads()
+    filters_before = list(warnings.filters)
 
     def watch(event):
         seen_children.append(len(_python_children()))
@@ -40,10 +71,16 @@ def test_a_threaded_run_starts_no_process_and_restores_the_thread_limits(
     config = small_config(target_column="diagnosis", n_jobs=2, worker_threads=True)
     result = Trainer(config, store=False).train(cancer_table, progress=watch)
 
-    assert result.parallel == {"mode_requested": "local", "mode_used": "local", "n_workers": 2}
+    assert result.parallel == {
+        "mode_requested": "local",
+        "mode_used": "local",
+        "n_workers": 2,
+        "worker_threads": True,
+    }
     assert result.generations_completed == 2
     assert seen_children and set(seen_children) == {0}  # no worker, no nanny process
     assert _blas_threads() == blas_before
+    assert warnings.filters == filters_before  # the evaluations' "ignore" did not outlive the run
     predictions = result.model.predict(cancer_table.drop(columns="diagnosis").head(20))
     assert set(predictions) <= set(cancer_table["diagnosis"])
     assert result.model.score(cancer_table, cancer_table["diagnosis"]) > 0.7
@@ -71,3 +108,36 @@ def test_an_over_time_evaluation_in_a_thread_is_stopped_and_the_search_goes_on(
     assert ("slow", "timeout") in statuses and ("fine", "ok") in statuses
     assert ("slow", "ok") not in statuses
     assert "fine" in result.best_pipeline
+
+
+def test_without_a_memory_limit_an_evaluation_is_stopped_when_the_machine_runs_short(
+    monkeypatch,
+):
+    # every machine is "short" under a floor of all its memory: the guard must then stop an
+    # evaluation that grows its process, as it would one that took the machine's last memory
+    monkeypatch.setattr(worker, "MACHINE_MEMORY_FLOOR", 1.0)
+    held: list[bytearray] = []
+
+    def grow(_individual):
+        for _ in range(40):
+            held.append(bytearray(8 * 2**20))
+            time.sleep(0.05)
+        return 1.0
+
+    outcome = worker.evaluate_on_worker(None, [grow], per_run_seconds=30, objective_kwargs={})
+    held.clear()
+
+    assert outcome["error"] == ERROR_MEMORY
+    assert "available" in outcome["reason"] and "scores" not in outcome
+
+
+def test_without_a_memory_limit_an_evaluation_that_does_not_grow_is_left_alone(monkeypatch):
+    monkeypatch.setattr(worker, "MACHINE_MEMORY_FLOOR", 1.0)
+
+    def steady(_individual):
+        time.sleep(0.3)
+        return 0.5
+
+    outcome = worker.evaluate_on_worker(None, [steady], per_run_seconds=30, objective_kwargs={})
+
+    assert outcome == {"scores": [0.5]}

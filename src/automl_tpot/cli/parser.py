@@ -33,6 +33,7 @@ CONFIG_OPTIONS = (
     "cv",
     "n_jobs",
     "memory_limit_mb",
+    "worker_threads",
     "parallel_mode",
     "scheduler_file",
     "search_space",
@@ -51,6 +52,7 @@ _DEFAULT_WORDS = {
     "generations": "until the time budget ends",
     "n_jobs": "min(cpu_count - 1, 8)",
     "memory_limit_mb": "no limit",
+    "worker_threads": "threads for n_jobs <= 2 without --memory-limit-mb, else processes",
     "scheduler_file": "none",
     "random_state": "a fresh seed every run",
 }
@@ -135,8 +137,15 @@ def _add_train(commands: Any) -> None:
     option("--generations", "generations", "generations to evolve at most", type=int)
     option("--population-size", "population_size", "pipelines per generation", type=int)
     option("--cv", "cv", "cross-validation folds", type=int)
-    option("--n-jobs", "n_jobs", "local Dask worker processes", type=int)
+    option("--n-jobs", "n_jobs", "local evaluations at once (Dask workers)", type=int)
     option("--memory-limit-mb", "memory_limit_mb", "memory limit per worker (MiB)", type=int)
+    option(
+        "--worker-threads",
+        "worker_threads",
+        "run the local evaluations as threads of this process, or as worker processes",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+    )
     option("--parallel-mode", "parallel_mode", "where to run", choices=["local", "distributed"])
     option("--scheduler-file", "scheduler_file", "Dask scheduler file (distributed mode)")
     option(

@@ -59,6 +59,7 @@ class DaskSession:
         self.n_workers = 0
         self.started_in = 0.0
         self.fallback_reason: str | None = None
+        self.threads = False
         self.current: Any = None
         self._stack = stack
         self._on_fallback = on_fallback
@@ -129,6 +130,8 @@ class DaskSession:
             "mode_used": self.mode,
             "n_workers": self.n_workers,
         }
+        if self.threads:
+            found["worker_threads"] = True
         if self.fallback_reason is not None:
             found["fallback_reason"] = self.fallback_reason
         return found
@@ -141,9 +144,13 @@ class DaskSession:
 
         check_main_guard()
         limit = self.config.memory_limit_mb
+        threads = self.config.uses_worker_threads
+        if threads:
+            self._stack.callback(_warn_if_evaluations_run_on)
+            _hold_process_settings(self._stack)
         try:
             with _workers_ignore_ctrl_c():
-                cluster = _local_cluster(n_workers, limit, self.config.worker_threads)
+                cluster = _local_cluster(n_workers, limit, threads)
         except Exception as error:
             method = dask.config.get("distributed.worker.multiprocessing-method", "spawn")
             raise ClusterError(
@@ -153,12 +160,6 @@ class DaskSession:
                 "failed to import the main script or ran out of memory)"
             ) from error
         self._stack.callback(_close_local_cluster, cluster)
-        if self.config.worker_threads:
-            # BLAS's thread count is one setting per process: evaluations that each limit it
-            # for themselves would restore each other's value; hold one for the whole session
-            from threadpoolctl import threadpool_limits
-
-            self._stack.enter_context(threadpool_limits(1))
         # not as a context manager: the session may be opened in another thread than the one
         # closing it, and Client.__exit__ resets a context variable of the opening thread
         client = Client(cluster)
@@ -167,6 +168,7 @@ class DaskSession:
         self.current = client
         self.mode = "local"
         self.n_workers = n_workers
+        self.threads = threads
 
     def _connect(self, timeout: float) -> None:
         from dask.distributed import Client
@@ -180,6 +182,36 @@ class DaskSession:
         # Closing the client disconnects; it never shuts the scheduler or its workers down.
         self._stack.callback(client.close)
         self.current = client
+
+
+def _warn_if_evaluations_run_on() -> None:
+    """Say so when evaluations that did not stop at their limit still run in this process: in
+    a threaded run no worker process ends with the cluster to take them with it."""
+    from .worker import GUARDED_THREAD_NAMES
+
+    left = [t for t in threading.enumerate() if t.name in GUARDED_THREAD_NAMES and t.is_alive()]
+    if left:
+        log.warning(
+            "%d evaluation thread(s) that did not stop at their time limit still run in this "
+            "process (worker_threads): each ends when its call into compiled code returns; "
+            "worker_threads=False runs evaluations in worker processes closed with the run",
+            len(left),
+        )
+
+
+def _hold_process_settings(stack: ExitStack) -> None:
+    """With the evaluations in this process's threads, set what each would set for itself
+    once, for the session's lifetime: BLAS's thread count and the warning filters are one
+    setting per process, and evaluations that each set and restore them would restore each
+    other's values (``warnings.catch_warnings`` is not thread-safe), leaving the host's
+    filters changed after the run. Entered before the cluster starts, so it is undone last."""
+    import warnings
+
+    from threadpoolctl import threadpool_limits
+
+    stack.enter_context(threadpool_limits(1))
+    stack.enter_context(warnings.catch_warnings())
+    warnings.simplefilter("ignore")
 
 
 def _local_cluster(n_workers: int, limit: int | None, threads: bool = False) -> Any:

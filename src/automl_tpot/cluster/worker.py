@@ -17,17 +17,26 @@ from ..records.evaluation import ERROR_EXCEPTION as EXCEPTION
 from ..records.evaluation import ERROR_MEMORY as MEMORY
 from ..records.evaluation import ERROR_TIMEOUT as TIMEOUT
 
-__all__ = ["GUARD_GRACE", "call_with_time_limit", "evaluate_on_worker"]
+__all__ = ["GUARD_GRACE", "GUARDED_THREAD_NAMES", "call_with_time_limit", "evaluate_on_worker"]
 
 T = TypeVar("T")
 
 #: An evaluation is stopped when its worker's memory passes this share of the worker's limit
 #: (below Dask's own 95 % "terminate" threshold, so the worker survives).
 MEMORY_GUARD_FRACTION = 0.85
+#: Without a worker memory limit (in-process workers, ``memory_limit_mb=None``), an evaluation
+#: that grew its worker is stopped when the machine's available memory falls below this share
+#: of its total: in a threaded run the worker is the host's own process, and the kernel's OOM
+#: killer would end the host rather than the evaluation.
+MACHINE_MEMORY_FLOOR = 0.05
 #: Seconds between the worker-side guard's checks of time and memory.
 GUARD_INTERVAL = 0.05
 #: Seconds an interrupted evaluation gets to unwind before the worker moves on.
 GUARD_GRACE = 5.0
+#: The names of the threads the guards run work in (one for evaluations, one for other work).
+EVALUATION_THREAD = "automl-tpot-evaluation"
+GUARDED_THREAD = "automl-tpot-guarded"
+GUARDED_THREAD_NAMES = frozenset({EVALUATION_THREAD, GUARDED_THREAD})
 
 
 class _EvaluationTimeout(BaseException):
@@ -66,7 +75,7 @@ def call_with_time_limit(function: Callable[[], T], seconds: float) -> T | None:
         except BaseException as error:  # noqa: BLE001 - handed to the caller below
             outcome["error"] = error
 
-    thread = threading.Thread(target=target, name="automl-tpot-guarded", daemon=True)
+    thread = threading.Thread(target=target, name=GUARDED_THREAD, daemon=True)
     thread.start()
     thread.join(seconds)
     if thread.is_alive():
@@ -86,6 +95,32 @@ def _worker_memory_limit() -> int | None:
     except (ImportError, ValueError, AttributeError):
         return None
     return int(limit) if limit else None
+
+
+def _memory_problem(process: Any, memory_limit: int | None, baseline: int) -> str | None:
+    """Why the running evaluation must stop for memory, or ``None``: its worker is over the
+    guard below its limit or, without a limit, the machine is nearly out of memory; either
+    way only when the worker has grown since the evaluation began."""
+    import psutil
+
+    rss = process.memory_info().rss
+    if rss <= baseline:
+        return None
+    if memory_limit:
+        if rss <= memory_limit * MEMORY_GUARD_FRACTION:
+            return None
+        return (
+            f"the worker used {rss / 2**20:.0f} MiB, over {MEMORY_GUARD_FRACTION:.0%} "
+            f"of its {memory_limit / 2**20:.0f} MiB memory limit"
+        )
+    machine = psutil.virtual_memory()
+    if machine.available >= machine.total * MACHINE_MEMORY_FLOOR:
+        return None
+    return (
+        f"the machine had {machine.available / 2**20:.0f} MiB of {machine.total / 2**20:.0f} "
+        f"MiB available (under {MACHINE_MEMORY_FLOOR:.0%}) while the worker used "
+        f"{rss / 2**20:.0f} MiB"
+    )
 
 
 def evaluate_on_worker(
@@ -128,12 +163,11 @@ def evaluate_on_worker(
             outcome["reason"] = f"{type(error).__name__}: {error}"[:500]
 
     memory_limit = _worker_memory_limit()
-    memory_budget = memory_limit * MEMORY_GUARD_FRACTION if memory_limit else None
     process = psutil.Process()
     # only an evaluation that itself grew the worker is blamed (not a worker already near its
     # limit from earlier work, which Dask's own memory management handles)
     baseline = process.memory_info().rss + 16 * 2**20
-    thread = threading.Thread(target=target, name="automl-tpot-evaluation", daemon=True)
+    thread = threading.Thread(target=target, name=EVALUATION_THREAD, daemon=True)
     started = time.monotonic()
     thread.start()
     while thread.is_alive():
@@ -149,16 +183,8 @@ def evaluate_on_worker(
             reason = "still running when the search's time was up"
             outcome.update(error=TIMEOUT, reason=reason)
             _raise_in(thread, _EvaluationTimeout)
-        elif (
-            memory_budget is not None
-            and (rss := process.memory_info().rss) > memory_budget
-            and rss > baseline
-        ):
-            outcome.update(
-                error=MEMORY,
-                reason=f"the worker used {rss / 2**20:.0f} MiB, over {MEMORY_GUARD_FRACTION:.0%} "
-                f"of its {(memory_limit or 0) / 2**20:.0f} MiB memory limit",
-            )
+        elif (reason := _memory_problem(process, memory_limit, baseline)) is not None:
+            outcome.update(error=MEMORY, reason=reason)
             _raise_in(thread, _EvaluationMemory)
         else:
             continue

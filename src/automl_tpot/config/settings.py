@@ -25,7 +25,13 @@ from ..errors import ConfigError, SearchSpaceConfigError
 from . import validators as check
 from .environment import ENV_VARIABLES, env_variable_for, values_from_env
 
-__all__ = ["TrainerConfig", "ENV_VARIABLES", "PAYLOAD_JOB_KEYS", "default_n_jobs"]
+__all__ = [
+    "AUTO_THREADS_UP_TO",
+    "ENV_VARIABLES",
+    "PAYLOAD_JOB_KEYS",
+    "TrainerConfig",
+    "default_n_jobs",
+]
 
 TASKS = ("auto", "classification", "regression")
 PARALLEL_MODES = ("local", "distributed")
@@ -37,6 +43,13 @@ PAYLOAD_JOB_KEYS = frozenset({"dataset_id"})
 def default_n_jobs() -> int:
     """Local worker processes by default: one core left for the scheduler, at most 8."""
     return max(1, min((os.cpu_count() or 1) - 1, 8))
+
+
+#: With ``worker_threads=None``, up to this many evaluations at once run as threads of one
+#: in-process worker: on two cores they scored as many pipelines as two worker processes, with
+#: half the memory (``benchmarks/RESULTS.md``); more threads than that were not measured, and
+#: their share of Python's GIL grows with their number.
+AUTO_THREADS_UP_TO = 2
 
 
 # --- the configuration ------------------------------------------------------------------------
@@ -69,12 +82,15 @@ class TrainerConfig:
         n_jobs: local Dask worker processes (default ``min(cpu_count - 1, 8)``, at least 1).
         memory_limit_mb: memory limit of each local worker, in MiB; ``None`` for no limit.
         worker_threads: run the local cluster's ``n_jobs`` evaluations as threads of one
-            in-process Dask worker instead of worker processes: no process imports scikit-learn
-            and TPOT a second time and the data is held once (peak memory less than half, the
-            cluster open in a tenth of a second instead of about five), at the price of
-            sharing Python's GIL and of a stuck evaluation that cannot be killed (a thread
-            that does not stop at its limit runs on in the host's process). Not with
-            ``memory_limit_mb``, which needs a worker process its nanny can restart.
+            in-process Dask worker (``True``) instead of worker processes (``False``): no
+            process imports scikit-learn and TPOT a second time and the data is held once (peak
+            memory about half, the cluster open in a tenth of a second instead of about five),
+            at the price of sharing Python's GIL and of a stuck evaluation that cannot be
+            killed (a thread that does not stop at its limit runs on in the host's process).
+            ``None`` (the default) picks threads for up to ``AUTO_THREADS_UP_TO`` (2)
+            evaluations at once without ``memory_limit_mb``, processes otherwise (see
+            :attr:`uses_worker_threads`). ``True`` is refused with ``memory_limit_mb``, which
+            needs a worker process its nanny can restart.
         parallel_mode: ``"local"`` (a Dask cluster started for the run) or ``"distributed"``
             (an existing scheduler named by ``scheduler_file``).
         scheduler_file: the Dask scheduler file, required by ``"distributed"``.
@@ -115,7 +131,7 @@ class TrainerConfig:
     memory_limit_mb: int | None = field(
         default=None, validator=check.int_between(check.MIN_MEMORY_LIMIT_MB, optional=True)
     )
-    worker_threads: bool = field(default=False, validator=check.boolean)
+    worker_threads: bool | None = field(default=None, validator=check.optional_boolean)
     parallel_mode: str = field(default="local", validator=check.one_of(PARALLEL_MODES))
     scheduler_file: str | None = field(default=None, validator=check.optional_text)
     parallel_fallback: bool = field(default=True, validator=check.boolean)
@@ -140,7 +156,7 @@ class TrainerConfig:
                 "a Dask scheduler file path when parallel_mode is "
                 "'distributed' (set TPOT__DASK_SCHEDULER_FILE or scheduler_file)",
             )
-        if self.worker_threads and self.memory_limit_mb is not None:
+        if self.worker_threads is True and self.memory_limit_mb is not None:
             raise ConfigError(
                 "worker_threads",
                 True,
@@ -150,6 +166,15 @@ class TrainerConfig:
         check.check_metric_for_task(self.metric, self.task)
         if not _FROM_SOURCES.get():
             _warn_if_environment_ignored()
+
+    @property
+    def uses_worker_threads(self) -> bool:
+        """Whether a local cluster of this run holds its evaluations as threads of one
+        in-process worker: ``worker_threads`` when set, else ``n_jobs`` of at most
+        :data:`AUTO_THREADS_UP_TO` and no ``memory_limit_mb``."""
+        if self.worker_threads is not None:
+            return self.worker_threads
+        return self.memory_limit_mb is None and self.n_jobs <= AUTO_THREADS_UP_TO
 
     # -- construction from the other layers ----------------------------------------------------
 

@@ -88,6 +88,11 @@ def boolean(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
         raise ConfigError(attribute.name, value, "True or False")
 
 
+def optional_boolean(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if value is not None and not isinstance(value, bool):
+        raise ConfigError(attribute.name, value, "True, False or None")
+
+
 def optional_text(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     if value is not None and (not isinstance(value, str) or not value.strip()):
         raise ConfigError(attribute.name, value, "a non-empty string or None")

@@ -42,8 +42,9 @@ __all__ = ["RESUMABLE_CHANGES", "Attempt"]
 #: Settings a resume may change: they shape the budget, the cluster and the reports, not what
 #: the search has done so far. Any other difference is refused.
 RESUMABLE_CHANGES = frozenset({
-    "time_left", "generations", "per_run_limit", "n_jobs", "memory_limit_mb", "parallel_mode",
-    "scheduler_file", "parallel_fallback", "cluster_wait", "leaderboard_k", "ensemble",
+    "time_left", "generations", "per_run_limit", "n_jobs", "memory_limit_mb", "worker_threads",
+    "parallel_mode", "scheduler_file", "parallel_fallback", "cluster_wait", "leaderboard_k",
+    "ensemble",
 })  # fmt: skip
 
 
