@@ -150,9 +150,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--systems",
         nargs="*",
-        default=[s for s in SYSTEMS if s != "ours_threads"],
+        default=[s for s in SYSTEMS if s not in ("ours_threads", "ours_processes")],
         choices=SYSTEMS,
-        help="systems to run (default: all but ours_threads)",
+        help="systems to run (default: all but ours_threads and ours_processes)",
     )
     parser.add_argument("--seeds", nargs="*", type=int, default=None, help="default: 0")
     parser.add_argument("--seed", type=int, default=None, help="one seed (same as --seeds N)")

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-SYSTEMS = ("ours", "ours_threads", "autogluon", "flaml", "tpot", "hgb")
+SYSTEMS = ("ours", "ours_threads", "ours_processes", "autogluon", "flaml", "tpot", "hgb")
 
 
 def _mean(values: Sequence[float]) -> float | None:

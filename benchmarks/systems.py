@@ -7,7 +7,8 @@ trained what its final model is made of. Per system:
 - ``ours``: the latest ``completed_at`` among the evaluations of the final model's pipelines
   (each ensemble member, or the single chosen pipeline), taking each pipeline's first
   successful evaluation; the ensemble stage and the final refit come after it.
-- ``ours_threads``: as ``ours``, with ``worker_threads=True`` (one in-process Dask worker).
+- ``ours_threads``, ``ours_processes``: as ``ours``, with ``worker_threads`` ``True`` (one
+  in-process Dask worker) or ``False`` (worker processes); ``ours`` leaves it to the default.
 - ``tpot``: the ``Completed Timestamp`` of the row TPOT selected (``selected_best_score``).
 - ``flaml``: FLAML's own ``time_to_find_best_model``.
 - ``hgb``: the fit itself (one model, final when its fit ends).
@@ -89,9 +90,16 @@ def status_counts(records: Sequence[dict[str, Any]]) -> dict[str, int]:
 
 
 def fit_ours(
-    train, test, target: str, task: str, budget: float, n_jobs: int, seed: int, threads=False
+    train,
+    test,
+    target: str,
+    task: str,
+    budget: float,
+    n_jobs: int,
+    seed: int,
+    threads: bool | None = None,
 ):
-    """Our Trainer with its defaults (``threads``: with ``worker_threads``), nothing stored."""
+    """Our Trainer with its defaults (``threads``: its ``worker_threads``), nothing stored."""
     from automl_tpot import Trainer, TrainerConfig
 
     config = TrainerConfig(
@@ -212,6 +220,7 @@ def fit_hgb(train, test, target: str, task: str, budget: float, n_jobs: int, see
 FITS = {
     "ours": fit_ours,
     "ours_threads": functools.partial(fit_ours, threads=True),
+    "ours_processes": functools.partial(fit_ours, threads=False),
     "tpot": fit_tpot,
     "flaml": fit_flaml,
     "hgb": fit_hgb,
