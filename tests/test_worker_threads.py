@@ -141,3 +141,22 @@ def test_without_a_memory_limit_an_evaluation_that_does_not_grow_is_left_alone(m
     outcome = worker.evaluate_on_worker(None, [steady], per_run_seconds=30, objective_kwargs={})
 
     assert outcome == {"scores": [0.5]}
+
+
+def test_interleaved_threaded_sessions_restore_the_hosts_settings_when_the_last_closes():
+    # two jobs of one host, opened and closed out of order (A opens, B opens, A closes, B
+    # closes): a save-and-restore per session would leave B's saved "ignore" behind
+    from automl_tpot.cluster.threaded import process_settings_held
+
+    filters_before, blas_before = list(warnings.filters), _blas_threads()
+    first, second = process_settings_held(), process_settings_held()
+    first.__enter__()
+    second.__enter__()
+    assert set(_blas_threads()) == {1}
+    assert warnings.filters[0][0] == "ignore"
+    first.__exit__(None, None, None)
+    assert set(_blas_threads()) == {1}  # B still runs its evaluations
+    second.__exit__(None, None, None)
+
+    assert warnings.filters == filters_before
+    assert _blas_threads() == blas_before

@@ -21,6 +21,7 @@ from ..errors import ClusterError
 from ..utils.notify import notify
 from ..utils.text import short_repr, shorten
 from .preconditions import scheduler_file_problem, unguarded_main_call
+from .threaded import process_settings_held, warn_if_evaluations_run_on
 
 __all__ = ["DaskSession", "memory_kills", "open_dask_session", "opening_dask_session"]
 
@@ -146,8 +147,9 @@ class DaskSession:
         limit = self.config.memory_limit_mb
         threads = self.config.uses_worker_threads
         if threads:
-            self._stack.callback(_warn_if_evaluations_run_on)
-            _hold_process_settings(self._stack)
+            # entered before the cluster starts, so that both are undone after it closes
+            self._stack.callback(warn_if_evaluations_run_on)
+            self._stack.enter_context(process_settings_held())
         try:
             with _workers_ignore_ctrl_c():
                 cluster = _local_cluster(n_workers, limit, threads)
@@ -182,36 +184,6 @@ class DaskSession:
         # Closing the client disconnects; it never shuts the scheduler or its workers down.
         self._stack.callback(client.close)
         self.current = client
-
-
-def _warn_if_evaluations_run_on() -> None:
-    """Say so when evaluations that did not stop at their limit still run in this process: in
-    a threaded run no worker process ends with the cluster to take them with it."""
-    from .worker import GUARDED_THREAD_NAMES
-
-    left = [t for t in threading.enumerate() if t.name in GUARDED_THREAD_NAMES and t.is_alive()]
-    if left:
-        log.warning(
-            "%d evaluation thread(s) that did not stop at their time limit still run in this "
-            "process (worker_threads): each ends when its call into compiled code returns; "
-            "worker_threads=False runs evaluations in worker processes closed with the run",
-            len(left),
-        )
-
-
-def _hold_process_settings(stack: ExitStack) -> None:
-    """With the evaluations in this process's threads, set what each would set for itself
-    once, for the session's lifetime: BLAS's thread count and the warning filters are one
-    setting per process, and evaluations that each set and restore them would restore each
-    other's values (``warnings.catch_warnings`` is not thread-safe), leaving the host's
-    filters changed after the run. Entered before the cluster starts, so it is undone last."""
-    import warnings
-
-    from threadpoolctl import threadpool_limits
-
-    stack.enter_context(threadpool_limits(1))
-    stack.enter_context(warnings.catch_warnings())
-    warnings.simplefilter("ignore")
 
 
 def _local_cluster(n_workers: int, limit: int | None, threads: bool = False) -> Any:
