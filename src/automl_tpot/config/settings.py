@@ -41,7 +41,7 @@ PAYLOAD_JOB_KEYS = frozenset({"dataset_id"})
 
 
 def default_n_jobs() -> int:
-    """Local worker processes by default: one core left for the scheduler, at most 8."""
+    """Local evaluations at once by default: one core left for the scheduler, at most 8."""
     return max(1, min((os.cpu_count() or 1) - 1, 8))
 
 
@@ -79,7 +79,8 @@ class TrainerConfig:
         per_run_limit: seconds for one pipeline evaluation (all its folds); capped by what is
             left of ``time_left``.
         cv: cross-validation folds.
-        n_jobs: local Dask worker processes (default ``min(cpu_count - 1, 8)``, at least 1).
+        n_jobs: evaluations at once on the local cluster, as worker processes or threads (see
+            ``worker_threads``; default ``min(cpu_count - 1, 8)``, at least 1).
         memory_limit_mb: memory limit of each local worker, in MiB; ``None`` for no limit.
         worker_threads: run the local cluster's ``n_jobs`` evaluations as threads of one
             in-process Dask worker (``True``) instead of worker processes (``False``): no
