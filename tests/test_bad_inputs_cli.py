@@ -307,22 +307,38 @@ import pandas as pd
 from automl_tpot import Trainer, TrainerConfig
 
 table = pd.read_csv({table!r})
-config = TrainerConfig(target_column="y", n_jobs=1, time_left=20, generations=1, cv=3)
-Trainer(config, store=False).train(table)
+config = TrainerConfig(
+    target_column="y", n_jobs=1, time_left=20, generations=1, cv=3, worker_threads={threads}
+)
+result = Trainer(config, store=False).train(table)
+print(result.parallel)
 """
 
 
 def test_a_script_without_the_main_guard_fails_fast_with_a_clear_error(tmp_path, tables):
     script = tmp_path / "train_it.py"
-    script.write_text(UNGUARDED.format(table=str(tables["cancer"])))
+    script.write_text(UNGUARDED.format(table=str(tables["cancer"]), threads=False))
     done = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
     )
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("automl_tpot.errors.ClusterError")
-    assert 'if __name__ == "__main__":' in last and f"{script}:7" in last
+    assert 'if __name__ == "__main__":' in last and f"{script}:9" in last
     assert "Nanny failed" not in done.stderr  # no worker was started at all
+
+
+def test_a_script_without_the_main_guard_trains_when_its_evaluations_are_threads(
+    tmp_path, tables
+):
+    # no worker process runs the script again: nothing to guard against
+    script = tmp_path / "train_it.py"
+    script.write_text(UNGUARDED.format(table=str(tables["cancer"]), threads=None))
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "'worker_threads': True" in done.stdout
 
 
 def test_the_same_script_with_the_guard_passes_the_check(tmp_path):

@@ -143,10 +143,11 @@ class DaskSession:
         import dask
         from dask.distributed import Client
 
-        check_main_guard()
         limit = self.config.memory_limit_mb
         threads = self.config.uses_worker_threads
-        if threads:
+        if not threads:  # only worker processes run the main script again
+            check_main_guard()
+        else:
             # entered before the cluster starts, so that both are undone after it closes
             self._stack.callback(warn_if_evaluations_run_on)
             self._stack.enter_context(process_settings_held())

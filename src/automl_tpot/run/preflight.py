@@ -279,7 +279,8 @@ def _check_machine(config: TrainerConfig) -> None:
                 config.memory_limit_mb,
                 f"at most this machine's {total} MiB of memory (the limit is per worker)",
             )
-    check_main_guard()
+    if not config.uses_worker_threads:  # threads do not run the main script again
+        check_main_guard()
 
 
 def _check_scheduler_file(config: TrainerConfig) -> None:
