@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import warnings
 
@@ -20,6 +21,13 @@ pytestmark = pytest.mark.usefixtures("no_leaked_processes")
 def _python_children() -> list[psutil.Process]:
     children = psutil.Process().children(recursive=True)
     return [p for p in children if "resource_tracker" not in " ".join(p.cmdline())]
+
+
+def _ignore_all(filters: list[tuple]) -> int:
+    """How many filters silence every warning (what ``simplefilter("ignore")`` adds)."""
+    return sum(
+        f[0] == "ignore" and f[1] is None and f[2] is Warning and f[3] is None for f in filters
+    )
 
 
 def _blas_threads() -> list[int]:
@@ -80,7 +88,9 @@ def test_a_threaded_run_starts_no_process_and_restores_the_thread_limits(
     assert result.generations_completed == 2
     assert seen_children and set(seen_children) == {0}  # no worker, no nanny process
     assert _blas_threads() == blas_before
-    assert warnings.filters == filters_before  # the evaluations' "ignore" did not outlive the run
+    # the evaluations' "ignore everything" did not outlive the run (imports during the run may
+    # add filters of their own, so the lists are not compared whole)
+    assert _ignore_all(warnings.filters) == _ignore_all(filters_before)
     predictions = result.model.predict(cancer_table.drop(columns="diagnosis").head(20))
     assert set(predictions) <= set(cancer_table["diagnosis"])
     assert result.model.score(cancer_table, cancer_table["diagnosis"]) > 0.7
@@ -160,3 +170,30 @@ def test_interleaved_threaded_sessions_restore_the_hosts_settings_when_the_last_
 
     assert warnings.filters == filters_before
     assert _blas_threads() == blas_before
+
+
+def _guarded_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("automl-tpot-guarded")]
+
+
+def test_a_threaded_session_stops_the_work_its_worker_still_runs_when_it_closes():
+    # a stage's fit whose future was dropped keeps running in its thread: with no worker
+    # process to end, the session must stop it, or it outlives the run in the host's process
+    from automl_tpot.cluster.session import open_dask_session
+    from automl_tpot.cluster.worker import call_with_time_limit
+
+    def busy_for_a_minute() -> str:
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            sum(range(1000))
+        return "finished"
+
+    with open_dask_session(TrainerConfig(n_jobs=1)) as session:
+        assert session.threads
+        session.current.submit(call_with_time_limit, busy_for_a_minute, 60, pure=False)
+        deadline = time.monotonic() + 20
+        while not _guarded_threads() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _guarded_threads(), "the guarded call never started"
+
+    assert _guarded_threads() == []

@@ -21,7 +21,7 @@ from ..errors import ClusterError
 from ..utils.notify import notify
 from ..utils.text import short_repr, shorten
 from .preconditions import scheduler_file_problem, unguarded_main_call
-from .threaded import process_settings_held, warn_if_evaluations_run_on
+from .threaded import process_settings_held, stop_evaluations_left
 
 __all__ = ["DaskSession", "memory_kills", "open_dask_session", "opening_dask_session"]
 
@@ -147,9 +147,7 @@ class DaskSession:
         threads = self.config.uses_worker_threads
         if not threads:  # only worker processes run the main script again
             check_main_guard()
-        else:
-            # entered before the cluster starts, so that both are undone after it closes
-            self._stack.callback(warn_if_evaluations_run_on)
+        else:  # entered before the cluster starts, so that they are undone after it closes
             self._stack.enter_context(process_settings_held())
         try:
             with _workers_ignore_ctrl_c():
@@ -162,6 +160,10 @@ class DaskSession:
                 f"multiprocessing's {method!r} method; a worker that fails at start usually "
                 "failed to import the main script or ran out of memory)"
             ) from error
+        if threads:  # after the cluster has closed: no task starts any more
+            self._stack.callback(
+                stop_evaluations_left, [w.address for w in cluster.workers.values()]
+            )
         self._stack.callback(_close_local_cluster, cluster)
         # not as a context manager: the session may be opened in another thread than the one
         # closing it, and Client.__exit__ resets a context variable of the opening thread

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
-__all__ = ["process_settings_held", "warn_if_evaluations_run_on"]
+__all__ = ["process_settings_held", "stop_evaluations_left"]
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +63,17 @@ def process_settings_held() -> Iterator[None]:
         _HOLD.release()
 
 
-def warn_if_evaluations_run_on() -> None:
-    """Say so when evaluations that did not stop at their limit still run in this process: in
-    a threaded run no worker process ends with the cluster to take them with it."""
-    from .worker import GUARDED_THREAD_NAMES
+def stop_evaluations_left(worker_addresses: list[str]) -> None:
+    """Stop the evaluations and stage fits the session's workers still run in this process, and
+    say so when some do not stop: a threaded run has no worker process to take them with it,
+    and a daemon thread still inside a C++ library when the interpreter exits can abort it."""
+    from .worker import stop_guarded_threads
 
-    left = [t for t in threading.enumerate() if t.name in GUARDED_THREAD_NAMES and t.is_alive()]
+    left = stop_guarded_threads(worker_addresses)
     if left:
         log.warning(
-            "%d evaluation thread(s) that did not stop at their time limit still run in this "
+            "%d evaluation thread(s) did not stop at the end of the run and still run in this "
             "process (worker_threads): each ends when its call into compiled code returns; "
             "worker_threads=False runs evaluations in worker processes closed with the run",
-            len(left),
+            left,
         )

@@ -17,7 +17,7 @@ from ..records.evaluation import ERROR_EXCEPTION as EXCEPTION
 from ..records.evaluation import ERROR_MEMORY as MEMORY
 from ..records.evaluation import ERROR_TIMEOUT as TIMEOUT
 
-__all__ = ["GUARD_GRACE", "GUARDED_THREAD_NAMES", "call_with_time_limit", "evaluate_on_worker"]
+__all__ = ["GUARD_GRACE", "call_with_time_limit", "evaluate_on_worker", "stop_guarded_threads"]
 
 T = TypeVar("T")
 
@@ -33,10 +33,10 @@ MACHINE_MEMORY_FLOOR = 0.05
 GUARD_INTERVAL = 0.05
 #: Seconds an interrupted evaluation gets to unwind before the worker moves on.
 GUARD_GRACE = 5.0
-#: The names of the threads the guards run work in (one for evaluations, one for other work).
+#: The names of the threads the guards run work in (one for evaluations, one for other work),
+#: followed by ``@`` and the Dask worker's address: a threaded session stops its own at its end.
 EVALUATION_THREAD = "automl-tpot-evaluation"
 GUARDED_THREAD = "automl-tpot-guarded"
-GUARDED_THREAD_NAMES = frozenset({EVALUATION_THREAD, GUARDED_THREAD})
 
 
 class _EvaluationTimeout(BaseException):
@@ -75,7 +75,7 @@ def call_with_time_limit(function: Callable[[], T], seconds: float) -> T | None:
         except BaseException as error:  # noqa: BLE001 - handed to the caller below
             outcome["error"] = error
 
-    thread = threading.Thread(target=target, name=GUARDED_THREAD, daemon=True)
+    thread = threading.Thread(target=target, name=_thread_name(GUARDED_THREAD), daemon=True)
     thread.start()
     thread.join(seconds)
     if thread.is_alive():
@@ -85,6 +85,37 @@ def call_with_time_limit(function: Callable[[], T], seconds: float) -> T | None:
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
+
+
+def _thread_name(kind: str) -> str:
+    try:
+        from distributed import get_worker
+
+        return f"{kind}@{get_worker().address}"
+    except (ImportError, ValueError, AttributeError):
+        return kind
+
+
+def stop_guarded_threads(worker_addresses: Iterable[str], grace: float = GUARD_GRACE) -> int:
+    """Interrupt the guarded work still running for the given workers in this process (their
+    tasks are no longer wanted) and wait up to ``grace`` seconds for it to unwind.
+
+    For a threaded session's end: cancelling a Dask future does not stop its running task, and
+    an in-process worker has no process to end with the cluster. Returns how many threads are
+    still running (stuck in compiled code, which an exception cannot reach).
+    """
+    names = {
+        f"{kind}@{address}"
+        for address in worker_addresses
+        for kind in (EVALUATION_THREAD, GUARDED_THREAD)
+    }
+    running = [t for t in threading.enumerate() if t.name in names and t.is_alive()]
+    for thread in running:
+        _raise_in(thread, _EvaluationTimeout)
+    deadline = time.monotonic() + grace
+    for thread in running:
+        thread.join(max(deadline - time.monotonic(), 0.0))
+    return sum(thread.is_alive() for thread in running)
 
 
 def _worker_memory_limit() -> int | None:
@@ -167,7 +198,7 @@ def evaluate_on_worker(
     # only an evaluation that itself grew the worker is blamed (not a worker already near its
     # limit from earlier work, which Dask's own memory management handles)
     baseline = process.memory_info().rss + 16 * 2**20
-    thread = threading.Thread(target=target, name=EVALUATION_THREAD, daemon=True)
+    thread = threading.Thread(target=target, name=_thread_name(EVALUATION_THREAD), daemon=True)
     started = time.monotonic()
     thread.start()
     while thread.is_alive():
