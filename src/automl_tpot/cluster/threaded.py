@@ -19,6 +19,11 @@ __all__ = ["process_settings_held", "stop_evaluations_left"]
 
 log = logging.getLogger(__name__)
 
+#: Seconds the end of a threaded session waits for the work it interrupts: a thread running
+#: Python stops within milliseconds, and one inside compiled code may not stop at all (the wait
+#: counts against the run's budget).
+STOP_GRACE = 1.0
+
 
 class _SharedHold:
     """One ExitStack of process-wide settings, entered by the first holder, closed by the last."""
@@ -69,7 +74,7 @@ def stop_evaluations_left(worker_addresses: list[str]) -> None:
     and a daemon thread still inside a C++ library when the interpreter exits can abort it."""
     from .worker import stop_guarded_threads
 
-    left = stop_guarded_threads(worker_addresses)
+    left = stop_guarded_threads(worker_addresses, grace=STOP_GRACE)
     if left:
         log.warning(
             "%d evaluation thread(s) did not stop at the end of the run and still run in this "
