@@ -118,9 +118,12 @@ def test_a_resumed_run_continues_without_evaluating_anything_again(runs, cancer_
     }
     seen: list[int] = []
     resumed_at = time.time()
-    result = Trainer(TrainerConfig(**SETTINGS), storage=runs).train(
+    # the cluster's settings may change on a resume: this one evaluates in worker processes
+    config = TrainerConfig(**{**SETTINGS, "worker_threads": False})
+    result = Trainer(config, storage=runs).train(
         cancer_table, resume="r", progress=lambda event: seen.append(event.generation)
     )
+    assert "worker_threads" not in result.parallel
     assert seen == [3, 4]  # the generations go on counting
     assert result.generations_completed == 4 and result.stopped_by == "generations"
 
