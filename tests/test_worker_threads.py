@@ -197,3 +197,18 @@ def test_a_threaded_session_stops_the_work_its_worker_still_runs_when_it_closes(
         assert _guarded_threads(), "the guarded call never started"
 
     assert _guarded_threads() == []
+
+
+def test_an_in_process_worker_runs_without_the_sampling_profiler():
+    # Dask's profiler calls sys._current_frames() every 10 ms; on Python 3.11 a collection
+    # inside it while a host thread starts deadlocks the process (it hung the Prometheus test)
+    from automl_tpot.cluster.session import open_dask_session
+
+    with open_dask_session(TrainerConfig(n_jobs=1)) as session:
+        assert session.threads
+
+        def callbacks(dask_worker) -> list[str]:
+            return sorted(dask_worker.periodic_callbacks)
+
+        (names,) = session.current.run(callbacks).values()
+    assert "profile" not in names

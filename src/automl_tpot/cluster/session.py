@@ -192,22 +192,29 @@ class DaskSession:
 def _local_cluster(n_workers: int, limit: int | None, threads: bool = False) -> Any:
     """A LocalCluster of ``n_workers`` single-threaded worker processes on 127.0.0.1, or with
     ``threads`` one worker in this process with ``n_workers`` threads (Dask's in-process
-    transport, which takes no host)."""
+    transport, which takes no host).
+
+    An in-process worker runs without Dask's sampling profiler: it calls
+    ``sys._current_frames()`` every 10 ms, and on Python 3.11 a garbage collection inside that
+    call, while another thread of the host starts, deadlocks the whole process (seen in a test
+    whose HTTP server starts a thread per request; fixed in later Pythons)."""
+    import dask
     from dask.distributed import LocalCluster
 
     where = {} if threads else {"host": "127.0.0.1"}
-    return LocalCluster(
-        n_workers=1 if threads else n_workers,
-        threads_per_worker=n_workers if threads else 1,
-        processes=not threads,
-        memory_limit=f"{limit}MiB" if limit else 0,
-        dashboard_address=None,
-        # Dask's scheduler always serves HTTP (health, metrics); without a dashboard it
-        # would still take port 8787 (or warn when that is busy): take any free one.
-        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-        silence_logs=logging.ERROR,
-        **where,
-    )
+    with dask.config.set({"distributed.worker.profile.enabled": not threads}):
+        return LocalCluster(
+            n_workers=1 if threads else n_workers,
+            threads_per_worker=n_workers if threads else 1,
+            processes=not threads,
+            memory_limit=f"{limit}MiB" if limit else 0,
+            dashboard_address=None,
+            # Dask's scheduler always serves HTTP (health, metrics); without a dashboard it
+            # would still take port 8787 (or warn when that is busy): take any free one.
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            silence_logs=logging.ERROR,
+            **where,
+        )
 
 
 @contextmanager
