@@ -328,9 +328,7 @@ def test_a_script_without_the_main_guard_fails_fast_with_a_clear_error(tmp_path,
     assert "Nanny failed" not in done.stderr  # no worker was started at all
 
 
-def test_a_script_without_the_main_guard_trains_when_its_evaluations_are_threads(
-    tmp_path, tables
-):
+def test_a_script_without_the_main_guard_trains_when_its_evaluations_are_threads(tmp_path, tables):
     # no worker process runs the script again: nothing to guard against
     script = tmp_path / "train_it.py"
     script.write_text(UNGUARDED.format(table=str(tables["cancer"]), threads=None))
