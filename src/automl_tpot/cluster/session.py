@@ -46,6 +46,8 @@ class DaskSession:
         n_workers: workers available when the session (or its fallback) opened.
         started_in: seconds it took to open.
         fallback_reason: why the session fell back to a local cluster, or ``None``.
+        threads: whether the local cluster in use runs its evaluations as threads of this
+            process (``TrainerConfig.uses_worker_threads``).
     """
 
     def __init__(
