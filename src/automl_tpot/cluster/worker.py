@@ -11,11 +11,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..records.evaluation import ERROR_EXCEPTION as EXCEPTION
 from ..records.evaluation import ERROR_MEMORY as MEMORY
 from ..records.evaluation import ERROR_TIMEOUT as TIMEOUT
+
+if TYPE_CHECKING:
+    from distributed import Worker
 
 __all__ = ["GUARD_GRACE", "call_with_time_limit", "evaluate_on_worker", "stop_guarded_threads"]
 
@@ -87,13 +90,19 @@ def call_with_time_limit(function: Callable[[], T], seconds: float) -> T | None:
     return outcome.get("value")
 
 
-def _thread_name(kind: str) -> str:
+def _current_worker() -> Worker | None:
+    """The Dask worker running this task, or ``None`` outside one."""
     try:
         from distributed import get_worker
 
-        return f"{kind}@{get_worker().address}"
-    except (ImportError, ValueError, AttributeError):
-        return kind
+        return get_worker()
+    except (ImportError, ValueError):
+        return None
+
+
+def _thread_name(kind: str) -> str:
+    worker = _current_worker()
+    return kind if worker is None else f"{kind}@{worker.address}"
 
 
 def stop_guarded_threads(worker_addresses: Iterable[str], grace: float = GUARD_GRACE) -> int:
@@ -119,12 +128,8 @@ def stop_guarded_threads(worker_addresses: Iterable[str], grace: float = GUARD_G
 
 
 def _worker_memory_limit() -> int | None:
-    try:
-        from distributed import get_worker
-
-        limit = get_worker().memory_manager.memory_limit
-    except (ImportError, ValueError, AttributeError):
-        return None
+    manager = getattr(_current_worker(), "memory_manager", None)
+    limit = getattr(manager, "memory_limit", None)
     return int(limit) if limit else None
 
 
@@ -214,8 +219,8 @@ def evaluate_on_worker(
             reason = "still running when the search's time was up"
             outcome.update(error=TIMEOUT, reason=reason)
             _raise_in(thread, _EvaluationTimeout)
-        elif (reason := _memory_problem(process, memory_limit, baseline)) is not None:
-            outcome.update(error=MEMORY, reason=reason)
+        elif (memory_reason := _memory_problem(process, memory_limit, baseline)) is not None:
+            outcome.update(error=MEMORY, reason=memory_reason)
             _raise_in(thread, _EvaluationMemory)
         else:
             continue
