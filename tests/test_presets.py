@@ -174,3 +174,20 @@ def test_tables_have_categorical_columns_and_gaps():
         table = make()
         assert table.drop(columns=TARGET).isna().any().any()
         assert table["band"].dtype == object
+
+
+@pytest.mark.parametrize("task", sorted(TABLES))
+def test_the_catalog_boosting_model_stops_early_on_a_large_table(task):
+    import attrs
+
+    from automl_tpot.search_spaces.tuned import EARLY_STOPPING_ROWS
+
+    _, _, context = prepared_context(task, n_rows=120)
+
+    def early_stopping(n_rows):
+        sized = attrs.evolve(context, n_rows=n_rows)
+        space = resolve_search_space("estimator:HistGradientBoosting", sized, REGISTRY)
+        return space.generate(np.random.default_rng(0)).export_pipeline().early_stopping
+
+    assert early_stopping(EARLY_STOPPING_ROWS + 1) is True
+    assert early_stopping(EARLY_STOPPING_ROWS) == "auto"

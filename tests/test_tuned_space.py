@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -318,3 +320,67 @@ def test_a_pipeline_option_is_seeded_through_its_tuned_step_and_refused_outside_
         choice_at_defaults(choice, native, rng, {"max_iter": 5000})
     seeded = choice_at_defaults(choice, native, rng, {"max_iter": 400})
     assert _final_estimator(seeded.export_pipeline()).get_params()["max_iter"] == 400
+
+
+def _boosting_models(space, rng):
+    """The boosting models among ``space``'s seeds, anchors and freshly generated individuals,
+    and those of mutated copies of the generated ones."""
+    individuals = [*space.seeds, *space.anchors, *_generate_population(space, rng)]
+    for individual in list(individuals[-POPULATION:]):
+        mutated = copy.deepcopy(individual)
+        mutated.mutate(rng)
+        individuals.append(mutated)
+    finals = [_final_estimator(i.export_pipeline()) for i in individuals]
+    return [f for f in finals if type(f).__name__.startswith("HistGradient")]
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_boosting_stops_early_in_every_evaluation_on_a_large_table(task):
+    from automl_tpot.search_spaces.tuned import EARLY_STOPPING_ROWS
+
+    rng = np.random.default_rng(0)
+    large = strong_defaults_space(
+        task, EARLY_STOPPING_ROWS + 1, 12, random_state=0, population_size=POPULATION
+    )
+    models = _boosting_models(large, rng)
+    assert len(models) >= 3  # the default seed, the anchors, generated and mutated ones
+    assert {m.get_params()["early_stopping"] for m in models} == {True}
+    small = strong_defaults_space(
+        task, EARLY_STOPPING_ROWS, 12, random_state=0, population_size=POPULATION
+    )
+    assert {m.get_params()["early_stopping"] for m in _boosting_models(small, rng)} == {"auto"}
+
+
+def test_a_class_too_rare_for_early_stopping_leaves_it_to_scikit_learn():
+    from automl_tpot.search_spaces import SearchContext
+    from automl_tpot.search_spaces.presets import auto
+    from automl_tpot.search_spaces.tuned import boosting_stops_early
+
+    assert boosting_stops_early(300_000, None)
+    assert boosting_stops_early(300_000, 1_000)  # 10 rows in a 3,000-row sample
+    assert not boosting_stops_early(300_000, 999)
+
+    def early_stopping(smallest):
+        context = SearchContext(
+            task="classification",
+            n_rows=300_000,
+            n_features=4,
+            n_classes=3,
+            numeric_columns=("a", "b", "c", "d"),
+            categorical_columns=(),
+            random_state=0,
+            population_size=POPULATION,
+            smallest_class_rows=smallest,
+        )
+        models = _boosting_models(auto(context), np.random.default_rng(0))
+        return {m.get_params()["early_stopping"] for m in models}
+
+    assert early_stopping(50_000) == {True}
+    assert early_stopping(40) == {"auto"}
+
+
+def test_the_smallest_class_counts_only_the_classes_present():
+    from automl_tpot.search.plan import smallest_class_rows
+
+    assert smallest_class_rows(np.array([0, 0, 2, 2, 2, 1])) == 1
+    assert smallest_class_rows(np.array([3, 3, 5])) == 1  # absent class indices do not count

@@ -13,7 +13,14 @@ from ..config import TrainerConfig
 from ..data import PreparedData, build_preprocessor, output_columns
 from ..search_spaces import SearchContext, resolve_search_space
 
-__all__ = ["SearchPlan", "class_balance", "default_metric", "metric_name", "plan_search"]
+__all__ = [
+    "SearchPlan",
+    "class_balance",
+    "default_metric",
+    "metric_name",
+    "plan_search",
+    "smallest_class_rows",
+]
 
 Metric = str | Callable[..., float]
 
@@ -35,11 +42,20 @@ def metric_name(metric: Metric) -> str:
     return getattr(metric, "__name__", None) or type(metric).__name__
 
 
+def _class_counts(y: np.ndarray) -> np.ndarray:
+    counts = np.bincount(np.asarray(y, dtype=int))
+    return counts[counts > 0]
+
+
 def class_balance(y: np.ndarray) -> float:
     """The smallest class's rows over the largest's (``y`` holds class indices)."""
-    counts = np.bincount(np.asarray(y, dtype=int))
-    counts = counts[counts > 0]
+    counts = _class_counts(y)
     return float(counts.min() / counts.max())
+
+
+def smallest_class_rows(y: np.ndarray) -> int:
+    """The rows of the smallest class (``y`` holds class indices)."""
+    return int(_class_counts(y).min())
 
 
 def resolve_metric(config: TrainerConfig, prepared: PreparedData) -> Metric:
@@ -101,6 +117,7 @@ def plan_search(
         population_size=config.population_size,
         metric=metric if isinstance(metric, str) else None,
         class_balance=None if prepared.classes is None else class_balance(prepared.y),
+        smallest_class_rows=None if prepared.classes is None else smallest_class_rows(prepared.y),
     )
     return SearchPlan(
         preprocessor, features, metric, resolve_search_space(config.search_space, context)

@@ -59,6 +59,8 @@ class SearchContext:
             a space can match it (class weights for balanced accuracy, for example).
         class_balance: the smallest class's rows over the largest's (classification only;
             1.0 when the classes are the same size).
+        smallest_class_rows: the smallest class's training rows (classification only), so a
+            space can leave out what a rare class breaks (a stratified split inside a model).
     """
 
     task: str
@@ -78,6 +80,7 @@ class SearchContext:
     population_size: int = 24
     metric: str | None = None
     class_balance: float | None = None
+    smallest_class_rows: int | None = None
 
     @property
     def classification(self) -> bool:

@@ -144,6 +144,7 @@ def auto(context: SearchContext) -> Any:
         category_blocks=context.one_hot_blocks,
         balanced_classes=context.metric == "balanced_accuracy"
         and (context.class_balance or 1.0) < IMBALANCED,
+        smallest_class_rows=context.smallest_class_rows,
     )
 
 

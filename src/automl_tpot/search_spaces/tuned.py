@@ -30,7 +30,7 @@ from tpot.search_spaces.pipelines import ChoicePipeline, SequentialPipeline
 
 from ..tpot_boundary.nodes import TunedEstimatorNode, choice_at_defaults
 
-__all__ = ["SeededSearchSpace", "portfolio", "strong_defaults_space"]
+__all__ = ["SeededSearchSpace", "boosting_stops_early", "portfolio", "strong_defaults_space"]
 
 
 class SeededSearchSpace(SearchSpace):
@@ -110,6 +110,28 @@ PORTFOLIO_MAX_ROWS = LARGE_ROWS
 #: ``flights_late`` (186,000 rows, 2.4 -> 6.9 s), within 0.003 of the defaults on the others.
 CAPACITY_ROWS = 100_000
 CAPACITY: dict[str, object] = {"max_leaf_nodes": 127, "max_iter": 400, "learning_rate": 0.05}
+#: On tables with more rows than this, the boosting models stop early in every evaluation:
+#: scikit-learn's ``early_stopping="auto"`` turns it on for the final fit on all rows of such a
+#: table anyway, but not for the search's fits on samples and folds of fewer than 10,000 rows,
+#: which then ran all their iterations. Measured by hand (3-fold cross-validation of the
+#: default model on a 3,000-row sample, one thread): 2-4 times faster on all seven large tables
+#: of the benchmark (``military`` 2.38 -> 0.64 s, ``insteval`` 2.75 -> 1.13 s), the score the
+#: same or better on each.
+EARLY_STOPPING_ROWS = 10_000
+#: ... unless the smallest class is this rare (its rows per 3,000, the search's first sample):
+#: early stopping holds out a stratified tenth of the rows, which fails when a class has a
+#: single row in a fold.
+EARLY_STOPPING_MIN_CLASS_SHARE = 10 / 3_000
+
+
+def boosting_stops_early(n_rows: int, smallest_class_rows: int | None = None) -> bool:
+    """Whether the boosting models of a table of ``n_rows`` training rows stop early in every
+    evaluation (see :data:`EARLY_STOPPING_ROWS`)."""
+    if n_rows <= EARLY_STOPPING_ROWS:
+        return False
+    return smallest_class_rows is None or (
+        smallest_class_rows / n_rows >= EARLY_STOPPING_MIN_CLASS_SHARE
+    )
 
 
 def _forest_space(
@@ -149,6 +171,7 @@ def strong_defaults_space(
     *,
     category_blocks: Sequence[Sequence[int]] = (),
     balanced_classes: bool = False,
+    smallest_class_rows: int | None = None,
 ) -> SearchSpace:
     """The default search space: a choice of strong estimators, seeded with their defaults.
 
@@ -156,7 +179,8 @@ def strong_defaults_space(
     or more columns, a HistGradientBoosting candidate that reads them as native categories (see
     :class:`~automl_tpot.transformers.CategoryCodes`) joins the choice. ``balanced_classes`` (for
     a balanced-accuracy metric) gives the classifiers a ``class_weight`` hyperparameter that
-    starts at "balanced".
+    starts at "balanced". ``smallest_class_rows`` (classification) decides, with ``n_rows``,
+    whether the boosting models stop early (:func:`boosting_stops_early`).
     """
     from sklearn.ensemble import (
         ExtraTreesClassifier,
@@ -180,15 +204,17 @@ def strong_defaults_space(
     balanced = classification and balanced_classes
     scaler = EstimatorNode(StandardScaler, {})
     hgb = HistGradientBoostingClassifier if classification else HistGradientBoostingRegressor
+    stops_early = boosting_stops_early(n_rows, smallest_class_rows if classification else None)
+    hgb_fixed = {**fixed_seed, **({"early_stopping": True} if stops_early else {})}
 
     spaces: list[SearchSpace] = [
-        TunedEstimatorNode(hgb, _hgb_space(n_rows, seed, balanced), _FixedParameters(fixed_seed)),
+        TunedEstimatorNode(hgb, _hgb_space(n_rows, seed, balanced), _FixedParameters(hgb_fixed)),
     ]
     blocks = tuple(tuple(int(i) for i in block) for block in category_blocks)
     native = None
     if any(len(block) >= 3 for block in blocks):
         native = TunedEstimatorNode(
-            hgb, _hgb_space(n_rows, seed, balanced), _FixedParameters(fixed_seed)
+            hgb, _hgb_space(n_rows, seed, balanced), _FixedParameters(hgb_fixed)
         )
         folding = EstimatorNode(CategoryCodes, {"blocks": blocks})
         spaces.append(SequentialPipeline([folding, native]))
