@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from helpers.local_dask import local_client
 from sklearn.datasets import make_classification
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.tree import DecisionTreeClassifier
@@ -117,6 +117,38 @@ def test_an_anchor_that_scores_better_on_all_rows_replaces_the_searchs_choice(cl
     assert outcome.error is None and outcome.model is None
 
 
+class _RecordingClient:
+    """The real client, noting the rows each pipeline is fitted on."""
+
+    def __init__(self, client):
+        self.client, self.fitted = client, []
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    def submit(self, function, *args, **kwargs):
+        if function is holdout.fit_on_rows:
+            self.fitted.append((describe_pipeline(args[0]), len(args[3])))
+        return self.client.submit(function, *args, **kwargs)
+
+
+def test_every_anchor_grows_with_the_searchs_choice_round_after_round(client, data):
+    X, y = data
+    stump = _Individual(DecisionTreeClassifier(max_depth=1, random_state=0), "stump")
+    tree = _Individual(DecisionTreeClassifier(max_depth=3, random_state=0), "tree")
+    anchor = _Individual(HistGradientBoostingClassifier(max_iter=20, random_state=0), "hgb")
+    frame = _frame([(stump, 0.99, 0.2, 0.1), (tree, None, 0.2, 0.1), (anchor, None, 0.2, 0.1)])
+    recording = _RecordingClient(client)
+    outcome = _choose(recording, frame, [tree, anchor], X, y, combine=False)
+    assert outcome.candidates == 3
+    train, _test = _held_out(X, y)
+    first_round = holdout.PROBE * 400  # PROBE times the search's last sample
+    for individual in (stump, tree, anchor):
+        rows = [n for d, n in recording.fitted if d == describe_pipeline(individual.pipeline)]
+        grown = [n for n in rows[1:] if n < len(y)]  # not the winner's refit on all rows
+        assert rows[0] == first_round and grown and max(grown) == len(train), (individual, rows)
+
+
 def test_the_searchs_choice_stays_when_it_scores_best(client, data):
     X, y = data
     boosting = _Individual(HistGradientBoostingClassifier(random_state=0), "hgb")
@@ -165,7 +197,8 @@ def test_an_anchor_costs_what_its_own_evaluation_did_scaled_to_all_rows():
         _frame([(choice, 0.9, 0.5, 0.5), (anchor, None, 0.5, 0.25)]), "roc_auc_score"
     )
     scored = best_candidates(history, "classification", 0)
-    candidates = add_anchors(scored, [anchor, never], history)
+    candidates, leading = add_anchors(scored, [anchor, never], history)
+    assert leading == 3
     assert [c.description for c in candidates] == [
         describe_pipeline(choice.pipeline),
         describe_pipeline(anchor.pipeline),
@@ -176,8 +209,26 @@ def test_an_anchor_costs_what_its_own_evaluation_did_scaled_to_all_rows():
     assert candidates[1].full_seconds == pytest.approx(2.0, abs=0.2)
     # never evaluated: the most expensive candidate of its family, else of all of them
     assert candidates[2].full_seconds == pytest.approx(candidates[0].full_seconds)
-    # an anchor that is already a candidate is not added twice
-    assert len(add_anchors(candidates[:1], [choice], history)) == 1
+    # the choice itself is not added twice
+    assert add_anchors(candidates[:1], [choice], history) == (candidates[:1], 1)
+
+
+def test_an_anchor_the_search_scored_below_others_moves_up_to_lead():
+    choice = _Individual(LogisticRegression(), "linear")
+    forest = _Individual(ExtraTreesClassifier(n_estimators=5), "trees")
+    anchor = _Individual(HistGradientBoostingClassifier(), "hgb")
+    history = SearchHistory(
+        _frame([(choice, 0.9, 0.5, 0.5), (forest, 0.85, 0.5, 0.5), (anchor, 0.8, 0.5, 0.5)]),
+        "roc_auc_score",
+    )
+    scored = best_candidates(history, "classification", 0)
+    assert [c.description for c in scored][1] == describe_pipeline(forest.pipeline)
+    candidates, leading = add_anchors(scored, [anchor], history)
+    assert leading == 2
+    assert [c.description for c in candidates] == [
+        describe_pipeline(p.pipeline) for p in (choice, anchor, forest)
+    ]
+    assert candidates[1].key is not None  # the search's own evaluation, kept
 
 
 def test_the_first_fits_are_sized_from_the_searchs_durations():

@@ -162,16 +162,20 @@ def best_candidates(history: SearchHistory, task: str, best_key: Any) -> list[Ca
 
 def add_anchors(
     candidates: list[Candidate], anchors: Sequence[Any], history: SearchHistory
-) -> list[Candidate]:
+) -> tuple[list[Candidate], int]:
     """``candidates`` with the ``anchors`` (TPOT individuals: pipelines at their defaults)
-    right after the search's choice, unless one of them is already a candidate.
+    right after the search's choice, and how many candidates lead (the choice and the anchors).
 
-    An anchor's cost is its own evaluation's in ``history`` (on whatever sample it had); one
-    never evaluated is taken to cost what the most expensive candidate of its family did.
+    An anchor that is already a candidate moves up there (the search may have scored it below
+    the choice on its sample: that is why it is an anchor); one that is the choice itself is not
+    added again. An anchor's cost is its own evaluation's in ``history`` (on whatever sample it
+    had); one never evaluated is taken to cost what the most expensive candidate of its family
+    did.
     """
     if not candidates:
-        return candidates
-    present = {candidate.description for candidate in candidates}
+        return candidates, 0
+    by_description = {candidate.description: candidate for candidate in candidates[1:]}
+    placed = {candidates[0].description}
     added: list[Candidate] = []
     for anchor in anchors:
         try:
@@ -179,9 +183,12 @@ def add_anchors(
         except Exception:  # an anchor TPOT cannot export is left out, like a failed candidate
             continue
         description = describe_pipeline(pipeline)
-        if description in present:
+        if description in placed:
             continue
-        present.add(description)
+        placed.add(description)
+        if description in by_description:
+            added.append(by_description[description])
+            continue
         evaluation = history.evaluation_of(anchor)
         if evaluation is not None:
             full, fraction = evaluation.full_seconds, evaluation.fraction
@@ -191,7 +198,8 @@ def add_anchors(
             like = max(alike or candidates, key=lambda c: c.full_seconds)
             full, fraction = like.full_seconds, like.fraction
         added.append(Candidate(None, pipeline, description, full, fraction))
-    return [candidates[0], *added, *candidates[1:]]
+    rest = [c for c in candidates[1:] if all(c is not a for a in added)]
+    return [candidates[0], *added, *rest], 1 + len(added)
 
 
 def affordable(

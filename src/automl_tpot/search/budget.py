@@ -73,9 +73,10 @@ EXPLAIN_FACTOR = 1.5
 #: ... plus these seconds, and never less than EXPLAIN_FLOOR.
 EXPLAIN_OVERHEAD = 1.0
 EXPLAIN_FLOOR = 2.0
-#: While the search is on a sample, the stage after it fits the best of these many pipelines
-#: (the search's choice and an anchor) on all rows but a held-out fold ...
-SAMPLED_LEAD = 2
+#: While the search is on a sample, the stage after it fits these many pipelines side by side
+#: on the workers, on all rows but a held-out fold (the search's choice and up to three anchors:
+#: ``ensemble.holdout.LEAD_MOST``); the best of them stand for their cost ...
+SAMPLED_LEAD = 4
 #: ... sized to end within this share of its time (``ensemble.holdout.FIT_SHARE``) ...
 SAMPLED_FIT_SHARE = 0.7
 #: ... plus these seconds for sending the table to the workers and fetching the models, and
@@ -288,9 +289,11 @@ class SearchDeadline:
         to all rows linearly: a fit grows less than that from a small sample, but on the
         largest tables the time is worth more to the stage (more rows for its fits) than to the
         search (measured: 0.754 against 0.764 ROC AUC on ``flights_late`` at 60 s when the
-        reserve grew with the 0.9 power of the rows)."""
-        fold_fit = durations[:SAMPLED_LEAD].max() / self.cv
-        needed = max(SAMPLED_FLOOR, SAMPLED_OVERHEAD + fold_fit / SAMPLED_FIT_SHARE)
+        reserve grew with the 0.9 power of the rows). The stage's leading fits share the
+        workers: their work is the slowest fit's or their sum over the workers, the more."""
+        fold_fits = durations[:SAMPLED_LEAD] / self.cv
+        work = max(fold_fits.max(), fold_fits.sum() / self.n_workers)
+        needed = max(SAMPLED_FLOOR, SAMPLED_OVERHEAD + work / SAMPLED_FIT_SHARE)
         most = self._fixed() + self._sampled_extra()
         self.stage_wants_more = needed > most
         return min(most, needed), 0.0, 0.0
