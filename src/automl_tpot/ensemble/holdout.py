@@ -174,6 +174,12 @@ def choose_on_held_out_rows(
         futures.extend([fit.model, fit.predictions, fit.seconds])
         return fit
 
+    def release(fit: _Fit) -> None:
+        """Drop a fit a later round replaced: its model no longer holds a worker's memory."""
+        for future in (fit.model, fit.predictions, fit.seconds):
+            future.cancel()
+            futures.remove(future)
+
     def submit_refit(candidate: Candidate, fit: _Fit) -> Any:
         """The winner refitted on all rows, when its fit says that ends in time."""
         if fit.rows >= len(y) or fit.seconds.status != "finished":
@@ -211,7 +217,9 @@ def choose_on_held_out_rows(
             wait_until([fit.predictions for fit in grown], deadline, should_stop)
             if not all(fit.predictions.status == "finished" for fit in grown):
                 break
-            fits[: len(grown)] = lead = grown
+            replaced, fits[: len(grown)], lead = fits[: len(grown)], grown, grown
+            for fit in replaced:
+                release(fit)
         wait_until([fit.predictions for fit in fits], deadline, should_stop)
         fetch_by = max(deadline, time.monotonic() + FETCH_SECONDS)
         predictions = [finished_result(fit.predictions, fetch_by) for fit in fits]
