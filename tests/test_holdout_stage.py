@@ -275,6 +275,10 @@ def test_a_further_round_grows_the_rows_by_what_the_last_fits_took():
     assert holdout._Growth().next_rows([_lead_fit(5.0)], deadline, 50_000) == 0
     pending = holdout._Fit(None, None, SimpleNamespace(status="pending"), rows=1_000)
     assert holdout._Growth().next_rows([pending], deadline, 50_000) == 0
+    # four fits on two workers: a round lasts about twice as long as its slowest fit
+    alone = holdout._Growth(n_workers=2).next_rows([_lead_fit(1.0)], deadline, 10**9)
+    shared = holdout._Growth(n_workers=2).next_rows([_lead_fit(1.0)] * 4, deadline, 10**9)
+    assert shared == pytest.approx(alone * 0.5 ** (1 / 0.9), rel=0.01)
 
 
 def test_the_second_round_measures_how_the_fits_grow_and_sizes_the_third_by_it():

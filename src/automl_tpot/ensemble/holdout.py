@@ -157,7 +157,7 @@ def choose_on_held_out_rows(
     candidates = candidates[: max(count, leading)]
     method = "predict_proba" if comparable and task == "classification" else "predict"
     futures: list[Any] = []
-    growth = _Growth()
+    growth = _Growth(n_workers)
 
     def submit(candidate: Candidate, rows: np.ndarray, priority: int = 0) -> _Fit:
         """Fit and score ``candidate`` on the workers; a higher ``priority`` runs before the
@@ -324,9 +324,11 @@ def _estimated_share(
 class _Growth:
     """Sizes each further round of the leading candidates from how long the last one took."""
 
-    def __init__(self) -> None:
+    def __init__(self, n_workers: int = 1) -> None:
         #: The power a fit's seconds grow with the rows (measured once two rounds finished).
         self.scaling = FIT_SCALING
+        #: The workers the leading fits share: more fits than workers queue behind each other.
+        self.n_workers = max(int(n_workers), 1)
         self._last: tuple[int, float] | None = None  # (rows, slowest seconds) of a round
 
     def next_rows(self, lead: Sequence[_Fit], deadline: float, most: int) -> int:
@@ -340,7 +342,8 @@ class _Growth:
             return 0
         if any(t is None for t in taken):
             return 0
-        rows, slowest = lead[0].rows, max(max(taken), 1e-3)
+        # a round lasts as long as its slowest fit, or its fits' sum over the workers
+        rows, slowest = lead[0].rows, max(max(taken), sum(taken) / self.n_workers, 1e-3)
         if self._last is not None and rows > self._last[0] and slowest > self._last[1]:
             power = math.log(slowest / self._last[1]) / math.log(rows / self._last[0])
             low, high = MEASURED_SCALING
