@@ -329,7 +329,7 @@ class _Growth:
         self.scaling = FIT_SCALING
         #: The workers the leading fits share: more fits than workers queue behind each other.
         self.n_workers = max(int(n_workers), 1)
-        self._last: tuple[int, float] | None = None  # (rows, slowest seconds) of a round
+        self._last: tuple[int, float] | None = None  # (rows, seconds) of a round
 
     def next_rows(self, lead: Sequence[_Fit], deadline: float, most: int) -> int:
         """The rows the next round can be fitted on in the time left; 0 when that is not
@@ -343,14 +343,14 @@ class _Growth:
         if any(t is None for t in taken):
             return 0
         # a round lasts as long as its slowest fit, or its fits' sum over the workers
-        rows, slowest = lead[0].rows, max(max(taken), sum(taken) / self.n_workers, 1e-3)
-        if self._last is not None and rows > self._last[0] and slowest > self._last[1]:
-            power = math.log(slowest / self._last[1]) / math.log(rows / self._last[0])
+        rows, seconds = lead[0].rows, max(max(taken), sum(taken) / self.n_workers, 1e-3)
+        if self._last is not None and rows > self._last[0] and seconds > self._last[1]:
+            power = math.log(seconds / self._last[1]) / math.log(rows / self._last[0])
             low, high = MEASURED_SCALING
             self.scaling = min(max(power, low), high)
-        self._last = (rows, slowest)
+        self._last = (rows, seconds)
         left = deadline - time.monotonic()
-        growth = (FIT_SHARE * left / slowest) ** (1 / self.scaling) if left > 0 else 0.0
+        growth = (FIT_SHARE * left / seconds) ** (1 / self.scaling) if left > 0 else 0.0
         target = min(most, int(rows * growth))
         return target if target >= MIN_GROWTH * rows else 0
 
