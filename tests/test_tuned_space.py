@@ -27,6 +27,22 @@ def _final_estimator(pipeline):
     return pipeline.steps[-1][1] if isinstance(pipeline, Pipeline) else pipeline
 
 
+def _three_class_context(**values):
+    """A search context of a three-class table with four numeric columns."""
+    from automl_tpot.search_spaces import SearchContext
+
+    defaults = dict(
+        task="classification",
+        n_features=4,
+        n_classes=3,
+        numeric_columns=("a", "b", "c", "d"),
+        categorical_columns=(),
+        random_state=0,
+        population_size=POPULATION,
+    )
+    return SearchContext(**{**defaults, **values})
+
+
 def _generate_population(space, rng):
     return [space.generate(rng) for _ in range(POPULATION)]
 
@@ -190,22 +206,10 @@ def test_balanced_accuracy_starts_the_classifiers_at_balanced_class_weights():
 
 
 def test_the_auto_preset_weighs_classes_only_for_balanced_accuracy_on_imbalanced_classes():
-    from automl_tpot.search_spaces import SearchContext
     from automl_tpot.search_spaces.presets import auto
 
     def hgb_class_weight(metric, balance):
-        context = SearchContext(
-            task="classification",
-            n_rows=500,
-            n_features=4,
-            n_classes=3,
-            numeric_columns=("a", "b", "c", "d"),
-            categorical_columns=(),
-            random_state=0,
-            population_size=POPULATION,
-            metric=metric,
-            class_balance=balance,
-        )
+        context = _three_class_context(n_rows=500, metric=metric, class_balance=balance)
         seeds = _finals(auto(context))
         hgb = [p for p in seeds if isinstance(p, HistGradientBoostingClassifier)]
         return hgb[0].get_params()["class_weight"]
@@ -352,26 +356,15 @@ def test_boosting_stops_early_in_every_evaluation_on_a_large_table(task):
 
 
 def test_a_class_too_rare_for_early_stopping_leaves_it_to_scikit_learn():
-    from automl_tpot.search_spaces import SearchContext
     from automl_tpot.search_spaces.presets import auto
-    from automl_tpot.search_spaces.tuned import boosting_stops_early
+    from automl_tpot.search_spaces.tuned import early_stopping
 
-    assert boosting_stops_early(300_000, None)
-    assert boosting_stops_early(300_000, 1_000)  # 10 rows in a 3,000-row sample
-    assert not boosting_stops_early(300_000, 999)
+    assert early_stopping(300_000, None) == {"early_stopping": True}
+    assert early_stopping(300_000, 1_000) == {"early_stopping": True}  # 10 per 3,000 rows
+    assert early_stopping(300_000, 999) == {}
 
     def early_stopping(smallest):
-        context = SearchContext(
-            task="classification",
-            n_rows=300_000,
-            n_features=4,
-            n_classes=3,
-            numeric_columns=("a", "b", "c", "d"),
-            categorical_columns=(),
-            random_state=0,
-            population_size=POPULATION,
-            smallest_class_rows=smallest,
-        )
+        context = _three_class_context(n_rows=300_000, smallest_class_rows=smallest)
         models = _boosting_models(auto(context), np.random.default_rng(0))
         return {m.get_params()["early_stopping"] for m in models}
 

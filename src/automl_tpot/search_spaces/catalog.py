@@ -161,14 +161,12 @@ def _forest(context: SearchContext, extra: bool) -> Any:
 def _hist_gradient_boosting(context: SearchContext) -> Any:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-    from .tuned import boosting_stops_early
+    from .tuned import early_stopping
 
     cls = (
         HistGradientBoostingClassifier if context.classification else HistGradientBoostingRegressor
     )
     leaf = max(2, min(50, _fold_rows(context) // 10))
-    smallest = context.smallest_class_rows if context.classification else None
-    stops_early = {"early_stopping": True} if boosting_stops_early(context.n_rows, smallest) else {}
     return node(
         cls,
         _space(
@@ -179,7 +177,7 @@ def _hist_gradient_boosting(context: SearchContext) -> Any:
             l2_regularization=Float("l2_regularization", (1e-8, 10.0), log=True, default=1e-8),
             **_class_weight(context),
         ),
-        **stops_early,
+        **early_stopping(context.n_rows, context.smallest_class_rows),
     )
 
 

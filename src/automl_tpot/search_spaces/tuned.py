@@ -30,7 +30,7 @@ from tpot.search_spaces.pipelines import ChoicePipeline, SequentialPipeline
 
 from ..tpot_boundary.nodes import TunedEstimatorNode, choice_at_defaults
 
-__all__ = ["SeededSearchSpace", "boosting_stops_early", "portfolio", "strong_defaults_space"]
+__all__ = ["SeededSearchSpace", "early_stopping", "portfolio", "strong_defaults_space"]
 
 
 class SeededSearchSpace(SearchSpace):
@@ -124,14 +124,13 @@ EARLY_STOPPING_ROWS = 10_000
 EARLY_STOPPING_MIN_CLASS_SHARE = 10 / 3_000
 
 
-def boosting_stops_early(n_rows: int, smallest_class_rows: int | None = None) -> bool:
-    """Whether the boosting models of a table of ``n_rows`` training rows stop early in every
-    evaluation (see :data:`EARLY_STOPPING_ROWS`)."""
-    if n_rows <= EARLY_STOPPING_ROWS:
-        return False
-    return smallest_class_rows is None or (
-        smallest_class_rows / n_rows >= EARLY_STOPPING_MIN_CLASS_SHARE
+def early_stopping(n_rows: int, smallest_class_rows: int | None = None) -> dict[str, bool]:
+    """The fixed parameters that make the boosting models of a table of ``n_rows`` training
+    rows stop early in every evaluation, or none (see :data:`EARLY_STOPPING_ROWS`)."""
+    rare = smallest_class_rows is not None and (
+        smallest_class_rows / n_rows < EARLY_STOPPING_MIN_CLASS_SHARE
     )
+    return {"early_stopping": True} if n_rows > EARLY_STOPPING_ROWS and not rare else {}
 
 
 def _forest_space(
@@ -180,7 +179,7 @@ def strong_defaults_space(
     :class:`~automl_tpot.transformers.CategoryCodes`) joins the choice. ``balanced_classes`` (for
     a balanced-accuracy metric) gives the classifiers a ``class_weight`` hyperparameter that
     starts at "balanced". ``smallest_class_rows`` (classification) decides, with ``n_rows``,
-    whether the boosting models stop early (:func:`boosting_stops_early`).
+    whether the boosting models stop early (:func:`early_stopping`).
     """
     from sklearn.ensemble import (
         ExtraTreesClassifier,
@@ -204,8 +203,7 @@ def strong_defaults_space(
     balanced = classification and balanced_classes
     scaler = EstimatorNode(StandardScaler, {})
     hgb = HistGradientBoostingClassifier if classification else HistGradientBoostingRegressor
-    stops_early = boosting_stops_early(n_rows, smallest_class_rows if classification else None)
-    hgb_fixed = {**fixed_seed, **({"early_stopping": True} if stops_early else {})}
+    hgb_fixed = {**fixed_seed, **early_stopping(n_rows, smallest_class_rows)}
 
     spaces: list[SearchSpace] = [
         TunedEstimatorNode(hgb, _hgb_space(n_rows, seed, balanced), _FixedParameters(hgb_fixed)),
