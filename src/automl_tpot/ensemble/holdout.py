@@ -217,7 +217,8 @@ def choose_on_held_out_rows(
             wait_until([fit.predictions for fit in grown], deadline, should_stop)
             if not all(fit.predictions.status == "finished" for fit in grown):
                 break
-            replaced, fits[: len(grown)], lead = fits[: len(grown)], grown, grown
+            replaced = fits[: len(grown)]
+            fits[: len(grown)] = lead = grown
             for fit in replaced:
                 release(fit)
         wait_until([fit.predictions for fit in fits], deadline, should_stop)
