@@ -256,13 +256,17 @@ def test_on_a_sample_the_stage_after_the_search_gets_one_fit_on_most_rows():
 
 
 def test_on_a_sample_the_stages_leading_fits_share_the_workers():
-    deadline = _deadline(explain_reserve=6.0, planned_end=982.0, sampled_reserve=27.0)
+    four = _deadline(explain_reserve=6.0, planned_end=982.0, sampled_reserve=27.0, lead_fits=4)
     # five pipelines of 0.3 s on a hundredth: 6 s per fit; the stage fits the best four side
     # by side, two at a time on the two workers
     history = _history([0.9, 0.8, 0.7, 0.6, 0.5], [0.3] * 5, budget=0.01)
     fold_fit = 0.3 / 0.01 / 5
     expected = SAMPLED_OVERHEAD + 4 * fold_fit / 2 / SAMPLED_FIT_SHARE
-    assert deadline.reserves(history)[0] == pytest.approx(expected)
+    assert four.reserves(history)[0] == pytest.approx(expected)
+    # two leading fits run at once on the two workers: one fit's time
+    two = _deadline(explain_reserve=6.0, planned_end=982.0, sampled_reserve=27.0, lead_fits=2)
+    expected = SAMPLED_OVERHEAD + fold_fit / SAMPLED_FIT_SHARE
+    assert two.reserves(history)[0] == pytest.approx(expected)
 
 
 def test_once_the_search_is_on_all_rows_the_usual_reserves_apply():

@@ -132,8 +132,9 @@ class _RecordingClient:
         return self.client.submit(function, *args, **kwargs)
 
 
-def test_every_anchor_grows_with_the_searchs_choice_round_after_round(client, data):
-    X, y = data
+def _rows_fitted_by_round(client, X, y):
+    """The rows each of a choice and two anchors was fitted on, round after round (not the
+    winner's refit on all rows), and the first round's rows."""
     stump = _Individual(DecisionTreeClassifier(max_depth=1, random_state=0), "stump")
     tree = _Individual(DecisionTreeClassifier(max_depth=3, random_state=0), "tree")
     anchor = _Individual(HistGradientBoostingClassifier(max_iter=20, random_state=0), "hgb")
@@ -141,12 +142,31 @@ def test_every_anchor_grows_with_the_searchs_choice_round_after_round(client, da
     recording = _RecordingClient(client)
     outcome = _choose(recording, frame, [tree, anchor], X, y, combine=False)
     assert outcome.candidates == 3
-    train, _test = _held_out(X, y)
-    first_round = holdout.PROBE * 400  # PROBE times the search's last sample
+    rounds = {}
     for individual in (stump, tree, anchor):
         rows = [n for d, n in recording.fitted if d == describe_pipeline(individual.pipeline)]
-        grown = [n for n in rows[1:] if n < len(y)]  # not the winner's refit on all rows
-        assert rows[0] == first_round and grown and max(grown) == len(train), (individual, rows)
+        rounds[individual.uid] = [n for n in rows if n < len(y)]
+    return rounds, holdout.PROBE * 400  # PROBE times the search's last sample
+
+
+def test_on_a_large_table_every_anchor_grows_with_the_searchs_choice(client, data, monkeypatch):
+    X, y = data
+    monkeypatch.setattr(holdout, "ALL_ANCHORS_ROWS", len(y))  # this table counts as large
+    assert holdout.leading_fits(len(y)) == holdout.LEAD_MOST
+    rounds, first_round = _rows_fitted_by_round(client, X, y)
+    train, _test = _held_out(X, y)
+    for name, rows in rounds.items():
+        assert rows[0] == first_round and max(rows) == len(train) and len(rows) > 1, (name, rows)
+
+
+def test_on_a_smaller_table_the_choice_and_the_first_anchor_grow(client, data):
+    X, y = data
+    assert len(y) < holdout.ALL_ANCHORS_ROWS and holdout.leading_fits(len(y)) == holdout.LEAD
+    rounds, first_round = _rows_fitted_by_round(client, X, y)
+    train, _test = _held_out(X, y)
+    for name in ("stump", "tree"):
+        assert max(rounds[name]) == len(train) and len(rounds[name]) > 1, (name, rounds)
+    assert rounds["hgb"] == [first_round]  # fitted once, compared on the first round's rows
 
 
 def test_the_searchs_choice_stays_when_it_scores_best(client, data):

@@ -73,11 +73,11 @@ EXPLAIN_FACTOR = 1.5
 #: ... plus these seconds, and never less than EXPLAIN_FLOOR.
 EXPLAIN_OVERHEAD = 1.0
 EXPLAIN_FLOOR = 2.0
-#: While the search is on a sample, the stage after it fits these many pipelines side by side
-#: on the workers, on all rows but a held-out fold (the search's choice and up to three anchors:
-#: ``ensemble.holdout.LEAD_MOST``); the best of them stand for their cost ...
-SAMPLED_LEAD = 4
-#: ... sized to end within this share of its time (``ensemble.holdout.FIT_SHARE``) ...
+#: While the search is on a sample, the stage after it fits a few pipelines side by side on the
+#: workers, on all rows but a held-out fold (the search's choice and the anchors:
+#: ``ensemble.holdout.leading_fits``, the deadline's ``lead_fits``); as many of the best
+#: pipelines stand for their cost, sized to end within this share of its time
+#: (``ensemble.holdout.FIT_SHARE``) ...
 SAMPLED_FIT_SHARE = 0.7
 #: ... plus these seconds for sending the table to the workers and fetching the models, and
 #: never less than SAMPLED_FLOOR.
@@ -185,8 +185,11 @@ class RunBudget:
         per_run = min(self.per_run_limit, max(MIN_PER_RUN_SECONDS, PER_RUN_SHARE * search_seconds))
         return SearchBudget(search_seconds, per_run, refit_reserve, ensemble_reserve)
 
-    def deadline_for(self, plan: SearchBudget, *, cv: int, n_workers: int) -> SearchDeadline:
-        """The moving end of a search planned as ``plan``, in ``time.time()`` instants."""
+    def deadline_for(
+        self, plan: SearchBudget, *, cv: int, n_workers: int, lead_fits: int = 2
+    ) -> SearchDeadline:
+        """The moving end of a search planned as ``plan``, in ``time.time()`` instants
+        (``lead_fits``: see :class:`SearchDeadline`)."""
         wall_now, now = time.time(), time.monotonic()
         return SearchDeadline(
             run_end=wall_now + (self.explain_deadline - now),
@@ -198,6 +201,7 @@ class RunBudget:
             explain_reserve=self.explain_cap,
             budget=self,
             sampled_reserve=SAMPLED_SHARE * self.time_left,
+            lead_fits=lead_fits,
         )
 
 
@@ -217,6 +221,7 @@ class SearchDeadline:
             ensemble stage's deadline follows it).
         sampled_reserve: the most kept for the stage after the search while the search is on
             a sample (the end may then come earlier than ``planned_end`` to make room for it).
+        lead_fits: how many fits that stage grows side by side (see ``SAMPLED_FIT_SHARE``).
     """
 
     def __init__(
@@ -231,6 +236,7 @@ class SearchDeadline:
         explain_reserve: float = 0.0,
         budget: RunBudget | None = None,
         sampled_reserve: float = 0.0,
+        lead_fits: int = 2,
     ):
         self.run_end = run_end
         self.planned_end = planned_end
@@ -241,6 +247,7 @@ class SearchDeadline:
         self.n_workers = max(int(n_workers), 1)
         self.budget = budget
         self.sampled_reserve = sampled_reserve
+        self.lead_fits = max(int(lead_fits), 1)
         #: The current end: ``planned_end`` until :meth:`plan` has seen scored pipelines.
         self.end = planned_end
         #: Whether the stage after a search on a sample would need more than its reserve (as
@@ -291,7 +298,7 @@ class SearchDeadline:
         search (measured: 0.754 against 0.764 ROC AUC on ``flights_late`` at 60 s when the
         reserve grew with the 0.9 power of the rows). The stage's leading fits share the
         workers: their work is the slowest fit's or their sum over the workers, the more."""
-        fold_fits = durations[:SAMPLED_LEAD] / self.cv
+        fold_fits = durations[: self.lead_fits] / self.cv
         work = max(fold_fits.max(), fold_fits.sum() / self.n_workers)
         needed = max(SAMPLED_FLOOR, SAMPLED_OVERHEAD + work / SAMPLED_FIT_SHARE)
         most = self._fixed() + self._sampled_extra()

@@ -17,6 +17,7 @@ from ..cluster.loop import EvaluationLoop
 from ..cluster.session import DaskSession
 from ..config import TrainerConfig
 from ..data import PreparedData
+from ..ensemble.holdout import leading_fits
 from ..errors import ClusterError, TrainingCancelled, TrainingError
 from ..tpot_boundary import (
     EvolverSnapshot,
@@ -119,7 +120,9 @@ def run_search(
     start = start if start is not None else SearchStart()
     restore = start.restore
     shares, finish_only = _shares(budget, restore, start.finish_only)
-    deadline = budget.deadline_for(shares, cv=prepared.cv, n_workers=session.n_workers)
+    deadline = budget.deadline_for(
+        shares, cv=prepared.cv, n_workers=session.n_workers, lead_fits=leading_fits(len(prepared.y))
+    )
     channel = SearchChannel(end=deadline.end, generations=config.generations)
     counter = None
     if on_evaluation is not None:
