@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 from helpers.local_dask import local_client
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
 
 from automl_tpot.data import build_preprocessor, prepare_training_data
 from automl_tpot.explain import N_REPEATS, explain_model
@@ -134,6 +136,70 @@ def test_no_time_left_skips_with_the_reason(client, wine_table):
     outcome = _explain(client, prepared, model, "accuracy", deadline_in=0.2)
     assert outcome.status == "skipped" and not outcome.computed
     assert "of the budget were left" in outcome.reason
+
+
+class _RecordingClient:
+    """A real client that remembers what the stage scattered and how many tasks it submitted."""
+
+    def __init__(self, client):
+        self.client, self.scattered, self.submitted = client, [], 0
+
+    def scatter(self, data, **kwargs):
+        self.scattered.extend(data)
+        return self.client.scatter(data, **kwargs)
+
+    def submit(self, *args, **kwargs):
+        self.submitted += 1
+        return self.client.submit(*args, **kwargs)
+
+
+def test_the_folds_get_the_models_structure_not_its_fitted_parts(client, wine_table):
+    prepared = prepare_training_data(wine_table, "target", "classification", cv=3)
+    model = _fitted(prepared, make_pipeline(StandardScaler(), LogisticRegression()))
+    recording = _RecordingClient(client)
+    outcome = _explain(recording, prepared, model, "accuracy")
+    assert outcome.status == "complete" and recording.submitted == 3
+    sent = next(item for item in recording.scattered if isinstance(item, TabularModel))
+    with pytest.raises(NotFittedError):  # a forest's trees would travel (and be copied) too
+        check_is_fitted(sent)
+    assert sent.get_params()["estimator"].get_params().keys() == (
+        model.get_params()["estimator"].get_params().keys()
+    )
+    check_is_fitted(model)  # the run's own model is left as it was
+
+
+def test_a_refit_that_cannot_finish_in_time_skips_the_stage_before_it_starts(client, wine_table):
+    prepared = prepare_training_data(wine_table, "target", "classification", cv=3)
+    model = _fitted(prepared, make_pipeline(StandardScaler(), LogisticRegression()))
+    recording = _RecordingClient(client)
+    outcome = explain_model(
+        client=recording,
+        model=model,
+        prepared=prepared,
+        metric="accuracy",
+        metric_name="accuracy",
+        random_state=0,
+        deadline=time.monotonic() + 10.0,
+        fold_seconds=40.0,
+    )
+    assert outcome.status == "skipped" and not outcome.computed
+    assert outcome.reason.startswith("a refit on a fold's rows takes about 40.0s, more than the")
+    assert recording.scattered == [] and recording.submitted == 0
+
+
+def test_the_refits_cost_is_the_ensemble_stages_fit_scaled_to_a_folds_rows(wine_table):
+    from automl_tpot.ensemble import EnsembleOutcome
+    from automl_tpot.ensemble.holdout import FIT_SCALING
+    from automl_tpot.explain.stage import _fold_seconds
+
+    prepared = prepare_training_data(wine_table, "target", "classification", cv=3)
+    rows = len(prepared.y)
+    measured = EnsembleOutcome(fit_seconds=6.0, fitted_rows=rows // 4)
+    expected = 6.0 * ((rows * 2 / 3) / (rows // 4)) ** FIT_SCALING
+    assert _fold_seconds(measured, prepared) == pytest.approx(expected)
+    on_all_rows = EnsembleOutcome(fit_seconds=6.0)  # fitted_rows 0: all rows
+    assert _fold_seconds(on_all_rows, prepared) == pytest.approx(6.0 * (2 / 3) ** FIT_SCALING)
+    assert _fold_seconds(EnsembleOutcome(), prepared) is None
 
 
 def test_a_model_that_fails_on_every_fold_is_reported_not_raised(client, wine_table):

@@ -111,6 +111,7 @@ def test_an_anchor_that_scores_better_on_all_rows_replaces_the_searchs_choice(cl
     # the score is the fitted rows' model on the held-out fold; a refit on all rows follows
     # when the fit says it ends in time (it does here: 4,000 rows)
     assert outcome.fitted_rows in (len(y), len(train))
+    assert outcome.fit_seconds is not None and outcome.fit_seconds > 0  # what a refit costs
     if outcome.fitted_rows == len(train):
         expected = roc_auc_score(y[test], outcome.single.predict_proba(X[test])[:, 1])
         assert outcome.score == pytest.approx(expected)
@@ -196,6 +197,7 @@ def test_an_average_that_beats_the_best_single_pipeline_is_the_model(client, dat
         check_is_fitted(outcome.single)
     else:
         assert outcome.score >= outcome.best_single and len(outcome.weights) == 2
+        assert outcome.fit_seconds is not None and outcome.fit_seconds > 0  # both members'
         assert outcome.model.predict_proba(X[:5]).shape == (5, 2)
 
 

@@ -192,19 +192,26 @@ def choose_on_held_out_rows(
             future.cancel()
             futures.remove(future)
 
-    def submit_refit(candidate: Candidate, fit: _Fit) -> Any:
-        """The winner refitted on all rows, when its fit says that ends in time."""
-        if fit.rows >= len(y) or fit.seconds.status != "finished":
+    def seconds_of(fit: _Fit) -> float | None:
+        """How long ``fit`` took, when it finished."""
+        if fit.seconds.status != "finished":
             return None
         taken = finished_result(fit.seconds, time.monotonic() + 1.0)
-        if taken is None:
+        return None if taken is None else float(taken)
+
+    def submit_refit(candidate: Candidate, fit: _Fit) -> tuple[Any, float] | None:
+        """The winner refitted on all rows, when its fit says that ends in time, and the
+        seconds that refit was expected to take."""
+        if fit.rows >= len(y) or (taken := seconds_of(fit)) is None:
             return None
         cost = taken * (len(y) / fit.rows) ** growth.scaling
         if cost > FIT_SHARE * (deadline - time.monotonic()):
             return None
         refit = submit(candidate, np.arange(len(y)), priority=2)
         wait_until([refit.model], deadline, should_stop)
-        return finished_result(_model_of(refit), max(deadline, time.monotonic() + FETCH_SECONDS))
+        fetch_by = max(deadline, time.monotonic() + FETCH_SECONDS)
+        model = finished_result(_model_of(refit), fetch_by)
+        return None if model is None else (model, cost)
 
     try:
         # unique keys: the same matrix scattered again while its last copy is being released
@@ -269,17 +276,21 @@ def choose_on_held_out_rows(
                 fitted={}, fits=models, should_stop=should_stop, scored_as="held-out",
             )  # fmt: skip
             if not reason:
-                outcome.fitted_rows = max(fits[i].rows for i in members)
+                kept = [i for i in members if candidates[i].description in outcome.weights]
+                outcome.fitted_rows = max(fits[i].rows for i in kept)
+                outcome.fit_seconds = _total([seconds_of(fits[i]) for i in kept])
                 return finish("")
         for best in ranked:  # the best single pipeline whose model comes back
             if (model := model_of(best)) is not None:
                 outcome.single, outcome.score = model, scores[best]
                 outcome.fitted_rows = fits[best].rows
+                outcome.fit_seconds = seconds_of(fits[best])
                 if best != 0:
                     outcome.replaced_by = candidates[best].description
                 refit = submit_refit(candidates[best], fits[best])
                 if refit is not None:
-                    outcome.single, outcome.fitted_rows = refit, len(y)
+                    outcome.single, outcome.fit_seconds = refit
+                    outcome.fitted_rows = len(y)
                 return finish(reason)
         return on_sample("the fitted models could not be fetched")
     except StageStopped:
@@ -287,6 +298,12 @@ def choose_on_held_out_rows(
     finally:
         for future in futures:  # nothing of the stage outlives it
             future.cancel()
+
+
+def _total(seconds: Sequence[float | None]) -> float | None:
+    """The sum of fits' seconds, ``None`` when any of them is unknown."""
+    known = [value for value in seconds if value is not None]
+    return float(sum(known)) if len(known) == len(seconds) else None
 
 
 def _model_of(fit: _Fit) -> Any:

@@ -41,6 +41,9 @@ class EnsembleOutcome:
         replaced_by: its description, when it is not the search's choice.
         choice_score: the search's choice's score on the held-out rows.
         fitted_rows: the rows the stage's models were fitted on (0: all rows).
+        fit_seconds: about how long one fit of the chosen model takes on ``fitted_rows`` rows
+            (an average's: its members' together), as the stage measured it after a sampled
+            search; ``None`` when not measured. The explanation stage plans its refits by it.
     """
 
     model: WeightedEnsemble | None = None
@@ -56,6 +59,7 @@ class EnsembleOutcome:
     replaced_by: str | None = None
     choice_score: float | None = None
     fitted_rows: int = 0
+    fit_seconds: float | None = None
 
     def chosen(self, best: Any) -> Any:
         """The run's final estimator: the ensemble when it was built and scored, the stage's

@@ -9,7 +9,6 @@ diagnostics describe the model on rows it has not seen.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -93,11 +92,14 @@ def _measure(
     n_repeats: int,
     seed: int,
 ) -> FoldOutcome:
+    from sklearn.base import clone
     from sklearn.metrics import check_scoring
 
     from ..data import output_columns
 
-    fitted = copy.deepcopy(model).fit(X.iloc[train], target.iloc[train])
+    # a clone, not a copy: the model's fitted parts (a forest can weigh hundreds of MB) are not
+    # needed for a refit, and two folds on one worker's threads must not fit one object
+    fitted = clone(model).fit(X.iloc[train], target.iloc[train])
     estimator = fitted.estimator_  # scored on the preprocessed rows, as the search scored it
     matrix = np.asarray(fitted.transform_features(X.iloc[test]), dtype=float)
     actual = target.iloc[test].to_numpy()

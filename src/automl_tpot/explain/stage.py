@@ -20,12 +20,14 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from sklearn.base import clone
 
 from ..cluster.session import DaskSession
 from ..cluster.waiting import StageStopped, wait_until
 from ..config import TrainerConfig
 from ..data import PreparedData
 from ..ensemble import EnsembleOutcome, search_folds
+from ..ensemble.holdout import FIT_SCALING
 from ..model import TabularModel
 from ..records.explanations import ColumnImportance, Explanations
 from ..search.budget import RunBudget
@@ -81,11 +83,14 @@ def explain_model(
     random_state: int,
     deadline: float,
     should_stop: Callable[[], bool] | None = None,
+    fold_seconds: float | None = None,
 ) -> Explanations:
     """Permutation importance of ``model``'s raw columns and its out-of-fold diagnostics.
 
-    ``model`` is refitted (a copy) on each fold's training rows of ``prepared``; the folds are
+    ``model`` is refitted (a clone) on each fold's training rows of ``prepared``; the folds are
     the search's for ``random_state``. ``deadline`` is a ``time.monotonic()`` instant.
+    ``fold_seconds``, when known, is about how long one such refit takes: the stage is skipped
+    when not even one would finish in time (it would cost the time and the memory for nothing).
     """
     started = time.monotonic()
 
@@ -95,12 +100,18 @@ def explain_model(
     available = deadline - started
     if available < MIN_SECONDS:
         return Explanations.skipped(f"only {max(available, 0):.1f}s of the budget were left")
+    if fold_seconds is not None and fold_seconds > available:
+        return Explanations.skipped(
+            f"a refit on a fold's rows takes about {fold_seconds:.1f}s, more than the "
+            f"{available:.1f}s left"
+        )
     folds = search_folds(prepared.task, prepared.y, prepared.cv, random_state)
     limit = max(deadline - time.monotonic(), 0.1)
     futures: list[Any] = []
     try:
+        # the folds refit the model's structure: its fitted parts stay here
         shared = client.scatter(
-            [model, prepared.features, prepared.target], broadcast=True, timeout=limit
+            [clone(model), prepared.features, prepared.target], broadcast=True, timeout=limit
         )
         settings = (metric, N_REPEATS, random_state, limit)
         futures = [
@@ -176,6 +187,17 @@ def _combine(
     )
 
 
+def _fold_seconds(ensemble: EnsembleOutcome, prepared: PreparedData) -> float | None:
+    """About how long the final model's refit on one fold's training rows takes, from the
+    ensemble stage's own fit of it (scaled to the fold's rows as that stage scales its fits)."""
+    if ensemble.fit_seconds is None:
+        return None
+    rows = len(prepared.y)
+    fold_rows = rows * (prepared.cv - 1) / prepared.cv
+    fitted_rows = ensemble.fitted_rows or rows
+    return ensemble.fit_seconds * (fold_rows / fitted_rows) ** FIT_SCALING
+
+
 def run_explain_stage(
     config: TrainerConfig,
     session: DaskSession,
@@ -219,6 +241,7 @@ def run_explain_stage(
                 started + max(budget.explain_reserve, MIN_STAGE_SECONDS),
             ),
             should_stop=should_stop,
+            fold_seconds=_fold_seconds(ensemble, prepared) if ensemble is not None else None,
         )
     except Exception as error:
         text = _text(error)
