@@ -78,9 +78,9 @@ LEAD = 2
 LEAD_MOST = 4
 #: All anchors lead only on tables of at least this many rows (where the capacity anchor joins
 #: them: ``search_spaces.tuned.CAPACITY_ROWS``); on smaller ones the search's samples are a
-#: larger share of the rows and the choice and the first anchor lead. Measured at 60 s:
-#: on ``tv16`` and ``diamonds`` (45,000 and 54,000 rows) the fits of every anchor side by side
-#: cost the search generations and 1.3-1.6 times the memory, for the same score.
+#: larger share of the rows and the choice and the first anchor lead. Measured at 60 s on
+#: ``tv16`` and ``diamonds`` (45,000 and 54,000 rows): with every anchor leading the search
+#: ran 1 and 2 generations, with two leading fits 3 and 3, for the same scores.
 ALL_ANCHORS_ROWS = 100_000
 #: The first round fits on at most this many times the search's last sample (a probe: its
 #: fits' own durations size the second round far better than the search's small samples).
