@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers.local_dask import local_client
+from helpers.sleepers import SlowOnManyRows
 from sklearn.datasets import make_classification
 from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -168,6 +169,26 @@ def test_on_a_smaller_table_the_choice_and_the_first_anchor_grow(client, data):
     for name in ("stump", "tree"):
         assert max(rounds[name]) == len(train) and len(rounds[name]) > 1, (name, rounds)
     assert rounds["hgb"] == [first_round]  # fitted once, compared on the first round's rows
+
+
+def test_a_slow_candidate_keeps_its_last_fit_and_the_others_their_larger_one(client, data):
+    X, y = data
+    choice = _Individual(HistGradientBoostingClassifier(max_iter=20, random_state=0), "hgb")
+    slow = _Individual(SlowOnManyRows(rows=2_000, seconds=60.0), "slow")  # past the deadline
+    frame = _frame([(choice, 0.99, 0.2, 0.1), (slow, None, 0.2, 0.1)])
+    recording = _RecordingClient(client)
+    outcome = _choose(recording, frame, [slow], X, y, deadline_in=8.0, combine=False)
+
+    train, _test = _held_out(X, y)
+    first_round = holdout.PROBE * 400
+    fitted = {uid: [n for d, n in recording.fitted if d == describe_pipeline(i.pipeline)]
+              for uid, i in (("hgb", choice), ("slow", slow))}  # fmt: skip
+    assert fitted["slow"] == [first_round, len(train)]  # its second fit was cut at the deadline
+    assert fitted["hgb"][:2] == [first_round, len(train)]
+    # both are compared: the slow one on its first round's fit, the choice on its larger one
+    assert outcome.candidates == 2 and outcome.replaced_by is None
+    assert isinstance(outcome.single, HistGradientBoostingClassifier)
+    assert outcome.fitted_rows >= len(train)
 
 
 def test_the_searchs_choice_stays_when_it_scores_best(client, data):

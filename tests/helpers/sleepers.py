@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.tree import DecisionTreeClassifier
+
 
 class Sleeper:
     """An "individual" that scores its own duration."""
@@ -30,3 +33,28 @@ def allocate_objective(individual: Sleeper, X, y) -> list[float]:
 
     block = np.ones(int(individual.seconds * 2**30) // 8)
     return [float(block[0])]
+
+
+class SlowOnManyRows(ClassifierMixin, BaseEstimator):
+    """A small tree classifier whose fit on more than ``rows`` rows first sleeps ``seconds`` in
+    small steps (a candidate whose cost grows far faster than its rows; the worker's guard can
+    interrupt the sleep)."""
+
+    def __init__(self, rows: int = 2_000, seconds: float = 60.0):
+        self.rows = rows
+        self.seconds = seconds
+
+    def fit(self, X, y):
+        if len(X) > self.rows:
+            end = time.monotonic() + self.seconds
+            while time.monotonic() < end:
+                time.sleep(0.02)
+        self.tree_ = DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, y)
+        self.classes_ = self.tree_.classes_
+        return self
+
+    def predict(self, X):
+        return self.tree_.predict(X)
+
+    def predict_proba(self, X):
+        return self.tree_.predict_proba(X)

@@ -18,8 +18,9 @@ few times the search's last sample, never fewer than it); while the leading cand
 fits then show that more rows fit in the time left, a further round refits them on as many as
 that allows (at most all rows but the held-out fold). From the second round on, how a fit's
 seconds grew with the rows between the last two rounds sizes the next (a boosting model with
-early stopping grows far less than linearly). Whatever has not finished at the deadline is
-dropped; when nothing has, the search's choice is fitted on the sample the search ended on.
+early stopping grows far less than linearly). A fit that has not finished at the deadline is
+dropped and its candidate keeps its last round's fit, while the others keep their larger one;
+when nothing has finished, the search's choice is fitted on the sample the search ended on.
 """
 
 from __future__ import annotations
@@ -233,13 +234,12 @@ def choose_on_held_out_rows(
                 break
             rows = _subsample(train, more, round_seed)
             grown = [submit(c, rows, priority=1) for c in candidates[: len(lead)]]
-            wait_until([fit.predictions for fit in grown], deadline, should_stop)
-            if not all(fit.predictions.status == "finished" for fit in grown):
+            wait_until(
+                [f for fit in grown for f in (fit.predictions, fit.seconds)], deadline, should_stop
+            )
+            if not _keep_finished(grown, fits, release, finished=_completed):
                 break
-            replaced = fits[: len(grown)]
-            fits[: len(grown)] = lead = grown
-            for fit in replaced:
-                release(fit)
+            lead = fits[: len(grown)]
         wait_until([fit.predictions for fit in fits], deadline, should_stop)
         fetch_by = max(deadline, time.monotonic() + FETCH_SECONDS)
         predictions = [finished_result(fit.predictions, fetch_by) for fit in fits]
@@ -298,6 +298,32 @@ def choose_on_held_out_rows(
     finally:
         for future in futures:  # nothing of the stage outlives it
             future.cancel()
+
+
+def _completed(fit: _Fit) -> bool:
+    """Whether ``fit`` ended with a model (not cut by the worker's guard or failed)."""
+    return fit.predictions.status == "finished" and finished_result(fit.seconds, 0.0) is not None
+
+
+def _keep_finished(
+    grown: Sequence[_Fit],
+    fits: list[_Fit],
+    release: Callable[[_Fit], None],
+    finished: Callable[[_Fit], bool],
+) -> bool:
+    """Put each of a round's ``grown`` fits that ``finished`` in place of its earlier fit (the
+    first ``len(grown)`` of ``fits``) and release the fit it replaces; release the unfinished
+    ones instead, so their candidates keep the earlier round's fit. Whether all finished.
+
+    Why: one slow candidate (a forest whose cost grows faster than its rows) must not cost the
+    others the rows they were fitted on in time.
+    """
+    done = [finished(fit) for fit in grown]
+    for i, (fit, ended) in enumerate(zip(grown, done, strict=True)):
+        release(fits[i] if ended else fit)
+        if ended:
+            fits[i] = fit
+    return all(done)
 
 
 def _total(seconds: Sequence[float | None]) -> float | None:
