@@ -18,7 +18,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.validation import check_is_fitted
 
-from automl_tpot.ensemble import holdout
+from automl_tpot.ensemble import holdout, rounds
 from automl_tpot.ensemble.candidates import Candidate, add_anchors, best_candidates
 from automl_tpot.ensemble.holdout import choose_on_held_out_rows
 from automl_tpot.ensemble.outcome import search_folds
@@ -211,7 +211,8 @@ def test_an_average_that_beats_the_best_single_pipeline_is_the_model(client, dat
             (_Individual(HistGradientBoostingClassifier(random_state=0), "hgb"), 0.98, 0.4, 0.1),
         ]
     )
-    outcome = _choose(client, frame, [], X, y)
+    recording = _RecordingClient(client)
+    outcome = _choose(recording, frame, [], X, y)
     assert outcome.candidates == 2
     if outcome.model is None:  # averaging may not help on this table: then it says so
         assert outcome.reason == "averaging did not improve the held-out score"
@@ -219,6 +220,11 @@ def test_an_average_that_beats_the_best_single_pipeline_is_the_model(client, dat
     else:
         assert outcome.score >= outcome.best_single and len(outcome.weights) == 2
         assert outcome.fit_seconds is not None and outcome.fit_seconds > 0  # both members'
+        # with the time to spare, both members are refitted on all rows for the final model
+        assert outcome.fitted_rows == len(y)
+        assert [n for _, n in recording.fitted].count(len(y)) == 2
+        for member in outcome.model.members_:
+            check_is_fitted(member)
         assert outcome.model.predict_proba(X[:5]).shape == (5, 2)
 
 
@@ -303,30 +309,30 @@ class _Done:
 
 
 def _lead_fit(seconds, rows=1_000):
-    return holdout._Fit(None, None, _Done(seconds), rows=rows)
+    return rounds.RoundFit(None, None, _Done(seconds), rows=rows)
 
 
 def test_a_further_round_grows_the_rows_by_what_the_last_fits_took():
     deadline = time.monotonic() + 10.0
     # 0.1 s for 1,000 rows: 7 s buy far more than the 50,000 there are
     assert (
-        holdout._Growth().next_rows([_lead_fit(0.1), _lead_fit(0.05)], deadline, 50_000) == 50_000
+        rounds.RowGrowth().next_rows([_lead_fit(0.1), _lead_fit(0.05)], deadline, 50_000) == 50_000
     )
-    grown = holdout._Growth().next_rows([_lead_fit(1.0)], deadline, 50_000)
+    grown = rounds.RowGrowth().next_rows([_lead_fit(1.0)], deadline, 50_000)
     assert 8_500 < grown < 8_700  # (7 s / 1 s) ** (1 / 0.9) = 8.69 times the rows
     # less than 1.5 times the rows is not worth a round; nor an unfinished last one
-    assert holdout._Growth().next_rows([_lead_fit(5.0)], deadline, 50_000) == 0
-    pending = holdout._Fit(None, None, SimpleNamespace(status="pending"), rows=1_000)
-    assert holdout._Growth().next_rows([pending], deadline, 50_000) == 0
+    assert rounds.RowGrowth().next_rows([_lead_fit(5.0)], deadline, 50_000) == 0
+    pending = rounds.RoundFit(None, None, SimpleNamespace(status="pending"), rows=1_000)
+    assert rounds.RowGrowth().next_rows([pending], deadline, 50_000) == 0
     # four fits on two workers: a round lasts about twice as long as its slowest fit
-    alone = holdout._Growth(n_workers=2).next_rows([_lead_fit(1.0)], deadline, 10**9)
-    shared = holdout._Growth(n_workers=2).next_rows([_lead_fit(1.0)] * 4, deadline, 10**9)
+    alone = rounds.RowGrowth(n_workers=2).next_rows([_lead_fit(1.0)], deadline, 10**9)
+    shared = rounds.RowGrowth(n_workers=2).next_rows([_lead_fit(1.0)] * 4, deadline, 10**9)
     assert shared == pytest.approx(alone * 0.5 ** (1 / 0.9), rel=0.01)
 
 
 def test_the_second_round_measures_how_the_fits_grow_and_sizes_the_third_by_it():
     deadline = time.monotonic() + 10.0
-    growth = holdout._Growth()
+    growth = rounds.RowGrowth()
     assert growth.next_rows([_lead_fit(1.0, rows=1_000)], deadline, 10**7) > 0
     assert growth.scaling == holdout.FIT_SCALING  # one round: nothing measured yet
     # 16 times the rows took 4 times the seconds: the power 0.5, kept at its floor of 0.6

@@ -9,8 +9,9 @@ within the budget: the search's choice, the search space's *anchors* (its strong
 its defaults) and, as time allows, the next best pipelines are each fitted on rows outside the
 first of the search's folds, on the Dask workers in parallel, and scored on that fold's
 held-out rows. The best of them, or an average of them that scores better still, is the
-model; an average's members keep the fit they were scored with, and a single pipeline is
-refitted on all rows when its own fit says that ends in time.
+model, refitted on all rows when its own fits say that ends in time (an average's members
+side by side, with the weights chosen on the held-out fold); otherwise it keeps the fits it
+was scored with.
 
 How many rows: the search's durations on small samples overstate what more rows cost (fixed
 costs weigh more there), so a first round fits on the rows they say are affordable (at most a
@@ -29,13 +30,13 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 
 from ..cluster.waiting import StageStopped, wait_until
+from ..model.ensemble import WeightedEnsemble
 from ..tpot_boundary import SearchHistory, sample_rows
 from ..utils.pipelines import describe_pipeline
 from .candidates import (
@@ -49,26 +50,32 @@ from .candidates import (
     predict_rows,
 )
 from .outcome import EnsembleOutcome, average_members, search_folds
+from .rounds import (
+    FIT_SCALING,
+    FIT_SHARE,
+    MEASURED_SCALING,
+    RoundFit,
+    RowGrowth,
+    completed,
+    keep_finished,
+    subsample,
+)
 from .selection import fold_score
 
-__all__ = ["MIN_SECONDS", "choose_on_held_out_rows", "leading_fits"]
+__all__ = [
+    "FIT_SCALING",
+    "FIT_SHARE",
+    "MEASURED_SCALING",
+    "MIN_SECONDS",
+    "choose_on_held_out_rows",
+    "leading_fits",
+]
 
 #: The stage is planned with at least this many seconds (the fits of the search's choice and
 #: the first anchor are always tried: the run needs a model).
 MIN_SECONDS = 2.0
 #: Seconds allowed for fetching a chosen model from its worker, even past the deadline.
 FETCH_SECONDS = 5.0
-#: The leading candidates' fits are sized to end within this share of the time they have (the
-#: rest covers sending the data to the workers, predictions and fetching the models).
-FIT_SHARE = 0.7
-#: A fit's seconds grow with the rows to this power, until two rounds have measured it.
-#: Measured on this project's large tables: HistGradientBoosting from 2,400 to 196,000 rows
-#: grew with the power 0.81 at its defaults and 0.96 with 160 iterations of 110 leaves; with
-#: 127 leaves, up to 400 iterations and early stopping, 0.43 from 12,000 to 186,000 rows.
-FIT_SCALING = 0.9
-#: A power measured between two rounds is kept within these bounds (a noisy short fit must not
-#: promise far more rows than the time buys).
-MEASURED_SCALING = (0.6, 1.0)
 #: The candidates fitted again on more rows, round after round: the search's choice and the
 #: anchors, at least LEAD and at most LEAD_MOST of them. All anchors lead, not only the first:
 #: which one wins shows only on many rows (``fertility``, held-out ROC AUC on 12,000 / 48,000 /
@@ -86,24 +93,12 @@ ALL_ANCHORS_ROWS = 100_000
 #: The first round fits on at most this many times the search's last sample (a probe: its
 #: fits' own durations size the second round far better than the search's small samples).
 PROBE = 4
-#: A further round is worth it only for at least this many times the last round's rows.
-MIN_GROWTH = 1.5
 
 
 def leading_fits(n_rows: int) -> int:
     """How many fits the stage grows side by side on a table of ``n_rows`` rows, at most
     (the search's budget keeps time for as many: ``search.budget.SearchDeadline``)."""
     return LEAD_MOST if n_rows >= ALL_ANCHORS_ROWS else LEAD
-
-
-@dataclass
-class _Fit:
-    """One candidate's fit on some rows, as futures on the workers."""
-
-    model: Any
-    predictions: Any
-    seconds: Any
-    rows: int
 
 
 def choose_on_held_out_rows(
@@ -164,21 +159,21 @@ def choose_on_held_out_rows(
     share = _estimated_share(candidates, n_workers, available, cv)
     floor = min(len(train), int(sample_fraction * len(y)))
     probe = min(int(share * len(y)), PROBE * floor)
-    first_rows = _subsample(train, max(probe, floor), random_state)
+    first_rows = subsample(train, max(probe, floor), random_state)
     scale = max(share, len(first_rows) / max(len(y), 1))
     count = affordable(candidates, n_workers, 0.9 * available / scale, cv, held_out=True)
     candidates = candidates[: max(count, leading)]
     method = "predict_proba" if comparable and task == "classification" else "predict"
     futures: list[Any] = []
-    growth = _Growth(n_workers)
+    growth = RowGrowth(n_workers)
 
-    def submit(candidate: Candidate, rows: np.ndarray, priority: int = 0) -> _Fit:
+    def submit(candidate: Candidate, rows: np.ndarray, priority: int = 0) -> RoundFit:
         """Fit and score ``candidate`` on the workers; a higher ``priority`` runs before the
         tasks already queued (a second round must not wait for the other candidates)."""
         limit = max(deadline - time.monotonic(), MIN_SECONDS)  # the worker-side guard
         options = {"pure": False, "priority": priority}
         model = client.submit(fit_on_rows, candidate.pipeline, *data, rows, limit, **options)
-        fit = _Fit(
+        fit = RoundFit(
             model,
             client.submit(predict_rows, model, data[0], test, method, **options),
             client.submit(fit_seconds, model, **options),
@@ -187,32 +182,37 @@ def choose_on_held_out_rows(
         futures.extend([fit.model, fit.predictions, fit.seconds])
         return fit
 
-    def release(fit: _Fit) -> None:
+    def release(fit: RoundFit) -> None:
         """Drop a fit a later round replaced: its model no longer holds a worker's memory."""
         for future in (fit.model, fit.predictions, fit.seconds):
             future.cancel()
             futures.remove(future)
 
-    def seconds_of(fit: _Fit) -> float | None:
+    def seconds_of(fit: RoundFit) -> float | None:
         """How long ``fit`` took, when it finished."""
         if fit.seconds.status != "finished":
             return None
         taken = finished_result(fit.seconds, time.monotonic() + 1.0)
         return None if taken is None else float(taken)
 
-    def submit_refit(candidate: Candidate, fit: _Fit) -> tuple[Any, float] | None:
-        """The winner refitted on all rows, when its fit says that ends in time, and the
-        seconds that refit was expected to take."""
-        if fit.rows >= len(y) or (taken := seconds_of(fit)) is None:
+    def refit_on_all_rows(chosen: Sequence[int]) -> tuple[list[Any], float] | None:
+        """The ``chosen`` candidates (the winner, or an average's members) refitted on all rows
+        side by side, when their own fits say that ends in time, and the seconds those refits
+        were expected to take together."""
+        taken = [seconds_of(fits[i]) for i in chosen]
+        if any(fits[i].rows >= len(y) for i in chosen) or None in taken:
             return None
-        cost = taken * (len(y) / fit.rows) ** growth.scaling
-        if cost > FIT_SHARE * (deadline - time.monotonic()):
+        costs = [
+            float(t) * (len(y) / fits[i].rows) ** growth.scaling
+            for t, i in zip(taken, chosen, strict=True)
+        ]
+        if max(max(costs), sum(costs) / n_workers) > FIT_SHARE * (deadline - time.monotonic()):
             return None
-        refit = submit(candidate, np.arange(len(y)), priority=2)
-        wait_until([refit.model], deadline, should_stop)
+        refits = [submit(candidates[i], np.arange(len(y)), priority=2) for i in chosen]
+        wait_until([refit.model for refit in refits], deadline, should_stop)
         fetch_by = max(deadline, time.monotonic() + FETCH_SECONDS)
-        model = finished_result(_model_of(refit), fetch_by)
-        return None if model is None else (model, cost)
+        models = [finished_result(_model_of(refit), fetch_by) for refit in refits]
+        return None if None in models else (models, sum(costs))
 
     try:
         # unique keys: the same matrix scattered again while its last copy is being released
@@ -232,12 +232,12 @@ def choose_on_held_out_rows(
             more = growth.next_rows(lead, deadline, len(train))
             if not more:
                 break
-            rows = _subsample(train, more, round_seed)
+            rows = subsample(train, more, round_seed)
             grown = [submit(c, rows, priority=1) for c in candidates[: len(lead)]]
             wait_until(
                 [f for fit in grown for f in (fit.predictions, fit.seconds)], deadline, should_stop
             )
-            if not _keep_finished(grown, fits, release, finished=_completed):
+            if not keep_finished(grown, fits, release, finished=completed):
                 break
             lead = fits[: len(grown)]
         wait_until([fit.predictions for fit in fits], deadline, should_stop)
@@ -275,10 +275,16 @@ def choose_on_held_out_rows(
                 outcome, candidates, predictions, members, score, y_test, task, fetch_by,
                 fitted={}, fits=models, should_stop=should_stop, scored_as="held-out",
             )  # fmt: skip
-            if not reason:
+            if not reason and outcome.model is not None:
+                # the members in the average's order (greedy selection keeps the members')
                 kept = [i for i in members if candidates[i].description in outcome.weights]
                 outcome.fitted_rows = max(fits[i].rows for i in kept)
                 outcome.fit_seconds = _total([seconds_of(fits[i]) for i in kept])
+                refit = refit_on_all_rows(kept)
+                if refit is not None:  # the same weights, each member fitted on all rows
+                    weights = outcome.model.weights
+                    outcome.model = WeightedEnsemble.from_fitted(refit[0], weights, task)
+                    outcome.fitted_rows, outcome.fit_seconds = len(y), refit[1]
                 return finish("")
         for best in ranked:  # the best single pipeline whose model comes back
             if (model := model_of(best)) is not None:
@@ -287,9 +293,9 @@ def choose_on_held_out_rows(
                 outcome.fit_seconds = seconds_of(fits[best])
                 if best != 0:
                     outcome.replaced_by = candidates[best].description
-                refit = submit_refit(candidates[best], fits[best])
+                refit = refit_on_all_rows([best])
                 if refit is not None:
-                    outcome.single, outcome.fit_seconds = refit
+                    outcome.single, outcome.fit_seconds = refit[0][0], refit[1]
                     outcome.fitted_rows = len(y)
                 return finish(reason)
         return on_sample("the fitted models could not be fetched")
@@ -300,39 +306,13 @@ def choose_on_held_out_rows(
             future.cancel()
 
 
-def _completed(fit: _Fit) -> bool:
-    """Whether ``fit`` ended with a model (not cut by the worker's guard or failed)."""
-    return fit.predictions.status == "finished" and finished_result(fit.seconds, 0.0) is not None
-
-
-def _keep_finished(
-    grown: Sequence[_Fit],
-    fits: list[_Fit],
-    release: Callable[[_Fit], None],
-    finished: Callable[[_Fit], bool],
-) -> bool:
-    """Put each of a round's ``grown`` fits that ``finished`` in place of its earlier fit (the
-    first ``len(grown)`` of ``fits``) and release the fit it replaces; release the unfinished
-    ones instead, so their candidates keep the earlier round's fit. Whether all finished.
-
-    Why: one slow candidate (a forest whose cost grows faster than its rows) must not cost the
-    others the rows they were fitted on in time.
-    """
-    done = [finished(fit) for fit in grown]
-    for i, (fit, ended) in enumerate(zip(grown, done, strict=True)):
-        release(fits[i] if ended else fit)
-        if ended:
-            fits[i] = fit
-    return all(done)
-
-
 def _total(seconds: Sequence[float | None]) -> float | None:
     """The sum of fits' seconds, ``None`` when any of them is unknown."""
     known = [value for value in seconds if value is not None]
     return float(sum(known)) if len(known) == len(seconds) else None
 
 
-def _model_of(fit: _Fit) -> Any:
+def _model_of(fit: RoundFit) -> Any:
     """A future-like view of the model alone (the worker's result is ``(model, seconds)``)."""
     return _FirstOf(fit.model)
 
@@ -375,45 +355,3 @@ def _estimated_share(
             return 1.0
         shares.append(fraction * (budget / seconds) ** (1 / FIT_SCALING))
     return min(1.0, *shares)
-
-
-class _Growth:
-    """Sizes each further round of the leading candidates from how long the last one took."""
-
-    def __init__(self, n_workers: int = 1) -> None:
-        #: The power a fit's seconds grow with the rows (measured once two rounds finished).
-        self.scaling = FIT_SCALING
-        #: The workers the leading fits share: more fits than workers queue behind each other.
-        self.n_workers = max(int(n_workers), 1)
-        self._last: tuple[int, float] | None = None  # (rows, seconds) of a round
-
-    def next_rows(self, lead: Sequence[_Fit], deadline: float, most: int) -> int:
-        """The rows the next round can be fitted on in the time left; 0 when that is not
-        MIN_GROWTH times the last round's (or that round's fits did not all finish)."""
-        if not lead or any(fit.seconds.status != "finished" for fit in lead):
-            return 0
-        try:
-            taken = [fit.seconds.result(timeout=1.0) for fit in lead]
-        except Exception:  # a lost worker: no further round
-            return 0
-        if any(t is None for t in taken):
-            return 0
-        # a round lasts as long as its slowest fit, or its fits' sum over the workers
-        rows, seconds = lead[0].rows, max(max(taken), sum(taken) / self.n_workers, 1e-3)
-        if self._last is not None and rows > self._last[0] and seconds > self._last[1]:
-            power = math.log(seconds / self._last[1]) / math.log(rows / self._last[0])
-            low, high = MEASURED_SCALING
-            self.scaling = min(max(power, low), high)
-        self._last = (rows, seconds)
-        left = deadline - time.monotonic()
-        growth = (FIT_SHARE * left / seconds) ** (1 / self.scaling) if left > 0 else 0.0
-        target = min(most, int(rows * growth))
-        return target if target >= MIN_GROWTH * rows else 0
-
-
-def _subsample(rows: np.ndarray, count: int, random_state: int) -> np.ndarray:
-    """``count`` of ``rows``, drawn with ``random_state`` (all of them when there are fewer)."""
-    if count >= len(rows):
-        return rows
-    rng = np.random.default_rng(random_state)
-    return np.sort(rng.choice(rows, size=max(count, 1), replace=False))
