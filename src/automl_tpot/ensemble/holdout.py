@@ -183,7 +183,8 @@ def choose_on_held_out_rows(
         return fit
 
     def release(fit: RoundFit) -> None:
-        """Drop a fit a later round replaced: its model no longer holds a worker's memory."""
+        """Drop a fit no longer needed (replaced, or not chosen): its model no longer holds a
+        worker's memory."""
         for future in (fit.model, fit.predictions, fit.seconds):
             future.cancel()
             futures.remove(future)
@@ -208,6 +209,9 @@ def choose_on_held_out_rows(
         ]
         if max(max(costs), sum(costs) / n_workers) > FIT_SHARE * (deadline - time.monotonic()):
             return None
+        for i, fit in enumerate(fits):  # the other candidates' fits no longer hold workers
+            if i not in chosen and fit.model in futures:
+                release(fit)
         refits = [submit(candidates[i], np.arange(len(y)), priority=2) for i in chosen]
         wait_until([refit.model for refit in refits], deadline, should_stop)
         fetch_by = max(deadline, time.monotonic() + FETCH_SECONDS)
