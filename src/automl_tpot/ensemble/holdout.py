@@ -56,7 +56,6 @@ from .rounds import (
     MEASURED_SCALING,
     RoundFit,
     RowGrowth,
-    completed,
     keep_finished,
     subsample,
 )
@@ -241,7 +240,7 @@ def choose_on_held_out_rows(
             wait_until(
                 [f for fit in grown for f in (fit.predictions, fit.seconds)], deadline, should_stop
             )
-            if not keep_finished(grown, fits, release, finished=completed):
+            if not keep_finished(grown, fits, release):
                 break
             lead = fits[: len(grown)]
         wait_until([fit.predictions for fit in fits], deadline, should_stop)

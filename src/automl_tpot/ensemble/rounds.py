@@ -60,16 +60,15 @@ def keep_finished(
     grown: Sequence[RoundFit],
     fits: list[RoundFit],
     release: Callable[[RoundFit], None],
-    finished: Callable[[RoundFit], bool],
 ) -> bool:
-    """Put each of a round's ``grown`` fits that ``finished`` in place of its earlier fit (the
+    """Put each of a round's ``grown`` fits that :func:`completed` in place of its earlier fit (the
     first ``len(grown)`` of ``fits``) and release the fit it replaces; release the unfinished
     ones instead, so their candidates keep the earlier round's fit. Whether all finished.
 
     Why: one slow candidate (a forest whose cost grows faster than its rows) must not cost the
     others the rows they were fitted on in time.
     """
-    done = [finished(fit) for fit in grown]
+    done = [completed(fit) for fit in grown]
     for i, (fit, ended) in enumerate(zip(grown, done, strict=True)):
         release(fits[i] if ended else fit)
         if ended:
