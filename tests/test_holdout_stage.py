@@ -18,10 +18,11 @@ from sklearn.metrics import roc_auc_score
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.validation import check_is_fitted
 
-from automl_tpot.ensemble import holdout, rounds
+from automl_tpot.ensemble import holdout
 from automl_tpot.ensemble.candidates import Candidate, add_anchors, best_candidates
 from automl_tpot.ensemble.holdout import choose_on_held_out_rows
 from automl_tpot.ensemble.outcome import search_folds
+from automl_tpot.ensemble.rounds import RoundFit, RowGrowth
 from automl_tpot.tpot_boundary import SearchHistory
 from automl_tpot.utils.pipelines import describe_pipeline
 
@@ -309,30 +310,28 @@ class _Done:
 
 
 def _lead_fit(seconds, rows=1_000):
-    return rounds.RoundFit(None, None, _Done(seconds), rows=rows)
+    return RoundFit(None, None, _Done(seconds), rows=rows)
 
 
 def test_a_further_round_grows_the_rows_by_what_the_last_fits_took():
     deadline = time.monotonic() + 10.0
     # 0.1 s for 1,000 rows: 7 s buy far more than the 50,000 there are
-    assert (
-        rounds.RowGrowth().next_rows([_lead_fit(0.1), _lead_fit(0.05)], deadline, 50_000) == 50_000
-    )
-    grown = rounds.RowGrowth().next_rows([_lead_fit(1.0)], deadline, 50_000)
+    assert RowGrowth().next_rows([_lead_fit(0.1), _lead_fit(0.05)], deadline, 50_000) == 50_000
+    grown = RowGrowth().next_rows([_lead_fit(1.0)], deadline, 50_000)
     assert 8_500 < grown < 8_700  # (7 s / 1 s) ** (1 / 0.9) = 8.69 times the rows
     # less than 1.5 times the rows is not worth a round; nor an unfinished last one
-    assert rounds.RowGrowth().next_rows([_lead_fit(5.0)], deadline, 50_000) == 0
-    pending = rounds.RoundFit(None, None, SimpleNamespace(status="pending"), rows=1_000)
-    assert rounds.RowGrowth().next_rows([pending], deadline, 50_000) == 0
+    assert RowGrowth().next_rows([_lead_fit(5.0)], deadline, 50_000) == 0
+    pending = RoundFit(None, None, SimpleNamespace(status="pending"), rows=1_000)
+    assert RowGrowth().next_rows([pending], deadline, 50_000) == 0
     # four fits on two workers: a round lasts about twice as long as its slowest fit
-    alone = rounds.RowGrowth(n_workers=2).next_rows([_lead_fit(1.0)], deadline, 10**9)
-    shared = rounds.RowGrowth(n_workers=2).next_rows([_lead_fit(1.0)] * 4, deadline, 10**9)
+    alone = RowGrowth(n_workers=2).next_rows([_lead_fit(1.0)], deadline, 10**9)
+    shared = RowGrowth(n_workers=2).next_rows([_lead_fit(1.0)] * 4, deadline, 10**9)
     assert shared == pytest.approx(alone * 0.5 ** (1 / 0.9), rel=0.01)
 
 
 def test_the_second_round_measures_how_the_fits_grow_and_sizes_the_third_by_it():
     deadline = time.monotonic() + 10.0
-    growth = rounds.RowGrowth()
+    growth = RowGrowth()
     assert growth.next_rows([_lead_fit(1.0, rows=1_000)], deadline, 10**7) > 0
     assert growth.scaling == holdout.FIT_SCALING  # one round: nothing measured yet
     # 16 times the rows took 4 times the seconds: the power 0.5, kept at its floor of 0.6
