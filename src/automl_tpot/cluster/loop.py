@@ -34,7 +34,7 @@ from ..utils.notify import notify
 from .broadcast import DataCache
 from .costs import CAP_FACTOR, CostModel
 from .restarts import memory_restart_since
-from .slots import Job, free_slots, only_stragglers
+from .slots import Job, free_slots, next_job, only_stragglers
 from .worker import GUARD_GRACE, evaluate_on_worker
 
 if TYPE_CHECKING:
@@ -236,11 +236,16 @@ class _Generation:
             time.sleep(POLL_SECONDS)
             return False
         seconds_left = max(self.channel.end - time.time(), 0.0) + END_GRACE
+        families = self.request.families
         for address in slots:
             if not self.pending:
                 break
-            index, tries = self.pending.popleft()
-            family = self.request.families[index]
+            threads = self.workers.get(address, 1)
+            taken = next_job(self.pending, families, self.running, address, threads, self.durations)
+            if taken is None:  # the thread waits for a GIL-bound evaluation to end
+                continue
+            index, tries = taken
+            family = families[index]
             configured = self.request.per_run_seconds
             limit = self.loop.costs.cap(family, self.request.work_share, configured)
             limit_text = None
