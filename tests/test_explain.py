@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from automl_tpot.data import build_preprocessor, prepare_training_data
 from automl_tpot.explain import N_REPEATS, explain_model
+from automl_tpot.explain.stage import FOLD_MARGIN
 from automl_tpot.model import TabularModel
 from automl_tpot.records.explanations import diagnostics_document, importance_document
 from automl_tpot.records.validation import validate
@@ -180,10 +181,13 @@ def test_a_refit_that_cannot_finish_in_time_skips_the_stage_before_it_starts(cli
         metric_name="accuracy",
         random_state=0,
         deadline=time.monotonic() + 10.0,
-        fold_seconds=40.0,
+        fold_seconds=8.0,  # less than the 10 s left, but not with its predictions
     )
+    assert FOLD_MARGIN * 8.0 > 10.0
     assert outcome.status == "skipped" and not outcome.computed
-    assert outcome.reason.startswith("a refit on a fold's rows takes about 40.0s, more than the")
+    assert outcome.reason.startswith(
+        "a refit on a fold's rows with its predictions takes about 12.0s, more than the"
+    )
     assert recording.scattered == [] and recording.submitted == 0
 
 
