@@ -359,3 +359,34 @@ def test_the_note_says_so_when_the_searchs_choice_did_not_finish_on_all_rows():
     assert _stage_choice(replaced, None, 0.9, "roc_auc")[2].endswith(
         "against 0.7000 for the search's choice"
     )
+
+
+def test_a_model_too_large_to_hold_twice_keeps_its_fit_on_the_folds_rows(client, data, monkeypatch):
+    X, y = data
+    boosting = _Individual(HistGradientBoostingClassifier(random_state=0), "hgb")
+    frame = _frame([(boosting, 0.99, 0.4, 0.1)])
+    train, _ = _held_out(X, y)
+    # with the time to spare and room in memory, the choice is refitted on all rows
+    assert _choose(client, frame, [], X, y, combine=False).fitted_rows == len(y)
+    # a model larger than what the run may hold twice keeps the fit it was scored with
+    monkeypatch.setattr(holdout, "REFIT_MEMORY_FLOOR", 0)
+    monkeypatch.setattr(holdout, "REFIT_MEMORY_FACTOR", 0.0)
+    outcome = _choose(client, frame, [], X, y, combine=False)
+    assert outcome.fitted_rows == len(train)
+    check_is_fitted(outcome.single)
+
+
+def test_a_models_bytes_are_counted_as_pickled_and_the_limit_follows_the_matrix(data):
+    import pickle
+
+    from automl_tpot.ensemble.candidates import model_bytes
+
+    X, y = data
+    model = ExtraTreesClassifier(n_estimators=5, random_state=0).fit(X, y)
+    assert model_bytes((model, 1.0)) == len(pickle.dumps(model, pickle.HIGHEST_PROTOCOL))
+    assert model_bytes(None) is None
+    assert holdout.refit_memory_limit(X) == holdout.REFIT_MEMORY_FLOOR  # 320 kB of rows
+    wide = np.zeros((100_000, 200))  # 160 MB
+    assert holdout.refit_memory_limit(wide) == holdout.REFIT_MEMORY_FACTOR * wide.nbytes
+    frame = pd.DataFrame(wide)
+    assert holdout.refit_memory_limit(frame) == holdout.REFIT_MEMORY_FACTOR * wide.nbytes

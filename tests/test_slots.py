@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from itertools import pairwise
 
 import numpy as np
 
@@ -105,6 +106,6 @@ def test_the_loop_never_runs_two_gil_bound_evaluations_side_by_side_in_one_worke
     starts = [scores[0] for scores in batch.scores]
     boosting = sorted(starts[:3])
     # each boosting stand-in started after the one before it had ended
-    assert all(later >= earlier + 0.4 for earlier, later in zip(boosting, boosting[1:]))
+    assert all(later >= earlier + 0.4 for earlier, later in pairwise(boosting))
     # and the forest did not wait for them: it started while the first one ran
     assert starts[3] < boosting[0] + 0.4

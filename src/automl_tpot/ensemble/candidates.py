@@ -5,6 +5,7 @@ and final fits computed for them."""
 from __future__ import annotations
 
 import math
+import pickle
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ __all__ = [
     "fit_on_all_rows",
     "fit_on_rows",
     "fit_seconds",
+    "model_bytes",
     "out_of_fold",
     "predict_rows",
 ]
@@ -96,6 +98,28 @@ def fit_seconds(fitted: tuple[Any, float] | None) -> float | None:
     """How long a :func:`fit_on_rows` fit took (``None``: it did not finish); runs on a Dask
     worker, so the client learns it without fetching the model."""
     return None if fitted is None else fitted[1]
+
+
+def model_bytes(fitted: tuple[Any, float] | None) -> int | None:
+    """The bytes of a :func:`fit_on_rows` model as pickled (``None``: it did not finish),
+    counted as the pickler writes them, never held; runs on a Dask worker."""
+    if fitted is None:
+        return None
+    counter = _ByteCounter()
+    pickle.dump(fitted[0], counter, protocol=pickle.HIGHEST_PROTOCOL)
+    return counter.count
+
+
+class _ByteCounter:
+    """A file that only counts what is written to it."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def write(self, data: bytes | memoryview) -> int:
+        size = memoryview(data).nbytes
+        self.count += size
+        return size
 
 
 def _rows(X: Any, index: np.ndarray) -> Any:
