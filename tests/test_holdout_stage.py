@@ -366,12 +366,14 @@ def test_a_model_too_large_to_hold_twice_keeps_its_fit_on_the_folds_rows(client,
     boosting = _Individual(HistGradientBoostingClassifier(random_state=0), "hgb")
     frame = _frame([(boosting, 0.99, 0.4, 0.1)])
     train, _ = _held_out(X, y)
-    # with the time to spare and room in memory, the choice is refitted on all rows
-    assert _choose(client, frame, [], X, y, combine=False).fitted_rows == len(y)
+    # with ample time (the stage ends as soon as it is done) and room in memory, the choice
+    # is refitted on all rows
+    ample = dict(combine=False, deadline_in=600.0)
+    assert _choose(client, frame, [], X, y, **ample).fitted_rows == len(y)
     # a model larger than what the run may hold twice keeps the fit it was scored with
     monkeypatch.setattr(holdout, "REFIT_MEMORY_FLOOR", 0)
     monkeypatch.setattr(holdout, "REFIT_MEMORY_FACTOR", 0.0)
-    outcome = _choose(client, frame, [], X, y, combine=False)
+    outcome = _choose(client, frame, [], X, y, **ample)
     assert outcome.fitted_rows == len(train)
     check_is_fitted(outcome.single)
 
@@ -379,11 +381,13 @@ def test_a_model_too_large_to_hold_twice_keeps_its_fit_on_the_folds_rows(client,
 def test_a_models_bytes_are_counted_as_pickled_and_the_limit_follows_the_matrix(data):
     import pickle
 
+    import cloudpickle
+
     from automl_tpot.ensemble.candidates import model_bytes
 
     X, y = data
     model = ExtraTreesClassifier(n_estimators=5, random_state=0).fit(X, y)
-    assert model_bytes((model, 1.0)) == len(pickle.dumps(model, pickle.HIGHEST_PROTOCOL))
+    assert model_bytes((model, 1.0)) == len(cloudpickle.dumps(model, pickle.HIGHEST_PROTOCOL))
     assert model_bytes(None) is None
     assert holdout.refit_memory_limit(X) == holdout.REFIT_MEMORY_FLOOR  # 320 kB of rows
     wide = np.zeros((100_000, 200))  # 160 MB

@@ -69,8 +69,12 @@ def test_a_straggler_holds_no_one_back():
     durations = [0.2, 0.3, 0.25]  # the generation's typical evaluation: a quarter second
     straggling = _running((0, "w", STRAGGLER_MIN_SECONDS + 1.0))
     assert next_job(deque([(1, 0)]), families, straggling, "w", 2, durations) == (1, 0)
-    # before anything of the generation finished, nothing counts as a straggler yet
+    # before anything of the generation finished, nothing counts as a straggler yet ...
     assert next_job(deque([(1, 0)]), families, straggling, "w", 2) is None
+    # ... but one an earlier generation left running does
+    (carried,) = straggling.values()
+    carried.carried = True
+    assert next_job(deque([(1, 0)]), families, straggling, "w", 2) == (1, 0)
 
 
 def test_the_loop_never_runs_two_gil_bound_evaluations_side_by_side_in_one_worker():

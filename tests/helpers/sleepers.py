@@ -61,8 +61,8 @@ class SlowOnManyRows(ClassifierMixin, BaseEstimator):
 
 
 def start_objective(individual: Sleeper, X, y) -> list[float]:
-    """Like :func:`sleep_objective`, but scores when it started (``time.time()``), so a test
-    can tell which evaluations ran side by side."""
-    started = time.time()
+    """Like :func:`sleep_objective`, but scores when it started (``time.monotonic()``: for an
+    in-process worker), so a test can tell which evaluations ran side by side."""
+    started = time.monotonic()
     sleep_objective(individual, X, y)
     return [started]

@@ -153,7 +153,7 @@ class _Generation:
         for uid, (future, job) in list(self.loop._carried.items()):
             current = future.client is self.session.current and future.status != "cancelled"
             if uid in wanted and current:
-                job.index = wanted[uid]
+                job.index, job.carried = wanted[uid], True
                 self.running[future] = job
                 future.add_done_callback(lambda _future: self.finished.set())
             else:

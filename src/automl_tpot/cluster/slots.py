@@ -46,15 +46,17 @@ GIL_BOUND = frozenset(
 
 
 class Job:
-    """One submitted evaluation: its place in the request, when and where it was sent."""
+    """One submitted evaluation: its place in the request, when and where it was sent, and
+    whether an earlier generation left it running (``carried``)."""
 
-    __slots__ = ("index", "submitted", "worker", "tries")
+    __slots__ = ("index", "submitted", "worker", "tries", "carried")
 
     def __init__(self, index: int, worker: str, tries: int):
         self.index = index
         self.submitted = time.time()
         self.worker = worker
         self.tries = tries
+        self.carried = False
 
 
 def free_slots(workers: dict[str, int], running: dict[Any, Job]) -> list[str]:
@@ -82,10 +84,11 @@ def next_job(
     evaluation at a time: while one runs on another of its threads, the first queued one that
     is not GIL-bound goes instead, and when only GIL-bound ones wait, they wait for it to end
     (measured on seven tables of 24,000 to 750,000 training rows, on a 3,000-row sample with one
-    two-thread worker: the first generation ended 10-36 % sooner, with none of the five
-    evaluations that ran into their limit before). A straggler (by the generation's
-    ``durations``, see :func:`straggler_seconds`) holds no one back. A worker of one thread, a
-    process of its own, takes the head of the queue.
+    two-thread worker: the first generation ended 10-36 % sooner, and none of its evaluations
+    ran into their limit, where five did before). A straggler holds no one back: one an earlier
+    generation left running, or one running past :func:`straggler_seconds` of the generation's
+    finished ``durations`` (failures included). A worker of one thread, a process of its own,
+    takes the head of the queue.
     """
     if threads >= 2 and pending:
         limit = straggler_seconds(durations)
@@ -93,7 +96,9 @@ def next_job(
         beside = [
             families[job.index]
             for job in running.values()
-            if job.worker == worker and (limit is None or now - job.submitted <= limit)
+            if job.worker == worker
+            and not job.carried
+            and (limit is None or now - job.submitted <= limit)
         ]
         if any(family in GIL_BOUND for family in beside):
             for position, (index, tries) in enumerate(pending):

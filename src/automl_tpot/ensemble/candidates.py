@@ -101,12 +101,15 @@ def fit_seconds(fitted: tuple[Any, float] | None) -> float | None:
 
 
 def model_bytes(fitted: tuple[Any, float] | None) -> int | None:
-    """The bytes of a :func:`fit_on_rows` model as pickled (``None``: it did not finish),
-    counted as the pickler writes them, never held; runs on a Dask worker."""
+    """The bytes of a :func:`fit_on_rows` model as Dask would send it (cloudpickle; ``None``:
+    it did not finish), counted as the pickler writes them, never held; runs on a Dask
+    worker."""
+    import cloudpickle
+
     if fitted is None:
         return None
     counter = _ByteCounter()
-    pickle.dump(fitted[0], counter, protocol=pickle.HIGHEST_PROTOCOL)
+    cloudpickle.dump(fitted[0], counter, protocol=pickle.HIGHEST_PROTOCOL)
     return counter.count
 
 

@@ -219,13 +219,13 @@ def choose_on_held_out_rows(
             float(t) * (len(y) / fits[i].rows) ** growth.scaling
             for t, i in zip(taken, chosen, strict=True)
         ]
-        if max(max(costs), sum(costs) / n_workers) > FIT_SHARE * (deadline - time.monotonic()):
-            return None
         sizes = [client.submit(model_bytes, fits[i].model, pure=False) for i in chosen]
         futures.extend(sizes)
-        wait_until(sizes, deadline, should_stop)
+        wait_until(sizes, min(deadline, time.monotonic() + FETCH_SECONDS), should_stop)
         held = [finished_result(size, deadline) for size in sizes]
         if None in held or sum(held) > refit_memory_limit(X):
+            return None
+        if max(max(costs), sum(costs) / n_workers) > FIT_SHARE * (deadline - time.monotonic()):
             return None
         for i, fit in enumerate(fits):  # the other candidates' fits no longer hold workers
             if i not in chosen and fit.model in futures:
@@ -332,7 +332,7 @@ def refit_memory_limit(X: Any) -> float:
     """The most bytes an average's members (or a single model) may take to be refitted on all
     rows of ``X``, the training matrix: see REFIT_MEMORY_FACTOR."""
     if hasattr(X, "memory_usage"):  # a DataFrame
-        matrix = int(X.memory_usage(index=False).sum())
+        matrix = int(X.memory_usage(index=False, deep=True).sum())
     else:
         matrix = int(getattr(X, "nbytes", 0))
     return max(REFIT_MEMORY_FACTOR * matrix, REFIT_MEMORY_FLOOR)
