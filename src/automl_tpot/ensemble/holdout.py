@@ -210,8 +210,9 @@ def choose_on_held_out_rows(
 
     def refit_on_all_rows(chosen: Sequence[int]) -> tuple[list[Any], float] | None:
         """The ``chosen`` candidates (the winner, or an average's members) refitted on all rows
-        side by side, when their own fits say that ends in time, and the seconds those refits
-        were expected to take together."""
+        side by side, when their own fits say that ends in time and their models are small
+        enough to hold twice (REFIT_MEMORY_FACTOR), and the seconds those refits were expected
+        to take together."""
         taken = [seconds_of(fits[i]) for i in chosen]
         if any(fits[i].rows >= len(y) for i in chosen) or None in taken:
             return None
@@ -219,13 +220,18 @@ def choose_on_held_out_rows(
             float(t) * (len(y) / fits[i].rows) ** growth.scaling
             for t, i in zip(taken, chosen, strict=True)
         ]
+
+        def ends_in_time() -> bool:
+            work = max(max(costs), sum(costs) / n_workers)
+            return work <= FIT_SHARE * (deadline - time.monotonic())
+
+        if not ends_in_time():
+            return None
         sizes = [client.submit(model_bytes, fits[i].model, pure=False) for i in chosen]
         futures.extend(sizes)
         wait_until(sizes, min(deadline, time.monotonic() + FETCH_SECONDS), should_stop)
         held = [finished_result(size, deadline) for size in sizes]
-        if None in held or sum(held) > refit_memory_limit(X):
-            return None
-        if max(max(costs), sum(costs) / n_workers) > FIT_SHARE * (deadline - time.monotonic()):
+        if None in held or sum(held) > refit_memory_limit(X) or not ends_in_time():
             return None
         for i, fit in enumerate(fits):  # the other candidates' fits no longer hold workers
             if i not in chosen and fit.model in futures:
