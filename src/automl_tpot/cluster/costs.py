@@ -21,6 +21,8 @@ PRIORS = {
     "LogisticRegression": 0.3,
     "KNeighborsClassifier": 0.5,
     "KNeighborsRegressor": 0.5,
+    "LGBMClassifier": 0.6,
+    "LGBMRegressor": 0.4,
     "HistGradientBoostingClassifier": 1.0,
     "HistGradientBoostingRegressor": 1.0,
     "ExtraTreesClassifier": 1.5,
