@@ -271,3 +271,20 @@ def test_the_result_says_why_the_search_ended_on_a_sample():
     assert search_end_note(run(), 3, finished_all=True, time_left=60) is None
     converged = search_end_note(run(converged=True), 12, finished_all=False, time_left=60)
     assert converged.endswith("ended early, 30s into the 60s budget")
+
+
+def test_on_a_table_of_more_than_lightgbm_rows_the_worker_threads_score_lightgbm(small_config):
+    """The LightGBM model of large tables runs in the real two-thread worker, on the sample,
+    and is scored like any other."""
+    from automl_tpot.search_spaces.tuned import LIGHTGBM_ROWS
+
+    table = _large_table(LIGHTGBM_ROWS + 1_000)
+    config = small_config(
+        target_column="label", generations=1, population_size=4, n_jobs=2, explain=False
+    )
+    result = Trainer(config, store=False).train(table)
+    lightgbm = [r for r in result.evaluations if "LGBMClassifier" in (r.pipeline or "")]
+    assert lightgbm and all(r.ok for r in lightgbm), [r.status for r in lightgbm]
+    assert {r.sample_fraction for r in lightgbm} == {FIRST_SAMPLE_ROWS / (LIGHTGBM_ROWS + 1_000)}
+    assert all(0.5 < r.score <= 1.0 for r in lightgbm)
+    assert result.model.predict(table.drop(columns="label").head(5)).shape == (5,)

@@ -377,3 +377,40 @@ def test_the_smallest_class_counts_only_the_classes_present():
 
     assert smallest_class_rows(np.array([0, 0, 2, 2, 2, 1])) == 1
     assert smallest_class_rows(np.array([3, 3, 5])) == 1  # absent class indices do not count
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_large_tables_add_a_lightgbm_model_right_after_the_boosting_defaults(task):
+    from automl_tpot.search_spaces.tuned import LIGHTGBM_ROWS
+
+    kind = "Classifier" if task == "classification" else "Regressor"
+    finals = _finals(strong_defaults_space(task, LIGHTGBM_ROWS + 1, 12, 0, POPULATION))
+    # TPOT scores the seeds from the last: the default boosting model, then LightGBM's
+    assert type(_final_estimator(finals[-1])).__name__ == f"HistGradientBoosting{kind}"
+    lightgbm = _final_estimator(finals[-2])
+    assert type(lightgbm).__name__ == f"LGBM{kind}"
+    params = lightgbm.get_params()
+    # its defaults, one thread (the worker runs one evaluation per thread), no console output
+    assert (params["n_estimators"], params["num_leaves"], params["learning_rate"]) == (100, 31, 0.1)
+    assert (params["n_jobs"], params["verbose"], params["random_state"]) == (1, -1, 0)
+    # up to LIGHTGBM_ROWS the space has none
+    smaller = _finals(strong_defaults_space(task, LIGHTGBM_ROWS, 12, 0, POPULATION))
+    assert not any(type(_final_estimator(p)).__name__.startswith("LGBM") for p in smaller)
+
+
+def test_lightgbm_mutations_stay_inside_its_space():
+    from automl_tpot.search_spaces.tuned import LIGHTGBM_ROWS
+
+    space = strong_defaults_space("classification", LIGHTGBM_ROWS + 1, 12, 0, POPULATION)
+    rng = np.random.default_rng(3)
+    tuned = copy.deepcopy(space.seeds[-2]).node
+    assert tuned.method.__name__ == "LGBMClassifier"
+    for _ in range(30):
+        assert tuned.mutate(rng)
+        for name, value in tuned.hyperparameters.items():
+            hyperparameter = tuned.space[name]
+            if hasattr(hyperparameter, "lower"):
+                assert hyperparameter.lower <= value <= hyperparameter.upper, name
+    assert tuned.method.__name__ == "LGBMClassifier"
+    params = clone(tuned.export_pipeline()).get_params()
+    assert (params["n_jobs"], params["verbose"]) == (1, -1)  # the fixed ones stay
