@@ -54,6 +54,18 @@ def test_the_head_goes_when_nothing_gil_bound_runs_beside_it():
     assert next_job(deque([(1, 0), (2, 0)]), families, {}, "w", threads=2) == (1, 0)
 
 
+def test_when_none_runs_the_first_gil_bound_one_starts_ahead_of_cheaper_ones():
+    families = [FOREST, FOREST, LINEAR, BOOSTING]
+    pending = deque([(1, 0), (2, 0), (3, 0)])
+    assert next_job(pending, families, _running((0, "w", 0.1)), "w", threads=2) == (2, 0)
+    assert list(pending) == [(1, 0), (3, 0)]
+    # a worker of one thread keeps the queue's order
+    pending = deque([(1, 0), (2, 0), (3, 0)])
+    assert next_job(pending, families, {}, "w", threads=1) == (1, 0)
+    # with none GIL-bound queued, the head goes
+    assert next_job(deque([(0, 0), (1, 0)]), families, {}, "w", threads=2) == (0, 0)
+
+
 def test_other_processes_and_one_thread_workers_are_not_held_back():
     families = [BOOSTING, BOOSTING, FOREST]
     # the GIL-bound evaluation runs on another worker: another process, another GIL

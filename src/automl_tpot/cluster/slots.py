@@ -85,7 +85,9 @@ def next_job(
     is not GIL-bound goes instead, and when only GIL-bound ones wait, they wait for it to end
     (measured on seven tables of 24,000 to 750,000 training rows, on a 3,000-row sample with one
     two-thread worker: the first generation ended 10-36 % sooner, and none of its evaluations
-    ran into their limit, where five did before). A straggler holds no one back: one an earlier
+    ran into their limit, where five did before). Since they run one after another, the first
+    queued GIL-bound one starts as soon as none runs, ahead of cheaper ones that are not: their
+    chain is what the generation waits for last. A straggler holds no one back: one an earlier
     generation left running, or one running past :func:`straggler_seconds` of the generation's
     finished ``durations`` (failures included). A worker of one thread, a process of its own,
     takes the head of the queue.
@@ -100,11 +102,12 @@ def next_job(
             and not job.carried
             and (limit is None or now - job.submitted <= limit)
         ]
-        if any(family in GIL_BOUND for family in beside):
-            for position, (index, tries) in enumerate(pending):
-                if families[index] not in GIL_BOUND:
-                    del pending[position]
-                    return index, tries
+        gil_beside = any(family in GIL_BOUND for family in beside)
+        for position, (index, tries) in enumerate(pending):
+            if (families[index] in GIL_BOUND) != gil_beside:
+                del pending[position]
+                return index, tries
+        if gil_beside:
             return None
     return pending.popleft()
 
