@@ -394,3 +394,65 @@ def test_a_models_bytes_are_counted_as_pickled_and_the_limit_follows_the_matrix(
     assert holdout.refit_memory_limit(wide) == holdout.REFIT_MEMORY_FACTOR * wide.nbytes
     frame = pd.DataFrame(wide)
     assert holdout.refit_memory_limit(frame) == holdout.REFIT_MEMORY_FACTOR * wide.nbytes
+
+
+def test_the_bytes_that_grow_with_the_rows_are_a_forests_nodes_and_a_knns_rows(data):
+    import pickle
+
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from automl_tpot.ensemble.candidates import row_bound_bytes
+    from automl_tpot.model.ensemble import WeightedEnsemble
+
+    X, y = data
+    forest = make_pipeline(StandardScaler(), ExtraTreesClassifier(20, random_state=0)).fit(X, y)
+    counted = row_bound_bytes((forest, 1.0))
+    assert counted == pytest.approx(len(pickle.dumps(forest)), rel=0.01)  # nodes are most of it
+    smaller = ExtraTreesClassifier(20, random_state=0).fit(X[:1_000], y[:1_000])
+    assert row_bound_bytes((smaller, 1.0)) < counted / 3  # a quarter of the rows
+    neighbours = KNeighborsClassifier().fit(X, y)
+    assert row_bound_bytes((neighbours, 1.0)) == X.nbytes
+    boosting = HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(X, y)
+    assert row_bound_bytes((boosting, 1.0)) == 0  # bounded by its leaves and iterations
+    both = WeightedEnsemble.from_fitted([forest, boosting], [0.5, 0.5], "classification")
+    assert row_bound_bytes((both, 1.0)) == counted
+    assert row_bound_bytes(None) is None
+
+
+def test_a_round_grows_the_leading_models_only_as_far_as_the_memory_allows():
+    from automl_tpot.ensemble.rounds import MIN_GROWTH, rows_within_memory
+
+    mb = 2**20
+    # 40 MB on 10,000 rows; 128 MB allowed: 32,000 rows, not the 50,000 the time buys
+    assert rows_within_memory(10_000, 50_000, [30 * mb, 10 * mb], 128 * mb) == 32_000
+    assert rows_within_memory(10_000, 20_000, [30 * mb, 10 * mb], 128 * mb) == 20_000
+    # less than MIN_GROWTH times the rows is no round at all
+    assert rows_within_memory(10_000, 50_000, [100 * mb], 128 * mb) == 0
+    assert MIN_GROWTH * 10_000 > 12_800
+    # nothing that grows with the rows, or a size not known: what the time buys
+    assert rows_within_memory(10_000, 50_000, [0, 0], 128 * mb) == 50_000
+    assert rows_within_memory(10_000, 50_000, [None, 30 * mb], 128 * mb) == 50_000
+
+
+def test_a_forest_grows_only_as_far_as_the_memory_limit_allows(client, data, monkeypatch):
+    from automl_tpot.ensemble.candidates import row_bound_bytes
+
+    X, y = data
+    forest = _Individual(ExtraTreesClassifier(n_estimators=30, random_state=0), "forest")
+    frame = _frame([(forest, 0.99, 0.2, 0.1)])
+    recording = _RecordingClient(client)
+    first_round = holdout.PROBE * 400
+    # room for the forest on 1.8 times its first round's rows (the time buys all 3,200)
+    first = ExtraTreesClassifier(n_estimators=30, random_state=0)
+    first.fit(X[:first_round], y[:first_round])
+    monkeypatch.setattr(holdout, "REFIT_MEMORY_FLOOR", 1.8 * row_bound_bytes((first, 1.0)))
+    monkeypatch.setattr(holdout, "REFIT_MEMORY_FACTOR", 0.0)
+    outcome = _choose(recording, frame, [], X, y, combine=False, deadline_in=600.0)
+    rows = [n for d, n in recording.fitted if d == describe_pipeline(forest.pipeline)]
+    train, _test = _held_out(X, y)
+    assert rows[0] == first_round and len(rows) >= 2, rows
+    assert 1.5 * first_round <= rows[1] < len(train), rows  # grown, but not to all 3,200
+    # nor refitted on all rows, where it would grow past the limit too
+    assert outcome.fitted_rows == rows[1] == max(rows)

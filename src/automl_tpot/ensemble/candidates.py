@@ -31,6 +31,7 @@ __all__ = [
     "fit_on_rows",
     "fit_seconds",
     "model_bytes",
+    "row_bound_bytes",
     "out_of_fold",
     "predict_rows",
 ]
@@ -111,6 +112,47 @@ def model_bytes(fitted: tuple[Any, float] | None) -> int | None:
     counter = _ByteCounter()
     cloudpickle.dump(fitted[0], counter, protocol=pickle.HIGHEST_PROTOCOL)
     return counter.count
+
+
+def row_bound_bytes(fitted: tuple[Any, float] | None) -> int | None:
+    """The bytes of a :func:`fit_on_rows` model's parts that grow with its training rows
+    (``None``: it did not finish): the node arrays of its trees (a forest's leaves multiply
+    with the rows unless its leaves are capped) and the rows a k-NN model stores. A boosting
+    model's trees are bounded by its leaves and iterations and not counted. Read from the
+    arrays in place, in microseconds; runs on a Dask worker."""
+    if fitted is None:
+        return None
+    return sum(_grown_bytes(part) for part in _parts(fitted[0]))
+
+
+def _parts(model: Any) -> list[Any]:
+    """A fitted model and the estimators inside it (pipeline steps, ensemble members, the
+    trees of a forest)."""
+    found, stack = [], [model]
+    while stack:
+        part = stack.pop()
+        found.append(part)
+        if hasattr(part, "steps"):
+            stack.extend(step for _, step in part.steps)
+        for name in ("estimators_", "estimator_", "members_"):
+            inner = getattr(part, name, None)
+            if isinstance(inner, list | tuple):
+                stack.extend(inner)
+            elif inner is not None and hasattr(inner, "fit"):
+                stack.append(inner)
+    return found
+
+
+#: Bytes of one node of a scikit-learn tree besides its values (its ``nodes`` array's record).
+TREE_NODE_BYTES = 64
+
+
+def _grown_bytes(part: Any) -> int:
+    tree = getattr(part, "tree_", None)
+    if tree is not None and hasattr(tree, "node_count"):
+        return int(tree.node_count * TREE_NODE_BYTES + tree.value.nbytes)
+    stored = getattr(part, "_fit_X", None)  # k-NN
+    return int(getattr(stored, "nbytes", 0))
 
 
 class _ByteCounter:

@@ -50,6 +50,7 @@ from .candidates import (
     fit_seconds,
     model_bytes,
     predict_rows,
+    row_bound_bytes,
 )
 from .outcome import EnsembleOutcome, average_members, search_folds
 from .rounds import (
@@ -58,7 +59,9 @@ from .rounds import (
     MEASURED_SCALING,
     RoundFit,
     RowGrowth,
+    fitted_model,
     keep_finished,
+    rows_within_memory,
     subsample,
 )
 from .selection import fold_score
@@ -190,14 +193,15 @@ def choose_on_held_out_rows(
             client.submit(predict_rows, model, data[0], test, method, **options),
             client.submit(fit_seconds, model, **options),
             len(rows),
+            client.submit(row_bound_bytes, model, **options),
         )
-        futures.extend([fit.model, fit.predictions, fit.seconds])
+        futures.extend([fit.model, fit.predictions, fit.seconds, fit.size])
         return fit
 
     def release(fit: RoundFit) -> None:
         """Drop a fit no longer needed (replaced, or not chosen): its model no longer holds a
         worker's memory."""
-        for future in (fit.model, fit.predictions, fit.seconds):
+        for future in (fit.model, fit.predictions, fit.seconds, fit.size):
             future.cancel()
             futures.remove(future)
 
@@ -210,9 +214,9 @@ def choose_on_held_out_rows(
 
     def refit_on_all_rows(chosen: Sequence[int]) -> tuple[list[Any], float] | None:
         """The ``chosen`` candidates (the winner, or an average's members) refitted on all rows
-        side by side, when their own fits say that ends in time and their models are small
-        enough to hold twice (REFIT_MEMORY_FACTOR), and the seconds those refits were expected
-        to take together."""
+        side by side, when their own fits say that ends in time and their models, now and
+        grown to all rows, are small enough to hold twice (REFIT_MEMORY_FACTOR), and the
+        seconds those refits were expected to take together."""
         taken = [seconds_of(fits[i]) for i in chosen]
         if any(fits[i].rows >= len(y) for i in chosen) or None in taken:
             return None
@@ -231,7 +235,11 @@ def choose_on_held_out_rows(
         futures.extend(sizes)
         wait_until(sizes, min(deadline, time.monotonic() + FETCH_SECONDS), should_stop)
         held = [finished_result(size, deadline) for size in sizes]
-        if None in held or sum(held) > refit_memory_limit(X) or not ends_in_time():
+        # ... and what grows with the rows (a forest's nodes) must stay within it on all rows
+        grown = [finished_result(fits[i].size, deadline) for i in chosen]
+        grown = [(g or 0) * len(y) / fits[i].rows for g, i in zip(grown, chosen, strict=True)]
+        limit = refit_memory_limit(X)
+        if None in held or max(sum(held), sum(grown)) > limit or not ends_in_time():
             return None
         for i, fit in enumerate(fits):  # the other candidates' fits no longer hold workers
             if i not in chosen and fit.model in futures:
@@ -239,7 +247,7 @@ def choose_on_held_out_rows(
         refits = [submit(candidates[i], np.arange(len(y)), priority=2) for i in chosen]
         wait_until([refit.model for refit in refits], deadline, should_stop)
         fetch_by = max(deadline, time.monotonic() + FETCH_SECONDS)
-        models = [finished_result(_model_of(refit), fetch_by) for refit in refits]
+        models = [finished_result(fitted_model(refit), fetch_by) for refit in refits]
         return None if None in models else (models, sum(costs))
 
     try:
@@ -255,9 +263,13 @@ def choose_on_held_out_rows(
         # each round grows the rows at least MIN_GROWTH times, up to all of them: it ends
         for round_seed in itertools.count(random_state + 1):
             wait_until(
-                [f for fit in lead for f in (fit.predictions, fit.seconds)], deadline, should_stop
+                [f for fit in lead for f in (fit.predictions, fit.seconds, fit.size)],
+                deadline,
+                should_stop,
             )
             more = growth.next_rows(lead, deadline, len(train))
+            held = [finished_result(fit.size, deadline) for fit in lead]
+            more = rows_within_memory(lead[0].rows, more, held, refit_memory_limit(X))
             if not more:
                 break
             rows = subsample(train, more, round_seed)
@@ -275,7 +287,7 @@ def choose_on_held_out_rows(
         outcome.candidates = len(members)
         if not members:
             return on_sample("no fit on all rows finished in time")
-        models = [_model_of(fit) for fit in fits]
+        models = [fitted_model(fit) for fit in fits]
 
         def model_of(i: int) -> Any:
             return finished_result(models[i], fetch_by)
@@ -348,29 +360,6 @@ def _total(seconds: Sequence[float | None]) -> float | None:
     """The sum of fits' seconds, ``None`` when any of them is unknown."""
     known = [value for value in seconds if value is not None]
     return float(sum(known)) if len(known) == len(seconds) else None
-
-
-def _model_of(fit: RoundFit) -> Any:
-    """A future-like view of the model alone (the worker's result is ``(model, seconds)``)."""
-    return _FirstOf(fit.model)
-
-
-class _FirstOf:
-    """The first item of a future's ``(model, seconds)`` result, read like a future."""
-
-    def __init__(self, future: Any):
-        self.future = future
-
-    @property
-    def status(self) -> str:
-        return str(self.future.status)
-
-    def done(self) -> bool:
-        return bool(self.future.done())
-
-    def result(self, timeout: float | None = None) -> Any:
-        value = self.future.result(timeout=timeout)
-        return None if value is None else value[0]
 
 
 def _estimated_share(
