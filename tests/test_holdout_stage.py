@@ -456,3 +456,45 @@ def test_a_forest_grows_only_as_far_as_the_memory_limit_allows(client, data, mon
     assert 1.5 * first_round <= rows[1] < len(train), rows  # grown, but not to all 3,200
     # nor refitted on all rows, where it would grow past the limit too
     assert outcome.fitted_rows == rows[1] == max(rows)
+
+
+def test_the_stages_leading_costs_are_the_best_and_the_anchors_not_the_best_few():
+    cheap = [
+        _Individual(LogisticRegression(C=c), f"linear{c}") for c in (1.0, 2.0, 3.0)
+    ]  # fmt: skip
+    anchor = _Individual(HistGradientBoostingClassifier(random_state=0), "hgb")
+    frame = _frame([(cheap[0], 0.99, 0.2, 0.1), (cheap[1], 0.98, 0.2, 0.1),
+                    (cheap[2], 0.97, 0.2, 0.1), (anchor, 0.9, 4.0, 0.1)])  # fmt: skip
+    history = SearchHistory(frame, "roc_auc_score")
+    best = history.best_durations()
+    costs = holdout.leading_costs(history, [anchor], "classification", 50_000)
+    # the search's best, then the anchor it scored last, at what its evaluation cost
+    assert costs.tolist() == pytest.approx([best[0], 20 * best[0]])
+    assert holdout.leading_costs(history, [], "classification", 50_000).tolist() == (
+        pytest.approx(best[:2].tolist())
+    )
+    assert len(holdout.leading_costs(SearchHistory(frame.iloc[:0], "roc_auc_score"), [anchor],
+                                     "classification", 50_000)) == 0  # fmt: skip
+
+
+def test_a_sampled_searchs_reserve_is_sized_by_the_stages_leading_fits():
+    from automl_tpot.search.budget import SearchDeadline
+
+    cheap = _Individual(LogisticRegression(), "linear")
+    frame = _frame([(cheap, 0.99, 0.2, 0.1), (cheap, 0.98, 0.2, 0.1)])
+    history = SearchHistory(frame, "roc_auc_score")
+    now = time.time()
+
+    def deadline(lead_costs=None):
+        return SearchDeadline(
+            run_end=now + 60, planned_end=now + 30, refit_reserve=6, ensemble_reserve=6,
+            cv=5, n_workers=1, sampled_reserve=27, lead_costs=lead_costs,
+        )  # fmt: skip
+
+    # the search's best few alone: cheap
+    fold = history.best_durations()[:2] / 5
+    cheap_reserve = max(3.0, 2.0 + max(fold.max(), fold.sum()) / 0.7)
+    assert deadline().reserves(history)[0] == pytest.approx(cheap_reserve) and cheap_reserve < 4
+    # an anchor that costs 50 s on all rows and folds: 10 s a fold, 2 + 10.2 / 0.7 in all
+    costs = deadline(lambda _history: np.array([1.0, 50.0])).reserves(history)[0]
+    assert costs == pytest.approx(2.0 + 10.2 / 0.7)

@@ -74,6 +74,7 @@ __all__ = [
     "REFIT_MEMORY_FACTOR",
     "REFIT_MEMORY_FLOOR",
     "choose_on_held_out_rows",
+    "leading_costs",
     "leading_fits",
     "refit_memory_limit",
 ]
@@ -114,6 +115,21 @@ def leading_fits(n_rows: int) -> int:
     """How many fits the stage grows side by side on a table of ``n_rows`` rows, at most
     (the search's budget keeps time for as many: ``search.budget.SearchDeadline``)."""
     return LEAD_MOST if n_rows >= ALL_ANCHORS_ROWS else LEAD
+
+
+def leading_costs(
+    history: SearchHistory, anchors: Sequence[Any], task: str, n_rows: int
+) -> np.ndarray:
+    """The seconds on all rows and folds of the fits the stage would grow side by side if the
+    search ended now: its best and the anchors, led as :func:`choose_on_held_out_rows` does.
+    Not the search's best few: all cheap (LightGBM on a sample), they hide the anchors' cost."""
+    candidates = best_candidates(history, task, None)
+    if not candidates:
+        return np.zeros(0)
+    candidates, leading = add_anchors(candidates, anchors, history)
+    leading = min(max(leading, LEAD), leading_fits(n_rows))
+    costs = np.array([c.full_seconds for c in candidates[:leading]], dtype=float)
+    return costs[np.isfinite(costs)]
 
 
 def choose_on_held_out_rows(

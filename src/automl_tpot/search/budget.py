@@ -14,6 +14,7 @@ fixed shares put it, so the budget is honoured at least as surely as before.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 from attrs import define
@@ -186,10 +187,16 @@ class RunBudget:
         return SearchBudget(search_seconds, per_run, refit_reserve, ensemble_reserve)
 
     def deadline_for(
-        self, plan: SearchBudget, *, cv: int, n_workers: int, lead_fits: int = 2
+        self,
+        plan: SearchBudget,
+        *,
+        cv: int,
+        n_workers: int,
+        lead_fits: int = 2,
+        lead_costs: Callable[[SearchHistory], np.ndarray] | None = None,
     ) -> SearchDeadline:
         """The moving end of a search planned as ``plan``, in ``time.time()`` instants
-        (``lead_fits``: see :class:`SearchDeadline`)."""
+        (``lead_fits``, ``lead_costs``: see :class:`SearchDeadline`)."""
         wall_now, now = time.time(), time.monotonic()
         return SearchDeadline(
             run_end=wall_now + (self.explain_deadline - now),
@@ -202,6 +209,7 @@ class RunBudget:
             budget=self,
             sampled_reserve=SAMPLED_SHARE * self.time_left,
             lead_fits=lead_fits,
+            lead_costs=lead_costs,
         )
 
 
@@ -222,6 +230,9 @@ class SearchDeadline:
         sampled_reserve: the most kept for the stage after the search while the search is on
             a sample (the end may then come earlier than ``planned_end`` to make room for it).
         lead_fits: how many fits that stage grows side by side (see ``SAMPLED_FIT_SHARE``).
+        lead_costs: the seconds on all rows of those fits for a history
+            (``ensemble.holdout.leading_costs``); without it, the search's best pipelines
+            stand for them.
     """
 
     def __init__(
@@ -237,8 +248,10 @@ class SearchDeadline:
         budget: RunBudget | None = None,
         sampled_reserve: float = 0.0,
         lead_fits: int = 2,
+        lead_costs: Callable[[SearchHistory], np.ndarray] | None = None,
     ):
         self.run_end = run_end
+        self.lead_costs = lead_costs
         self.planned_end = planned_end
         self.refit_reserve = refit_reserve
         self.ensemble_reserve = ensemble_reserve
@@ -267,7 +280,8 @@ class SearchDeadline:
         if durations.size == 0:
             return self.refit_reserve, self.ensemble_reserve, self.explain_reserve
         if history.largest_fraction() < 1.0:
-            return self._sampled_reserves(durations)
+            lead = self.lead_costs(history) if self.lead_costs is not None else durations
+            return self._sampled_reserves(lead if len(lead) else durations)
         # an evaluation fits cv times on (cv-1)/cv of the rows: over cv-1, about one fit on all
         full_fit = durations[:REFIT_CANDIDATES].max() / (self.cv - 1)
         refit = min(self.refit_reserve, REFIT_OVERHEAD + REFIT_SAFETY * full_fit)

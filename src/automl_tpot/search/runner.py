@@ -8,6 +8,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -17,8 +18,9 @@ from ..cluster.loop import EvaluationLoop
 from ..cluster.session import DaskSession
 from ..config import TrainerConfig
 from ..data import PreparedData
-from ..ensemble.holdout import leading_fits
+from ..ensemble.holdout import leading_costs, leading_fits
 from ..errors import ClusterError, TrainingCancelled, TrainingError
+from ..search_spaces import anchor_individuals
 from ..tpot_boundary import (
     EvolverSnapshot,
     FittedSearch,
@@ -121,7 +123,17 @@ def run_search(
     restore = start.restore
     shares, finish_only = _shares(budget, restore, start.finish_only)
     deadline = budget.deadline_for(
-        shares, cv=prepared.cv, n_workers=session.n_workers, lead_fits=leading_fits(len(prepared.y))
+        shares,
+        cv=prepared.cv,
+        n_workers=session.n_workers,
+        lead_fits=leading_fits(len(prepared.y)),
+        # the stage after a sampled search grows the best and the anchors: their costs
+        lead_costs=partial(
+            leading_costs,
+            anchors=anchor_individuals(plan.search_space),
+            task=prepared.task,
+            n_rows=len(prepared.y),
+        ),
     )
     channel = SearchChannel(end=deadline.end, generations=config.generations)
     counter = None
