@@ -5,7 +5,6 @@ budget's reserve for it."""
 from __future__ import annotations
 
 import time
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -20,7 +19,6 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from automl_tpot.data import build_preprocessor, prepare_training_data
-from automl_tpot.ensemble import search_folds
 from automl_tpot.explain import N_REPEATS, explain_model
 from automl_tpot.explain.stage import FOLD_MARGIN
 from automl_tpot.model import TabularModel
@@ -255,50 +253,3 @@ def test_shuffling_a_raw_column_is_shuffling_its_block_of_the_preprocessed_matri
         expected = base.copy()
         expected[:, list(block)] = base[order][:, list(block)]
         np.testing.assert_array_equal(preprocessor.transform(raw), expected, err_msg=column)
-
-
-def test_a_refit_too_slow_for_all_a_folds_rows_uses_as_many_as_the_time_allows(
-    client, wine_table, monkeypatch
-):
-    from automl_tpot.ensemble.holdout import FIT_SCALING
-    from automl_tpot.explain import stage
-
-    prepared = prepare_training_data(wine_table, "target", "classification", cv=3)
-    model = _fitted(prepared, make_pipeline(StandardScaler(), LogisticRegression()))
-    monkeypatch.setattr(stage, "MIN_REFIT_ROWS", 20)  # the wine table's folds are small
-    fitted_on: list[int] = []
-
-    class Recording(_RecordingClient):
-        def submit(self, function, *args, **kwargs):
-            fitted_on.append(len(args[3]))  # explain_fold(model, X, target, train, test, ...)
-            return super().submit(function, *args, **kwargs)
-
-    outcome = explain_model(
-        client=Recording(client),
-        model=model,
-        prepared=prepared,
-        metric="accuracy",
-        metric_name="accuracy",
-        random_state=0,
-        deadline=time.monotonic() + 10.0,
-        fold_seconds=8.0,  # 12 s with its predictions: 10/12 of the time, fewer of the rows
-    )
-    fold_rows = len(search_folds("classification", prepared.y, 3, 0)[0][0])
-    expected = int((10.0 / (FOLD_MARGIN * 8.0)) ** (1 / FIT_SCALING) * fold_rows)
-    assert len(fitted_on) == 3 and all(expected - 2 <= n <= expected for n in fitted_on)
-    assert outcome.status == "partial" and outcome.computed and outcome.folds == 3
-    assert f"each fold's refit used {fitted_on[0]:,} of its {fold_rows:,} training rows" in (
-        outcome.reason
-    )
-
-
-def test_fewer_rows_keep_every_class_and_its_share():
-    from automl_tpot.explain.stage import _fewer
-
-    y = np.array([0] * 900 + [1] * 99 + [2])  # one row of class 2
-    prepared = SimpleNamespace(task="classification", y=y)
-    picked = _fewer(np.arange(len(y)), 100, prepared, 0)
-    assert set(y[picked]) == {0, 1, 2}
-    assert 85 <= (y[picked] == 0).sum() <= 91 and len(picked) in (100, 101)
-    regression = SimpleNamespace(task="regression", y=y.astype(float))
-    assert len(_fewer(np.arange(len(y)), 100, regression, 0)) == 100

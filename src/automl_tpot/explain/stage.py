@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import attrs
 import numpy as np
 from sklearn.base import clone
 
@@ -29,7 +28,6 @@ from ..config import TrainerConfig
 from ..data import PreparedData
 from ..ensemble import EnsembleOutcome, search_folds
 from ..ensemble.holdout import FIT_SCALING
-from ..ensemble.rounds import subsample
 from ..model import TabularModel
 from ..records.explanations import ColumnImportance, Explanations
 from ..search.budget import RunBudget
@@ -38,7 +36,7 @@ from ..search.runner import SearchRun, raise_if_stopped
 from .diagnostics import classification_diagnostics, regression_diagnostics
 from .folds import FoldOutcome, explain_fold
 
-__all__ = ["FOLD_MARGIN", "MIN_REFIT_ROWS", "N_REPEATS", "explain_model", "run_explain_stage"]
+__all__ = ["FOLD_MARGIN", "N_REPEATS", "explain_model", "run_explain_stage"]
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +55,6 @@ MIN_STAGE_SECONDS = 15.0
 #: Measured on ``insteval`` (55,065 training rows, an average of a 267-tree forest and a boosting
 #: model): estimated 5.3 s, two folds finished within 8.8 s; estimated 12.6 s, none in 13.5 s.
 FOLD_MARGIN = 1.5
-#: When a refit on a fold's training rows would not finish in time, each fold's refit uses as
-#: many of them as the time allows (the fit's seconds taken to grow with the rows' 0.9 power,
-#: ``ensemble.holdout.FIT_SCALING``), if that is at least this many rows (the search's first
-#: sample: no model smaller than those it compared), and the explanations say so.
-MIN_REFIT_ROWS = 3_000
 
 
 #: Characters of an error's text kept in the reason.
@@ -101,11 +94,9 @@ def explain_model(
 
     ``model`` is refitted (a clone) on each fold's training rows of ``prepared``; the folds are
     the search's for ``random_state``. ``deadline`` is a ``time.monotonic()`` instant.
-    ``fold_seconds``, when known, is about how long one such refit takes: when not even one
-    fold would finish in time (:data:`FOLD_MARGIN` times that), each fold refits on as many of
-    its training rows as the time allows (at least :data:`MIN_REFIT_ROWS`, or the stage is
-    skipped: it would cost the time and the memory for nothing), and the outcome is
-    ``partial``, saying so.
+    ``fold_seconds``, when known, is about how long one such refit takes: the stage is skipped
+    when not even one fold would finish in time (:data:`FOLD_MARGIN` times that; it would cost
+    the time and the memory for nothing).
     """
     started = time.monotonic()
 
@@ -115,22 +106,12 @@ def explain_model(
     available = deadline - started
     if available < MIN_SECONDS:
         return Explanations.skipped(f"only {max(available, 0):.1f}s of the budget were left")
-    folds = search_folds(prepared.task, prepared.y, prepared.cv, random_state)
-    fewer = ""
     if fold_seconds is not None and FOLD_MARGIN * fold_seconds > available:
-        fold_rows = len(folds[0][0])
-        share = (available / (FOLD_MARGIN * fold_seconds)) ** (1 / FIT_SCALING)
-        if share * fold_rows < MIN_REFIT_ROWS:
-            return Explanations.skipped(
-                f"a refit on a fold's rows with its predictions takes about "
-                f"{FOLD_MARGIN * fold_seconds:.1f}s, more than the {available:.1f}s left"
-            )
-        count = int(share * fold_rows)
-        folds = [(_fewer(train, count, prepared, random_state), test) for train, test in folds]
-        fewer = (
-            f"each fold's refit used {count:,} of its {fold_rows:,} training rows "
-            "(all of them would not have finished in time)"
+        return Explanations.skipped(
+            f"a refit on a fold's rows with its predictions takes about "
+            f"{FOLD_MARGIN * fold_seconds:.1f}s, more than the {available:.1f}s left"
         )
+    folds = search_folds(prepared.task, prepared.y, prepared.cv, random_state)
     limit = max(deadline - time.monotonic(), 0.1)
     futures: list[Any] = []
     try:
@@ -157,25 +138,7 @@ def explain_model(
             return Explanations.skipped(errors[0], seconds=seconds(), status="failed")
         reason = f"no held-out fold finished in the {available:.1f}s left"
         return Explanations.skipped(reason, seconds=seconds())
-    outcome = _combine(done, prepared, metric_name, len(folds), random_state, errors, seconds())
-    if not fewer:
-        return outcome
-    reason = "; ".join(part for part in (outcome.reason, fewer) if part)
-    return attrs.evolve(outcome, status="partial", reason=reason)
-
-
-def _fewer(train: np.ndarray, count: int, prepared: PreparedData, seed: int) -> np.ndarray:
-    """``count`` of a fold's ``train`` rows, every class kept (a fold whose refit lacks a class
-    cannot score its held-out rows), stratified for classification."""
-    if prepared.task != "classification" or count >= len(train):
-        return subsample(train, count, seed)
-    from sklearn.utils import resample
-
-    labels = prepared.y[train]
-    picked = resample(train, n_samples=count, replace=False, stratify=labels, random_state=seed)
-    missing = np.setdiff1d(np.unique(labels), prepared.y[picked])
-    extra = [train[np.flatnonzero(labels == label)[0]] for label in missing]
-    return np.sort(np.concatenate([picked, np.asarray(extra, dtype=picked.dtype)]))
+    return _combine(done, prepared, metric_name, len(folds), random_state, errors, seconds())
 
 
 def _combine(
