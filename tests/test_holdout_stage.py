@@ -310,7 +310,7 @@ class _Done:
 
 
 def _lead_fit(seconds, rows=1_000):
-    return RoundFit(None, None, _Done(seconds), rows=rows)
+    return RoundFit(None, None, _Done(seconds), rows=rows, size=None)
 
 
 def test_a_further_round_grows_the_rows_by_what_the_last_fits_took():
@@ -321,7 +321,7 @@ def test_a_further_round_grows_the_rows_by_what_the_last_fits_took():
     assert 8_500 < grown < 8_700  # (7 s / 1 s) ** (1 / 0.9) = 8.69 times the rows
     # less than 1.5 times the rows is not worth a round; nor an unfinished last one
     assert RowGrowth().next_rows([_lead_fit(5.0)], deadline, 50_000) == 0
-    pending = RoundFit(None, None, SimpleNamespace(status="pending"), rows=1_000)
+    pending = RoundFit(None, None, SimpleNamespace(status="pending"), rows=1_000, size=None)
     assert RowGrowth().next_rows([pending], deadline, 50_000) == 0
     # four fits on two workers: a round lasts about twice as long as its slowest fit
     alone = RowGrowth(n_workers=2).next_rows([_lead_fit(1.0)], deadline, 10**9)
@@ -436,26 +436,44 @@ def test_a_round_grows_the_leading_models_only_as_far_as_the_memory_allows():
     assert rows_within_memory(10_000, 50_000, [None, 30 * mb], 128 * mb) == 50_000
 
 
+def test_models_refitted_on_all_rows_hold_their_fixed_bytes_and_their_grown_ones_scaled():
+    from automl_tpot.ensemble.rounds import bytes_on_all_rows
+
+    # a forest (90 of its 100 bytes grow with its 1,000 rows) and a boosting model (none do)
+    assert bytes_on_all_rows([100, 50], [90, 0], [1_000, 1_000], 4_000) == 100 + 3 * 90 + 50
+    assert bytes_on_all_rows([100, None], [90, 0], [1_000, 1_000], 4_000) is None
+    assert bytes_on_all_rows([100], [None], [1_000], 4_000) is None
+
+
 def test_a_forest_grows_only_as_far_as_the_memory_limit_allows(client, data, monkeypatch):
     from automl_tpot.ensemble.candidates import row_bound_bytes
 
     X, y = data
     forest = _Individual(ExtraTreesClassifier(n_estimators=30, random_state=0), "forest")
     frame = _frame([(forest, 0.99, 0.2, 0.1)])
-    recording = _RecordingClient(client)
     first_round = holdout.PROBE * 400
-    # room for the forest on 1.8 times its first round's rows (the time buys all 3,200)
     first = ExtraTreesClassifier(n_estimators=30, random_state=0)
-    first.fit(X[:first_round], y[:first_round])
-    monkeypatch.setattr(holdout, "REFIT_MEMORY_FLOOR", 1.8 * row_bound_bytes((first, 1.0)))
+    nodes = row_bound_bytes((first.fit(X[:first_round], y[:first_round]), 1.0))
+    # the pickled model counted as nothing: only its nodes, grown to all rows, can stop a refit
+    monkeypatch.setattr(holdout, "model_bytes", lambda fitted: 0)
     monkeypatch.setattr(holdout, "REFIT_MEMORY_FACTOR", 0.0)
-    outcome = _choose(recording, frame, [], X, y, combine=False, deadline_in=600.0)
-    rows = [n for d, n in recording.fitted if d == describe_pipeline(forest.pipeline)]
+
+    def rows_fitted(limit: float) -> tuple[list[int], int]:
+        monkeypatch.setattr(holdout, "REFIT_MEMORY_FLOOR", limit)
+        recording = _RecordingClient(client)
+        outcome = _choose(recording, frame, [], X, y, combine=False, deadline_in=600.0)
+        rows = [n for d, n in recording.fitted if d == describe_pipeline(forest.pipeline)]
+        return rows, outcome.fitted_rows
+
     train, _test = _held_out(X, y)
-    assert rows[0] == first_round and len(rows) >= 2, rows
-    assert 1.5 * first_round <= rows[1] < len(train), rows  # grown, but not to all 3,200
-    # nor refitted on all rows, where it would grow past the limit too
-    assert outcome.fitted_rows == rows[1] == max(rows)
+    # room for the forest on 1.8 times its first round's rows (the time buys all 3,200)
+    rows, fitted_rows = rows_fitted(1.8 * nodes)
+    assert rows[0] == first_round and 1.5 * first_round <= rows[1] < len(train), rows
+    # nor refitted on all rows, where its nodes would grow past the limit too
+    assert fitted_rows == rows[1] == max(rows)
+    # with room for it on all rows: every round, then the refit
+    rows, fitted_rows = rows_fitted(10 * nodes)
+    assert max(rows) == fitted_rows == len(y) and len(train) in rows, rows
 
 
 def test_the_stages_leading_costs_are_the_best_and_the_anchors_not_the_best_few():
@@ -498,3 +516,22 @@ def test_a_sampled_searchs_reserve_is_sized_by_the_stages_leading_fits():
     # an anchor that costs 50 s on all rows and folds: 10 s a fold, 2 + 10.2 / 0.7 in all
     costs = deadline(lambda _history: np.array([1.0, 50.0])).reserves(history)[0]
     assert costs == pytest.approx(2.0 + 10.2 / 0.7)
+
+    # costs that cannot be read leave the search's best to stand for them
+    def unreadable(_history):
+        raise ValueError("an individual TPOT cannot export")
+
+    assert deadline(unreadable).reserves(history)[0] == pytest.approx(cheap_reserve)
+
+
+def test_a_fit_on_all_rows_reads_the_matrix_itself_and_one_on_some_a_copy(data):
+    from automl_tpot.ensemble.candidates import _rows
+
+    X, _y = data
+    assert _rows(X, np.arange(len(X))) is X
+    some = _rows(X, np.arange(10))
+    assert some.shape == (10, X.shape[1]) and not np.shares_memory(some, X)
+    shuffled = np.random.default_rng(0).permutation(len(X))
+    assert np.array_equal(_rows(X, shuffled), X[shuffled])  # all rows, another order: a copy
+    frame = pd.DataFrame(X)
+    assert _rows(frame, np.arange(len(X))) is frame and len(_rows(frame, np.arange(5))) == 5

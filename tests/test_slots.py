@@ -48,7 +48,7 @@ def test_when_only_gil_bound_ones_wait_the_thread_waits_for_the_running_one():
     assert next_job(pending, families, {}, "w", threads=2) == (1, 0)
 
 
-def test_the_head_goes_when_nothing_gil_bound_runs_beside_it():
+def test_a_gil_bound_head_goes_when_nothing_gil_bound_runs_beside_it():
     families = [FOREST, BOOSTING, BOOSTING]
     assert next_job(deque([(1, 0), (2, 0)]), families, _running((0, "w", 0.1)), "w", 2) == (1, 0)
     assert next_job(deque([(1, 0), (2, 0)]), families, {}, "w", threads=2) == (1, 0)

@@ -20,7 +20,8 @@ few times the search's last sample, never fewer than it); while the leading cand
 fits then show that more rows fit in the time left, a further round refits them on as many as
 that allows (at most all rows but the held-out fold). From the second round on, how a fit's
 seconds grew with the rows between the last two rounds sizes the next (a boosting model with
-early stopping grows far less than linearly). A fit that has not finished at the deadline is
+early stopping grows far less than linearly); no round grows a forest's nodes past the memory
+limit above (``rounds.rows_within_memory``). A fit that has not finished at the deadline is
 dropped and its candidate keeps its last round's fit, while the others keep their larger one;
 when nothing has finished, the search's choice is fitted on the sample the search ended on.
 """
@@ -59,6 +60,7 @@ from .rounds import (
     MEASURED_SCALING,
     RoundFit,
     RowGrowth,
+    bytes_on_all_rows,
     fitted_model,
     keep_finished,
     rows_within_memory,
@@ -123,13 +125,13 @@ def leading_costs(
     """The seconds on all rows and folds of the fits the stage would grow side by side if the
     search ended now: its best and the anchors, led as :func:`choose_on_held_out_rows` does.
     Not the search's best few: all cheap (LightGBM on a sample), they hide the anchors' cost."""
-    candidates = best_candidates(history, task, None)
-    if not candidates:
+    if not (candidates := best_candidates(history, task, None)):
         return np.zeros(0)
     candidates, leading = add_anchors(candidates, anchors, history)
     leading = min(max(leading, LEAD), leading_fits(n_rows))
     costs = np.array([c.full_seconds for c in candidates[:leading]], dtype=float)
-    return costs[np.isfinite(costs)]
+    known = np.isfinite(costs)  # a cost not known counts as the dearest known
+    return np.where(known, costs, costs[known].max()) if known.any() else costs[known]
 
 
 def choose_on_held_out_rows(
@@ -230,9 +232,9 @@ def choose_on_held_out_rows(
 
     def refit_on_all_rows(chosen: Sequence[int]) -> tuple[list[Any], float] | None:
         """The ``chosen`` candidates (the winner, or an average's members) refitted on all rows
-        side by side, when their own fits say that ends in time and their models, now and
-        grown to all rows, are small enough to hold twice (REFIT_MEMORY_FACTOR), and the
-        seconds those refits were expected to take together."""
+        side by side, when their own fits say that ends in time and their models, grown to all
+        rows, are small enough to hold twice (REFIT_MEMORY_FACTOR), and the seconds those
+        refits were expected to take together."""
         taken = [seconds_of(fits[i]) for i in chosen]
         if any(fits[i].rows >= len(y) for i in chosen) or None in taken:
             return None
@@ -249,13 +251,11 @@ def choose_on_held_out_rows(
             return None
         sizes = [client.submit(model_bytes, fits[i].model, pure=False) for i in chosen]
         futures.extend(sizes)
-        wait_until(sizes, min(deadline, time.monotonic() + FETCH_SECONDS), should_stop)
-        held = [finished_result(size, deadline) for size in sizes]
-        # ... and what grows with the rows (a forest's nodes) must stay within it on all rows
-        grown = [finished_result(fits[i].size, deadline) for i in chosen]
-        grown = [(g or 0) * len(y) / fits[i].rows for g, i in zip(grown, chosen, strict=True)]
-        limit = refit_memory_limit(X)
-        if None in held or max(sum(held), sum(grown)) > limit or not ends_in_time():
+        grown = [fits[i].size for i in chosen]  # what grows with the rows: a forest's nodes
+        wait_until([*sizes, *grown], min(deadline, time.monotonic() + FETCH_SECONDS), should_stop)
+        held = [[finished_result(f, deadline) for f in group] for group in (sizes, grown)]
+        total = bytes_on_all_rows(*held, [fits[i].rows for i in chosen], len(y))
+        if total is None or total > refit_memory_limit(X) or not ends_in_time():
             return None
         for i, fit in enumerate(fits):  # the other candidates' fits no longer hold workers
             if i not in chosen and fit.model in futures:

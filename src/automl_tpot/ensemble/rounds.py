@@ -21,6 +21,7 @@ __all__ = [
     "MIN_GROWTH",
     "RoundFit",
     "RowGrowth",
+    "bytes_on_all_rows",
     "completed",
     "fitted_model",
     "keep_finished",
@@ -52,7 +53,7 @@ class RoundFit:
     predictions: Any
     seconds: Any
     rows: int
-    size: Any = None
+    size: Any
 
 
 def fitted_model(fit: RoundFit) -> Any:
@@ -78,14 +79,28 @@ class _FirstOf:
         return None if value is None else value[0]
 
 
+def bytes_on_all_rows(
+    held: Sequence[int | None], grown: Sequence[int | None], rows: Sequence[int], n_rows: int
+) -> float | None:
+    """The bytes of models refitted on ``n_rows``: each one's ``held`` bytes now, its ``grown``
+    part (:func:`~.candidates.row_bound_bytes`, on its ``rows``) scaled to ``n_rows``;
+    ``None`` when a size is not known."""
+    parts = zip(held, grown, rows, strict=True)
+    known = [(h, g, r) for h, g, r in parts if h is not None and g is not None]
+    if len(known) < len(rows):
+        return None
+    return float(sum(h + g * (n_rows / max(r, 1) - 1) for h, g, r in known))
+
+
 def rows_within_memory(rows: int, more: int, held: Sequence[int | None], limit: float) -> int:
     """``more`` rows for the next round, or fewer so that the leading models, which hold
     ``held`` bytes that grow with their ``rows`` (a forest's nodes), take at most ``limit``
-    bytes on them; 0 when that is not MIN_GROWTH times ``rows``. Why: while a round's fits
-    replace the last round's, a worker holds both, and a forest of a few hundred trees with
-    small leaves grows by hundreds of MB from 20,000 to 50,000 rows (measured on ``insteval``:
-    300 trees of at least 5 rows a leaf took 57, 110 and 215 MB on 11,000, 22,000 and 44,000
-    rows). A size not known keeps ``more``."""
+    bytes on them; 0 when that is not MIN_GROWTH times ``rows``. Why: a forest of a few hundred
+    trees with small leaves grows by hundreds of MB from 20,000 to 50,000 rows (measured on
+    ``insteval``: 300 trees of at least 5 rows a leaf took 57, 110 and 215 MB on 11,000, 22,000
+    and 44,000 rows), and until a round's fits replace the last round's, a worker holds both
+    (the last round's, on at most 1/MIN_GROWTH of the rows, on top of the limit). A size not
+    known keeps ``more``."""
     known = sum(size for size in held if size is not None)
     if None in held or known <= 0:
         return more

@@ -249,9 +249,10 @@ def automl_tpot_search_spaces() -> list[SearchSpaceDefinition]:
             auto,
             _BOTH,
             "strong estimators tuned around their defaults, seeded with them (the default)",
-            "A ChoicePipeline of HistGradientBoosting, random forest, extra trees, scaled "
-            "logistic regression / ridge and scaled k-NN (left out above 20,000 rows). Every "
-            "estimator appears at its scikit-learn defaults in the first generation, so the "
+            "A ChoicePipeline of HistGradientBoosting, LightGBM (above 20,000 rows), random "
+            "forest, extra trees, scaled logistic regression / ridge and scaled k-NN (left out "
+            "above 20,000 rows). Every estimator appears at its defaults in the first "
+            "generation, so the "
             "search starts from known-good models; mutations then take small steps from the "
             "current hyperparameters instead of resampling them.",
         ),
