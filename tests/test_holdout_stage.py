@@ -454,8 +454,6 @@ def test_a_forest_grows_only_as_far_as_the_memory_limit_allows(client, data, mon
     first_round = holdout.PROBE * 400
     first = ExtraTreesClassifier(n_estimators=30, random_state=0)
     nodes = row_bound_bytes((first.fit(X[:first_round], y[:first_round]), 1.0))
-    # the pickled model counted as nothing: only its nodes, grown to all rows, can stop a refit
-    monkeypatch.setattr(holdout, "model_bytes", lambda fitted: 0)
     monkeypatch.setattr(holdout, "REFIT_MEMORY_FACTOR", 0.0)
 
     def rows_fitted(limit: float) -> tuple[list[int], int]:
@@ -469,7 +467,8 @@ def test_a_forest_grows_only_as_far_as_the_memory_limit_allows(client, data, mon
     # room for the forest on 1.8 times its first round's rows (the time buys all 3,200)
     rows, fitted_rows = rows_fitted(1.8 * nodes)
     assert rows[0] == first_round and 1.5 * first_round <= rows[1] < len(train), rows
-    # nor refitted on all rows, where its nodes would grow past the limit too
+    # nor refitted on all rows, where its nodes would grow past the limit too (how the sizes
+    # add up: test_models_refitted_on_all_rows_hold_their_fixed_bytes_and_their_grown_ones...)
     assert fitted_rows == rows[1] == max(rows)
     # with room for it on all rows: every round, then the refit
     rows, fitted_rows = rows_fitted(10 * nodes)
