@@ -186,7 +186,8 @@ def test_a_refit_that_cannot_finish_in_time_skips_the_stage_before_it_starts(cli
     assert FOLD_MARGIN * 8.0 > 10.0
     assert outcome.status == "skipped" and not outcome.computed
     assert outcome.reason.startswith(
-        "a refit on a fold's rows with its predictions takes about 12.0s, more than the"
+        f"a refit on a fold's rows with its predictions takes about {FOLD_MARGIN * 8.0:.1f}s, "
+        "more than the"
     )
     assert recording.scattered == [] and recording.submitted == 0
 
