@@ -77,36 +77,37 @@ def _class_weight(balanced: bool) -> dict[str, Any]:
     return {"class_weight": choice}
 
 
-def _hgb_space(n_rows: int, seed: int, balanced: bool = False) -> ConfigurationSpace:
-    return ConfigurationSpace(
-        seed=seed,
-        space={
-            "learning_rate": Float("learning_rate", (0.01, 0.5), log=True, default=0.1),
-            "max_leaf_nodes": Integer("max_leaf_nodes", (4, 128), log=True, default=31),
-            "min_samples_leaf": Integer("min_samples_leaf", (2, 200), log=True, default=20),
-            "l2_regularization": Float("l2_regularization", (1e-6, 10.0), log=True, default=1e-6),
-            "max_iter": Integer("max_iter", (30, 400), log=True, default=100),
-            "max_features": Float("max_features", (0.2, 1.0), default=1.0),
-            **_class_weight(balanced),
-        },
-    )
+#: LightGBM's names for the boosting hyperparameters tuned (histogram gradient boosting's
+#: names, the same ranges: LightGBM's ``reg_lambda`` default 0 is the range's floor, 1e-6).
+LIGHTGBM_NAMES = {
+    "learning_rate": "learning_rate",
+    "max_leaf_nodes": "num_leaves",
+    "min_samples_leaf": "min_child_samples",
+    "l2_regularization": "reg_lambda",
+    "max_iter": "n_estimators",
+    "max_features": "colsample_bytree",
+}
 
 
-def _lightgbm_space(seed: int, balanced: bool = False) -> ConfigurationSpace:
-    """LightGBM's hyperparameters, centred on its defaults (``reg_lambda`` 0 is the range's
-    floor, 1e-6, in effect the same)."""
-    return ConfigurationSpace(
-        seed=seed,
-        space={
-            "learning_rate": Float("learning_rate", (0.01, 0.5), log=True, default=0.1),
-            "num_leaves": Integer("num_leaves", (4, 128), log=True, default=31),
-            "min_child_samples": Integer("min_child_samples", (2, 200), log=True, default=20),
-            "reg_lambda": Float("reg_lambda", (1e-6, 10.0), log=True, default=1e-6),
-            "n_estimators": Integer("n_estimators", (30, 400), log=True, default=100),
-            "colsample_bytree": Float("colsample_bytree", (0.2, 1.0), default=1.0),
-            **_class_weight(balanced),
-        },
-    )
+def _hgb_space(
+    seed: int, balanced: bool = False, names: dict[str, str] | None = None
+) -> ConfigurationSpace:
+    """The boosting hyperparameters, centred on their defaults; ``names`` renames them for
+    another library (:data:`LIGHTGBM_NAMES`)."""
+
+    def name(key: str) -> str:
+        return key if names is None else names[key]
+
+    tuned = [
+        Float(name("learning_rate"), (0.01, 0.5), log=True, default=0.1),
+        Integer(name("max_leaf_nodes"), (4, 128), log=True, default=31),
+        Integer(name("min_samples_leaf"), (2, 200), log=True, default=20),
+        Float(name("l2_regularization"), (1e-6, 10.0), log=True, default=1e-6),
+        Integer(name("max_iter"), (30, 400), log=True, default=100),
+        Float(name("max_features"), (0.2, 1.0), default=1.0),
+    ]
+    space = {hyperparameter.name: hyperparameter for hyperparameter in tuned}
+    return ConfigurationSpace(seed=seed, space={**space, **_class_weight(balanced)})
 
 
 #: Tables with more rows than this add a LightGBM model to the choice. The search's worker
@@ -235,14 +236,12 @@ def strong_defaults_space(
     hgb_fixed = {**fixed_seed, **early_stopping(n_rows, smallest_class_rows)}
 
     spaces: list[SearchSpace] = [
-        TunedEstimatorNode(hgb, _hgb_space(n_rows, seed, balanced), _FixedParameters(hgb_fixed)),
+        TunedEstimatorNode(hgb, _hgb_space(seed, balanced), _FixedParameters(hgb_fixed)),
     ]
     blocks = tuple(tuple(int(i) for i in block) for block in category_blocks)
     native = None
     if any(len(block) >= 3 for block in blocks):
-        native = TunedEstimatorNode(
-            hgb, _hgb_space(n_rows, seed, balanced), _FixedParameters(hgb_fixed)
-        )
+        native = TunedEstimatorNode(hgb, _hgb_space(seed, balanced), _FixedParameters(hgb_fixed))
         folding = EstimatorNode(CategoryCodes, {"blocks": blocks})
         spaces.append(SequentialPipeline([folding, native]))
     if n_rows > LIGHTGBM_ROWS:
@@ -251,7 +250,7 @@ def strong_defaults_space(
         spaces.append(
             TunedEstimatorNode(
                 LGBMClassifier if classification else LGBMRegressor,
-                _lightgbm_space(seed, balanced),
+                _hgb_space(seed, balanced, LIGHTGBM_NAMES),
                 _FixedParameters({**fixed_seed, "n_jobs": 1, "verbose": -1}),
             )
         )
