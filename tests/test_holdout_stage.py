@@ -18,7 +18,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.validation import check_is_fitted
 
-from automl_tpot.ensemble import holdout
+from automl_tpot.ensemble import holdout, leaders
 from automl_tpot.ensemble.candidates import Candidate, add_anchors, best_candidates
 from automl_tpot.ensemble.holdout import choose_on_held_out_rows
 from automl_tpot.ensemble.outcome import search_folds
@@ -154,8 +154,8 @@ def _rows_fitted_by_round(client, X, y):
 
 def test_on_a_large_table_every_anchor_grows_with_the_searchs_choice(client, data, monkeypatch):
     X, y = data
-    monkeypatch.setattr(holdout, "ALL_ANCHORS_ROWS", len(y))  # this table counts as large
-    assert holdout.leading_fits(len(y)) == holdout.LEAD_MOST
+    monkeypatch.setattr(leaders, "ALL_ANCHORS_ROWS", len(y))  # this table counts as large
+    assert leaders.leading_fits(len(y)) == leaders.LEAD_MOST
     rounds, first_round = _rows_fitted_by_round(client, X, y)
     train, _test = _held_out(X, y)
     for name, rows in rounds.items():
@@ -164,7 +164,7 @@ def test_on_a_large_table_every_anchor_grows_with_the_searchs_choice(client, dat
 
 def test_on_a_smaller_table_the_choice_and_the_first_anchor_grow(client, data):
     X, y = data
-    assert len(y) < holdout.ALL_ANCHORS_ROWS and holdout.leading_fits(len(y)) == holdout.LEAD
+    assert len(y) < leaders.ALL_ANCHORS_ROWS and leaders.leading_fits(len(y)) == leaders.LEAD
     rounds, first_round = _rows_fitted_by_round(client, X, y)
     train, _test = _held_out(X, y)
     for name in ("stump", "tree"):
@@ -484,14 +484,31 @@ def test_the_stages_leading_costs_are_the_best_and_the_anchors_not_the_best_few(
                     (cheap[2], 0.97, 0.2, 0.1), (anchor, 0.9, 4.0, 0.1)])  # fmt: skip
     history = SearchHistory(frame, "roc_auc_score")
     best = history.best_durations()
-    costs = holdout.leading_costs(history, [anchor], "classification", 50_000)
+    costs = leaders.leading_costs(history, [anchor], "classification", 50_000)
     # the search's best, then the anchor it scored last, at what its evaluation cost
     assert costs.tolist() == pytest.approx([best[0], 20 * best[0]])
-    assert holdout.leading_costs(history, [], "classification", 50_000).tolist() == (
+    assert leaders.leading_costs(history, [], "classification", 50_000).tolist() == (
         pytest.approx(best[:2].tolist())
     )
-    assert len(holdout.leading_costs(SearchHistory(frame.iloc[:0], "roc_auc_score"), [anchor],
+    assert len(leaders.leading_costs(SearchHistory(frame.iloc[:0], "roc_auc_score"), [anchor],
                                      "classification", 50_000)) == 0  # fmt: skip
+
+
+def test_the_leading_candidates_are_clamped_by_the_tables_rows():
+    choice = _Individual(LogisticRegression(), "linear")
+    anchors = [_Individual(HistGradientBoostingClassifier(max_iter=m), f"hgb{m}")
+               for m in (10, 20, 30, 40)]  # fmt: skip
+    history = SearchHistory(_frame([(choice, 0.9, 0.5, 0.5)]), "roc_auc_score")
+    small = leaders.ALL_ANCHORS_ROWS - 1
+    candidates, leading = leaders.leading_candidates(history, "classification", 0, anchors, small)
+    assert len(candidates) == 5 and leading == leaders.LEAD
+    _, leading = leaders.leading_candidates(
+        history, "classification", 0, anchors, leaders.ALL_ANCHORS_ROWS
+    )
+    assert leading == leaders.LEAD_MOST
+    # with nothing comparable scored there is nothing to lead
+    empty = SearchHistory(_frame([(choice, 0.9, 0.5, 0.5)]).iloc[:0], "roc_auc_score")
+    assert leaders.leading_candidates(empty, "classification", None, anchors, small) == ([], 0)
 
 
 def test_a_sampled_searchs_reserve_is_sized_by_the_stages_leading_fits():

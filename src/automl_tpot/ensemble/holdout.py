@@ -43,9 +43,7 @@ from ..tpot_boundary import SearchHistory, sample_rows
 from ..utils.pipelines import describe_pipeline
 from .candidates import (
     Candidate,
-    add_anchors,
     affordable,
-    best_candidates,
     finished_result,
     fit_on_rows,
     fit_seconds,
@@ -53,6 +51,7 @@ from .candidates import (
     predict_rows,
     row_bound_bytes,
 )
+from .leaders import LEAD, leading_candidates
 from .outcome import EnsembleOutcome, average_members, search_folds
 from .rounds import (
     FIT_SCALING,
@@ -76,8 +75,6 @@ __all__ = [
     "REFIT_MEMORY_FACTOR",
     "REFIT_MEMORY_FLOOR",
     "choose_on_held_out_rows",
-    "leading_costs",
-    "leading_fits",
     "refit_memory_limit",
 ]
 
@@ -86,20 +83,6 @@ __all__ = [
 MIN_SECONDS = 2.0
 #: Seconds allowed for fetching a chosen model from its worker, even past the deadline.
 FETCH_SECONDS = 5.0
-#: The candidates fitted again on more rows, round after round: the search's choice and the
-#: anchors, at least LEAD and at most LEAD_MOST of them. All anchors lead, not only the first:
-#: which one wins shows only on many rows (``fertility``, held-out ROC AUC on 12,000 / 48,000 /
-#: 190,990 rows: the search's logistic regression 0.6166 / 0.6168 / 0.6168, the default
-#: boosting model 0.6136 / 0.6220 / 0.6262, the one of more capacity 0.6038 / 0.6171 / 0.6228),
-#: and the stage kept only the search's choice and the first anchor growing before.
-LEAD = 2
-LEAD_MOST = 4
-#: All anchors lead only on tables of at least this many rows (where the capacity anchor joins
-#: them: ``search_spaces.tuned.CAPACITY_ROWS``); on smaller ones the search's samples are a
-#: larger share of the rows and the choice and the first anchor lead. Measured at 60 s on
-#: ``tv16`` and ``diamonds`` (45,000 and 54,000 rows): with every anchor leading the search
-#: ran 1 and 2 generations, with two leading fits 3 and 3, for the same scores.
-ALL_ANCHORS_ROWS = 100_000
 #: A refit on all rows holds every member twice at its peak (its fit on the fold's rows stays
 #: until the refit is back: the model if the refit does not finish). Members that take more than
 #: this many times the training matrix's bytes, and more than REFIT_MEMORY_FLOOR, keep their fold
@@ -111,27 +94,6 @@ REFIT_MEMORY_FLOOR = 128 * 2**20
 #: The first round fits on at most this many times the search's last sample (a probe: its
 #: fits' own durations size the second round far better than the search's small samples).
 PROBE = 4
-
-
-def leading_fits(n_rows: int) -> int:
-    """How many fits the stage grows side by side on a table of ``n_rows`` rows, at most
-    (the search's budget keeps time for as many: ``search.budget.SearchDeadline``)."""
-    return LEAD_MOST if n_rows >= ALL_ANCHORS_ROWS else LEAD
-
-
-def leading_costs(
-    history: SearchHistory, anchors: Sequence[Any], task: str, n_rows: int
-) -> np.ndarray:
-    """The seconds on all rows and folds of the fits the stage would grow side by side if the
-    search ended now: its best and the anchors, led as :func:`choose_on_held_out_rows` does.
-    Not the search's best few: all cheap (LightGBM on a sample), they hide the anchors' cost."""
-    if not (candidates := best_candidates(history, task, None)):
-        return np.zeros(0)
-    candidates, leading = add_anchors(candidates, anchors, history)
-    leading = min(max(leading, LEAD), leading_fits(n_rows))
-    costs = np.array([c.full_seconds for c in candidates[:leading]], dtype=float)
-    known = np.isfinite(costs)  # a cost not known counts as the dearest known
-    return np.where(known, costs, costs[known].max()) if known.any() else costs[known]
 
 
 def choose_on_held_out_rows(
@@ -180,14 +142,12 @@ def choose_on_held_out_rows(
         outcome.fitted_rows, outcome.holdout_rows = len(y_sample), 0
         return finish(f"{why}: the search's choice was fitted on its last sample")
 
-    candidates = best_candidates(history, task, best_key)
+    candidates, leading = leading_candidates(history, task, best_key, anchors, len(y))
     comparable = bool(candidates) and candidates[0].key == best_key
-    leading = LEAD
-    if comparable:
-        candidates, leading = add_anchors(candidates, anchors, history)
-        leading = min(max(leading, LEAD), leading_fits(len(y)))
-    else:  # no probabilities to compare on: the choice alone, fitted the same way
+    if not comparable:
+        # no probabilities to compare on: the choice alone, fitted the same way
         candidates = [Candidate(best_key, chosen, describe_pipeline(chosen), math.inf)]
+        leading = LEAD
     available = max(deadline - time.monotonic(), MIN_SECONDS)
     share = _estimated_share(candidates, n_workers, available, cv)
     floor = min(len(train), int(sample_fraction * len(y)))

@@ -76,7 +76,7 @@ EXPLAIN_OVERHEAD = 1.0
 EXPLAIN_FLOOR = 2.0
 #: While the search is on a sample, the stage after it fits a few pipelines side by side on the
 #: workers, on all rows but a held-out fold (the search's choice and the anchors:
-#: ``ensemble.holdout.leading_fits``, the deadline's ``lead_fits``, their costs its
+#: ``ensemble.leaders.leading_fits``, the deadline's ``lead_fits``, their costs its
 #: ``lead_costs``), sized to end within this share of its time
 #: (``ensemble.holdout.FIT_SHARE``) ...
 SAMPLED_FIT_SHARE = 0.7
@@ -231,7 +231,7 @@ class SearchDeadline:
             a sample (the end may then come earlier than ``planned_end`` to make room for it).
         lead_fits: how many fits that stage grows side by side (see ``SAMPLED_FIT_SHARE``).
         lead_costs: the seconds on all rows of those fits for a history
-            (``ensemble.holdout.leading_costs``); without it, the search's best pipelines
+            (``ensemble.leaders.leading_costs``); without it, the search's best pipelines
             stand for them.
     """
 

@@ -18,7 +18,7 @@ from ..cluster.loop import EvaluationLoop
 from ..cluster.session import DaskSession
 from ..config import TrainerConfig
 from ..data import PreparedData
-from ..ensemble.holdout import leading_costs, leading_fits
+from ..ensemble.leaders import leading_costs, leading_fits
 from ..errors import ClusterError, TrainingCancelled, TrainingError
 from ..search_spaces import anchor_individuals
 from ..tpot_boundary import (
