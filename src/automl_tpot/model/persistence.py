@@ -33,6 +33,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "automl_tpot.model.ensemble.WeightedEnsemble",
     "automl_tpot.model.transformers.CategoryCodes",
     "automl_tpot.model.transformers.CappedFeatureAgglomeration",
+    "automl_tpot.model.boosting.HistGradientBoostingClassifier",
     "automl_tpot.records.signature.InputSignature",
     "automl_tpot.records.signature.ColumnSignature",
     "automl_tpot.records.signature.TargetSignature",

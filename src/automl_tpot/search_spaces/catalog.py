@@ -159,8 +159,9 @@ def _forest(context: SearchContext, extra: bool) -> Any:
 
 
 def _hist_gradient_boosting(context: SearchContext) -> Any:
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.ensemble import HistGradientBoostingRegressor
 
+    from ..model.boosting import HistGradientBoostingClassifier
     from .tuned import early_stopping
 
     cls = (

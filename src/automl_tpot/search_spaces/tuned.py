@@ -214,7 +214,6 @@ def strong_defaults_space(
     from sklearn.ensemble import (
         ExtraTreesClassifier,
         ExtraTreesRegressor,
-        HistGradientBoostingClassifier,
         HistGradientBoostingRegressor,
         RandomForestClassifier,
         RandomForestRegressor,
@@ -223,6 +222,7 @@ def strong_defaults_space(
     from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
     from sklearn.preprocessing import StandardScaler
 
+    from ..model.boosting import HistGradientBoostingClassifier
     from ..model.transformers import CategoryCodes
 
     seed = 0 if random_state is None else int(random_state)
